@@ -1,0 +1,673 @@
+// Record batch codec, magic v2 (Kafka >= 0.11), plus conversion of legacy v0/v1 message sets.
+// Layout: Kafka's implementation notes §5.3 and src/protocol/batch-header.ts.
+//
+//   Record =>
+//     length: varint            (bytes after this field)
+//     attributes: int8          (unused, 0)
+//     timestampDelta: varlong   (from baseTimestamp)
+//     offsetDelta: varint       (from baseOffset)
+//     keyLength: varint, key    (-1 = null)
+//     valueLength: varint, value (-1 = null)
+//     headersCount: varint, [headerKeyLength: varint, headerKey, headerValueLength: varint, value]
+//
+// Every varint is zigzag-encoded (protobuf sint32/sint64), including lengths and counts.
+//
+// Used by tests, the Brook client, the log cleaner and produce validation of legacy formats. The broker hot
+// path never re-encodes a batch a client sent: it only touches header fields in place (batch-header.ts,
+// `restampLogAppendTime`).
+//
+// Decoded keys, values and header values are zero-copy views into the decoded buffer (the caller's buffer
+// for uncompressed batches): copy them if that buffer is reused.
+
+import crc from '@node-rs/crc32';
+import {
+  ATTR_COMPRESSION_MASK,
+  ATTR_CONTROL,
+  ATTR_DELETE_HORIZON,
+  ATTR_TIMESTAMP_TYPE_LOG_APPEND,
+  ATTR_TRANSACTIONAL,
+  BATCH_HEADER_BYTES,
+  BATCH_LOG_OVERHEAD,
+  BATCH_OFFSET_ATTRIBUTES,
+  BATCH_OFFSET_BASE_OFFSET,
+  BATCH_OFFSET_BASE_SEQUENCE,
+  BATCH_OFFSET_BASE_TIMESTAMP,
+  BATCH_OFFSET_CRC,
+  BATCH_OFFSET_LAST_OFFSET_DELTA,
+  BATCH_OFFSET_LEADER_EPOCH,
+  BATCH_OFFSET_LENGTH,
+  BATCH_OFFSET_MAGIC,
+  BATCH_OFFSET_MAX_TIMESTAMP,
+  BATCH_OFFSET_PRODUCER_EPOCH,
+  BATCH_OFFSET_PRODUCER_ID,
+  BATCH_OFFSET_RECORDS_COUNT,
+  CompressionType,
+} from './batch-header.js';
+import {
+  DEFAULT_MAX_DECOMPRESSED_BYTES,
+  compress,
+  compressSync,
+  decompress,
+  decompressLegacyLz4,
+  decompressSync,
+} from './compression.js';
+
+export type TimestampType = 'CreateTime' | 'LogAppendTime';
+
+export interface RecordHeader {
+  key: string;
+  value: Buffer | null;
+}
+
+export interface Record {
+  /** Absolute offset (baseOffset + offsetDelta). */
+  offset: number;
+  /** Milliseconds; for LogAppendTime batches, the batch's maxTimestamp (as Kafka's consumers do). */
+  timestamp: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: RecordHeader[];
+}
+
+export interface BatchInfo {
+  baseOffset: number;
+  lastOffset: number;
+  partitionLeaderEpoch: number;
+  magic: number;
+  crc: number;
+  attributes: number;
+  compression: CompressionType;
+  timestampType: TimestampType;
+  isTransactional: boolean;
+  isControl: boolean;
+  baseTimestamp: number;
+  maxTimestamp: number;
+  producerId: bigint;
+  producerEpoch: number;
+  baseSequence: number;
+  recordsCount: number;
+  /** Whole batch, header included. */
+  sizeBytes: number;
+}
+
+export interface RecordHeaderInput {
+  key: string;
+  value: Buffer | string | null;
+}
+
+export interface RecordInput {
+  key?: Buffer | string | null;
+  value: Buffer | string | null;
+  headers?: readonly RecordHeaderInput[];
+  /** Milliseconds; defaults to the time the batch is encoded. */
+  timestamp?: number;
+  /** Absolute offset, for re-encoding with gaps (log cleaner); defaults to baseOffset + index. */
+  offset?: number;
+}
+
+export interface EncodeBatchOptions {
+  baseOffset?: number;
+  records: readonly RecordInput[];
+  compression?: CompressionType;
+  producerId?: bigint | number;
+  producerEpoch?: number;
+  baseSequence?: number;
+  transactional?: boolean;
+  /** Control batch (transaction markers); written by the broker only. */
+  control?: boolean;
+  partitionLeaderEpoch?: number;
+  timestampType?: TimestampType;
+  /** Overrides the last offset delta, e.g. for a cleaned batch whose last records were removed. */
+  lastOffsetDelta?: number;
+  /** Log cleaner: baseTimestamp becomes the delete horizon and the hasDeleteHorizonMs bit is set. */
+  deleteHorizonMs?: number;
+}
+
+export interface DecodeOptions {
+  /** Check the CRC-32C before decoding (default true). */
+  verifyCrc?: boolean;
+  maxDecompressedBytes?: number;
+}
+
+/** A batch or message that cannot be parsed; maps to Kafka's CORRUPT_MESSAGE. */
+export class CorruptRecordError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CorruptRecordError';
+  }
+}
+
+const NO_TIMESTAMP = -1;
+const TWO_POW_32 = 4294967296;
+/** Smallest legacy v0 message entry: offset, size, crc, magic, attributes, key len, value len. */
+const MIN_ENTRY_BYTES = BATCH_LOG_OVERHEAD + 14;
+
+// ---- shared header helpers ----------------------------------------------------------------------
+
+/** CRC-32C (Castagnoli) of buf[start, end). */
+export function crc32cOf(buf: Buffer, start: number, end: number): number {
+  return crc.crc32c(buf.subarray(start, end)) >>> 0;
+}
+
+/**
+ * Magic byte of the batch or legacy message at `pos`. Both formats put it at byte 16:
+ *   v2 batch:        baseOffset int64 @0, batchLength int32 @8, partitionLeaderEpoch int32 @12, magic @16
+ *   v0/v1 message:   offset int64 @0,     messageSize int32 @8, crc int32 @12,                  magic @16
+ * and both frame entries as [int64, int32 size of the rest], so `iterateBatches` walks either format.
+ */
+export function magicAt(buf: Buffer, pos: number): number {
+  return buf.readInt8(pos + BATCH_OFFSET_MAGIC);
+}
+
+/** Total size of the batch at `pos` if it lies entirely within `buf`, else -1 (partial or bad). */
+function completeSizeAt(buf: Buffer, pos: number): number {
+  if (pos + BATCH_LOG_OVERHEAD > buf.length) return -1;
+  const size = buf.readInt32BE(pos + BATCH_OFFSET_LENGTH) + BATCH_LOG_OVERHEAD;
+  return pos + size <= buf.length ? size : -1;
+}
+
+/**
+ * Complete batches (or legacy message entries) of `buf`, in order. Stops quietly at a partial trailing
+ * batch, which Fetch responses may end with when the batch crosses max bytes.
+ */
+export function* iterateBatches(buf: Buffer, start = 0): Generator<{ pos: number; size: number }> {
+  let pos = start;
+  while (pos + BATCH_LOG_OVERHEAD <= buf.length) {
+    const size = buf.readInt32BE(pos + BATCH_OFFSET_LENGTH) + BATCH_LOG_OVERHEAD;
+    if (size < MIN_ENTRY_BYTES) throw new CorruptRecordError(`batch at ${pos} declares ${size} bytes`);
+    if (pos + size > buf.length) return;
+    yield { pos, size };
+    pos += size;
+  }
+}
+
+export function readBatchInfo(buf: Buffer, pos: number): BatchInfo {
+  if (pos + BATCH_HEADER_BYTES > buf.length) throw new CorruptRecordError(`truncated batch header at ${pos}`);
+  const magic = magicAt(buf, pos);
+  if (magic !== 2) throw new CorruptRecordError(`expected magic 2 at ${pos}, found ${magic}`);
+  const sizeBytes = buf.readInt32BE(pos + BATCH_OFFSET_LENGTH) + BATCH_LOG_OVERHEAD;
+  if (sizeBytes < BATCH_HEADER_BYTES)
+    throw new CorruptRecordError(`batch at ${pos} declares ${sizeBytes} bytes`);
+  const attributes = buf.readInt16BE(pos + BATCH_OFFSET_ATTRIBUTES);
+  const baseOffset = readInt64(buf, pos + BATCH_OFFSET_BASE_OFFSET);
+  return {
+    baseOffset,
+    lastOffset: baseOffset + buf.readInt32BE(pos + BATCH_OFFSET_LAST_OFFSET_DELTA),
+    partitionLeaderEpoch: buf.readInt32BE(pos + BATCH_OFFSET_LEADER_EPOCH),
+    magic,
+    crc: buf.readUInt32BE(pos + BATCH_OFFSET_CRC),
+    attributes,
+    compression: (attributes & ATTR_COMPRESSION_MASK) as CompressionType,
+    timestampType: attributes & ATTR_TIMESTAMP_TYPE_LOG_APPEND ? 'LogAppendTime' : 'CreateTime',
+    isTransactional: (attributes & ATTR_TRANSACTIONAL) !== 0,
+    isControl: (attributes & ATTR_CONTROL) !== 0,
+    baseTimestamp: readInt64(buf, pos + BATCH_OFFSET_BASE_TIMESTAMP),
+    maxTimestamp: readInt64(buf, pos + BATCH_OFFSET_MAX_TIMESTAMP),
+    producerId: buf.readBigInt64BE(pos + BATCH_OFFSET_PRODUCER_ID),
+    producerEpoch: buf.readInt16BE(pos + BATCH_OFFSET_PRODUCER_EPOCH),
+    baseSequence: buf.readInt32BE(pos + BATCH_OFFSET_BASE_SEQUENCE),
+    recordsCount: buf.readInt32BE(pos + BATCH_OFFSET_RECORDS_COUNT),
+    sizeBytes,
+  };
+}
+
+/** True when the stored CRC matches; false also for a batch that does not fit in `buf`. */
+export function verifyBatchCrc(buf: Buffer, pos: number): boolean {
+  const size = completeSizeAt(buf, pos);
+  if (size < BATCH_HEADER_BYTES) return false;
+  return (
+    crc32cOf(buf, pos + BATCH_OFFSET_ATTRIBUTES, pos + size) === buf.readUInt32BE(pos + BATCH_OFFSET_CRC)
+  );
+}
+
+/**
+ * For topics with message.timestamp.type=LogAppendTime: sets the timestamp-type bit and maxTimestamp and
+ * recomputes the CRC, in place. Records keep their deltas; readers use maxTimestamp for every record.
+ */
+export function restampLogAppendTime(buf: Buffer, pos: number, timestampMs: number): void {
+  const size = completeSizeAt(buf, pos);
+  if (size < BATCH_HEADER_BYTES || magicAt(buf, pos) !== 2) {
+    throw new CorruptRecordError(`no complete v2 batch at ${pos}`);
+  }
+  const attributes = buf.readInt16BE(pos + BATCH_OFFSET_ATTRIBUTES) | ATTR_TIMESTAMP_TYPE_LOG_APPEND;
+  buf.writeInt16BE(attributes, pos + BATCH_OFFSET_ATTRIBUTES);
+  writeInt64(buf, timestampMs, pos + BATCH_OFFSET_MAX_TIMESTAMP);
+  buf.writeUInt32BE(crc32cOf(buf, pos + BATCH_OFFSET_ATTRIBUTES, pos + size), pos + BATCH_OFFSET_CRC);
+}
+
+// ---- encoding -----------------------------------------------------------------------------------
+
+export async function encodeBatch(opts: EncodeBatchOptions): Promise<Buffer> {
+  const raw = encodeUncompressed(opts);
+  const compression = opts.compression ?? CompressionType.None;
+  if (compression === CompressionType.None) return sealBatch(raw);
+  return sealBatch(withRecords(raw, await compress(compression, raw.subarray(BATCH_HEADER_BYTES))));
+}
+
+export function encodeBatchSync(opts: EncodeBatchOptions): Buffer {
+  const raw = encodeUncompressed(opts);
+  const compression = opts.compression ?? CompressionType.None;
+  if (compression === CompressionType.None) return sealBatch(raw);
+  return sealBatch(withRecords(raw, compressSync(compression, raw.subarray(BATCH_HEADER_BYTES))));
+}
+
+function withRecords(raw: Buffer, records: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(BATCH_HEADER_BYTES + records.length);
+  raw.copy(out, 0, 0, BATCH_HEADER_BYTES);
+  records.copy(out, BATCH_HEADER_BYTES);
+  return out;
+}
+
+/** Writes batchLength and CRC, the two fields that depend on the final (maybe compressed) bytes. */
+function sealBatch(buf: Buffer): Buffer {
+  buf.writeInt32BE(buf.length - BATCH_LOG_OVERHEAD, BATCH_OFFSET_LENGTH);
+  buf.writeUInt32BE(crc32cOf(buf, BATCH_OFFSET_ATTRIBUTES, buf.length), BATCH_OFFSET_CRC);
+  return buf;
+}
+
+function byteLength(data: Buffer | string | null | undefined): number {
+  if (data === null || data === undefined) return -1;
+  return typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.length;
+}
+
+function writeBytes(buf: Buffer, pos: number, data: Buffer | string): number {
+  return pos + (typeof data === 'string' ? buf.write(data, pos, 'utf8') : data.copy(buf, pos));
+}
+
+/**
+ * The whole batch, uncompressed, with every header field but batchLength and CRC. Two passes: sizes first
+ * (so the buffer is allocated once, exactly), then bytes.
+ */
+function encodeUncompressed(opts: EncodeBatchOptions): Buffer {
+  const records = opts.records;
+  const n = records.length;
+  const baseOffset = opts.baseOffset ?? 0;
+  assertSafeInteger(baseOffset, 'baseOffset');
+  const now = Date.now();
+  const firstTimestamp = n > 0 ? (records[0].timestamp ?? now) : NO_TIMESTAMP;
+  const baseTimestamp = opts.deleteHorizonMs ?? firstTimestamp;
+  let maxTimestamp = n > 0 ? firstTimestamp : NO_TIMESTAMP;
+  const bodySizes = new Int32Array(n);
+  let total = BATCH_HEADER_BYTES;
+  let prevDelta = -1;
+
+  for (let i = 0; i < n; i++) {
+    const r = records[i];
+    const timestamp = r.timestamp ?? now;
+    assertSafeInteger(timestamp, 'timestamp');
+    if (timestamp > maxTimestamp) maxTimestamp = timestamp;
+    const offsetDelta = r.offset === undefined ? i : r.offset - baseOffset;
+    if (!(offsetDelta > prevDelta && offsetDelta <= 0x7fffffff)) {
+      throw new RangeError(`record ${i}: offset delta ${offsetDelta} does not follow ${prevDelta}`);
+    }
+    prevDelta = offsetDelta;
+    const keyLen = byteLength(r.key);
+    const valueLen = byteLength(r.value);
+    let body =
+      1 +
+      sizeOfVarlong(timestamp - baseTimestamp) +
+      sizeOfVarint(offsetDelta) +
+      sizeOfVarint(keyLen) +
+      Math.max(keyLen, 0) +
+      sizeOfVarint(valueLen) +
+      Math.max(valueLen, 0);
+    const headers = r.headers;
+    const headerCount = headers === undefined ? 0 : headers.length;
+    body += sizeOfVarint(headerCount);
+    for (let h = 0; h < headerCount; h++) {
+      const header = (headers as readonly RecordHeaderInput[])[h];
+      const hk = byteLength(header.key);
+      const hv = byteLength(header.value);
+      body += sizeOfVarint(hk) + hk + sizeOfVarint(hv) + Math.max(hv, 0);
+    }
+    bodySizes[i] = body;
+    total += sizeOfVarint(body) + body;
+  }
+  const lastOffsetDelta = opts.lastOffsetDelta ?? prevDelta;
+  if (lastOffsetDelta < prevDelta || (n === 0 && opts.lastOffsetDelta === undefined)) {
+    throw new RangeError(`lastOffsetDelta ${lastOffsetDelta} is invalid for ${n} records`);
+  }
+
+  const buf = Buffer.allocUnsafe(total);
+  let pos = BATCH_HEADER_BYTES;
+  for (let i = 0; i < n; i++) {
+    const r = records[i];
+    pos = writeVarint(buf, pos, bodySizes[i]);
+    buf[pos++] = 0; // record attributes
+    pos = writeVarlong(buf, pos, (r.timestamp ?? now) - baseTimestamp);
+    pos = writeVarint(buf, pos, r.offset === undefined ? i : r.offset - baseOffset);
+    pos = writeNullableBytes(buf, pos, r.key);
+    pos = writeNullableBytes(buf, pos, r.value);
+    const headers = r.headers;
+    const headerCount = headers === undefined ? 0 : headers.length;
+    pos = writeVarint(buf, pos, headerCount);
+    for (let h = 0; h < headerCount; h++) {
+      const header = (headers as readonly RecordHeaderInput[])[h];
+      pos = writeVarint(buf, pos, Buffer.byteLength(header.key, 'utf8'));
+      pos = writeBytes(buf, pos, header.key);
+      pos = writeNullableBytes(buf, pos, header.value);
+    }
+  }
+  if (pos !== total) throw new Error(`record batch size mismatch: wrote ${pos}, planned ${total}`);
+
+  let attributes = opts.compression ?? CompressionType.None;
+  if (opts.timestampType === 'LogAppendTime') attributes |= ATTR_TIMESTAMP_TYPE_LOG_APPEND;
+  if (opts.transactional) attributes |= ATTR_TRANSACTIONAL;
+  if (opts.control) attributes |= ATTR_CONTROL;
+  if (opts.deleteHorizonMs !== undefined) attributes |= ATTR_DELETE_HORIZON;
+  writeInt64(buf, baseOffset, BATCH_OFFSET_BASE_OFFSET);
+  buf.writeInt32BE(opts.partitionLeaderEpoch ?? -1, BATCH_OFFSET_LEADER_EPOCH);
+  buf.writeInt8(2, BATCH_OFFSET_MAGIC);
+  buf.writeInt16BE(attributes, BATCH_OFFSET_ATTRIBUTES);
+  buf.writeInt32BE(lastOffsetDelta, BATCH_OFFSET_LAST_OFFSET_DELTA);
+  writeInt64(buf, baseTimestamp, BATCH_OFFSET_BASE_TIMESTAMP);
+  writeInt64(buf, maxTimestamp, BATCH_OFFSET_MAX_TIMESTAMP);
+  buf.writeBigInt64BE(BigInt(opts.producerId ?? -1), BATCH_OFFSET_PRODUCER_ID);
+  buf.writeInt16BE(opts.producerEpoch ?? -1, BATCH_OFFSET_PRODUCER_EPOCH);
+  buf.writeInt32BE(opts.baseSequence ?? -1, BATCH_OFFSET_BASE_SEQUENCE);
+  buf.writeInt32BE(n, BATCH_OFFSET_RECORDS_COUNT);
+  return buf;
+}
+
+function writeNullableBytes(buf: Buffer, pos: number, data: Buffer | string | null | undefined): number {
+  if (data === null || data === undefined) return writeVarint(buf, pos, -1);
+  pos = writeVarint(buf, pos, byteLength(data));
+  return writeBytes(buf, pos, data);
+}
+
+// ---- decoding -----------------------------------------------------------------------------------
+
+export async function decodeBatch(
+  buf: Buffer,
+  pos: number,
+  opts: DecodeOptions = {},
+): Promise<{ info: BatchInfo; records: Record[] }> {
+  const info = checkedInfo(buf, pos, opts);
+  const section = buf.subarray(pos + BATCH_HEADER_BYTES, pos + info.sizeBytes);
+  const maxBytes = opts.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
+  return { info, records: decodeRecords(info, await decompress(info.compression, section, maxBytes)) };
+}
+
+export function decodeBatchSync(
+  buf: Buffer,
+  pos: number,
+  opts: DecodeOptions = {},
+): { info: BatchInfo; records: Record[] } {
+  const info = checkedInfo(buf, pos, opts);
+  const section = buf.subarray(pos + BATCH_HEADER_BYTES, pos + info.sizeBytes);
+  const maxBytes = opts.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
+  return { info, records: decodeRecords(info, decompressSync(info.compression, section, maxBytes)) };
+}
+
+function checkedInfo(buf: Buffer, pos: number, opts: DecodeOptions): BatchInfo {
+  const info = readBatchInfo(buf, pos);
+  if (pos + info.sizeBytes > buf.length) throw new CorruptRecordError(`partial batch at ${pos}`);
+  if (opts.verifyCrc !== false && !verifyBatchCrc(buf, pos)) {
+    throw new CorruptRecordError(`CRC mismatch in batch at offset ${info.baseOffset}`);
+  }
+  return info;
+}
+
+// Read cursor for the synchronous record parser: module state instead of a per-call object or closure.
+let cur = 0;
+let curEnd = 0;
+
+function decodeRecords(info: BatchInfo, data: Buffer): Record[] {
+  const count = info.recordsCount;
+  // Each record takes at least 7 bytes: a bound that keeps a corrupt count from driving the loop.
+  if (count < 0 || count * 7 > data.length) {
+    throw new CorruptRecordError(`batch at offset ${info.baseOffset} declares ${count} records`);
+  }
+  const logAppend = info.timestampType === 'LogAppendTime';
+  const records: Record[] = new Array<Record>(count);
+  cur = 0;
+  curEnd = data.length;
+  for (let i = 0; i < count; i++) {
+    const length = readVarint(data);
+    const end = cur + length;
+    if (length < 6 || end > curEnd) throw corrupt(info, `record ${i} length ${length}`);
+    cur++; // attributes: unused
+    const timestampDelta = readVarlong(data);
+    const offsetDelta = readVarint(data);
+    const key = readNullableBytes(data, info);
+    const value = readNullableBytes(data, info);
+    const headerCount = readVarint(data);
+    if (headerCount < 0 || headerCount > end - cur)
+      throw corrupt(info, `record ${i} header count ${headerCount}`);
+    const headers: RecordHeader[] = new Array<RecordHeader>(headerCount);
+    for (let h = 0; h < headerCount; h++) {
+      const keyLength = readVarint(data);
+      if (keyLength < 0 || cur + keyLength > curEnd)
+        throw corrupt(info, `record ${i} header key length ${keyLength}`);
+      const headerKey = data.toString('utf8', cur, cur + keyLength);
+      cur += keyLength;
+      headers[h] = { key: headerKey, value: readNullableBytes(data, info) };
+    }
+    if (cur !== end)
+      throw corrupt(info, `record ${i} declares ${length} bytes but holds ${cur - end + length}`);
+    records[i] = {
+      offset: info.baseOffset + offsetDelta,
+      timestamp: logAppend ? info.maxTimestamp : info.baseTimestamp + timestampDelta,
+      key,
+      value,
+      headers,
+    };
+  }
+  if (cur !== curEnd) throw corrupt(info, `${curEnd - cur} bytes after the last record`);
+  return records;
+}
+
+function corrupt(info: BatchInfo, what: string): CorruptRecordError {
+  return new CorruptRecordError(`batch at offset ${info.baseOffset}: ${what}`);
+}
+
+function readNullableBytes(data: Buffer, info: BatchInfo): Buffer | null {
+  const length = readVarint(data);
+  if (length < 0) return null;
+  if (cur + length > curEnd) throw corrupt(info, `field of ${length} bytes overruns the batch`);
+  const out = data.subarray(cur, cur + length);
+  cur += length;
+  return out;
+}
+
+// ---- varints and int64 --------------------------------------------------------------------------
+
+/** Zigzag varint of a 32-bit signed value. */
+function writeVarint(buf: Buffer, pos: number, value: number): number {
+  let v = ((value << 1) ^ (value >> 31)) >>> 0;
+  while (v >= 0x80) {
+    buf[pos++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[pos++] = v;
+  return pos;
+}
+
+function sizeOfVarint(value: number): number {
+  const v = ((value << 1) ^ (value >> 31)) >>> 0;
+  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
+}
+
+const INT32_MIN = -0x80000000;
+const INT32_MAX = 0x7fffffff;
+
+/** Zigzag varlong; exact for |value| < 2^52, which covers every millisecond timestamp delta. */
+function writeVarlong(buf: Buffer, pos: number, value: number): number {
+  // Inside the int32 range, zigzag-64 and zigzag-32 produce the same bytes.
+  if (value >= INT32_MIN && value <= INT32_MAX) return writeVarint(buf, pos, value);
+  let v = value >= 0 ? value * 2 : -value * 2 - 1;
+  while (v >= 0x80) {
+    buf[pos++] = (v % 0x80) | 0x80;
+    v = Math.floor(v / 0x80);
+  }
+  buf[pos++] = v;
+  return pos;
+}
+
+function sizeOfVarlong(value: number): number {
+  if (value >= INT32_MIN && value <= INT32_MAX) return sizeOfVarint(value);
+  let v = value >= 0 ? value * 2 : -value * 2 - 1;
+  let size = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 0x80);
+    size++;
+  }
+  return size;
+}
+
+function readVarint(buf: Buffer): number {
+  let v = 0;
+  for (let shift = 0; shift < 35; shift += 7) {
+    if (cur >= curEnd) throw new CorruptRecordError('truncated varint');
+    const b = buf[cur++];
+    v |= (b & 0x7f) << shift;
+    if (b < 0x80) return (v >>> 1) ^ -(v & 1);
+  }
+  throw new CorruptRecordError('varint longer than 5 bytes');
+}
+
+function readVarlong(buf: Buffer): number {
+  let v = 0;
+  let scale = 1;
+  for (let i = 0; i < 10; i++, scale *= 0x80) {
+    if (cur >= curEnd) throw new CorruptRecordError('truncated varlong');
+    const b = buf[cur++];
+    v += (b & 0x7f) * scale;
+    if (b < 0x80) return v % 2 === 0 ? v / 2 : -(v + 1) / 2;
+  }
+  throw new CorruptRecordError('varlong longer than 10 bytes');
+}
+
+/** int64 as a JS number (exact below 2^53): avoids BigInt on the per-batch path. */
+function readInt64(buf: Buffer, pos: number): number {
+  return buf.readInt32BE(pos) * TWO_POW_32 + buf.readUInt32BE(pos + 4);
+}
+
+function writeInt64(buf: Buffer, value: number, pos: number): void {
+  const high = Math.floor(value / TWO_POW_32);
+  buf.writeInt32BE(high, pos);
+  buf.writeUInt32BE(value - high * TWO_POW_32, pos + 4);
+}
+
+function assertSafeInteger(value: number, what: string): void {
+  if (!Number.isSafeInteger(value)) throw new RangeError(`${what} ${value} is not a safe integer`);
+}
+
+// ---- legacy message sets (magic 0 and 1) --------------------------------------------------------
+
+interface LegacyRecord {
+  offset: number;
+  timestamp: number;
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
+export interface ConvertLegacyOptions {
+  /** Compression of the v2 batch; defaults to the codec of the first compressed wrapper, else none. */
+  compression?: CompressionType;
+  maxDecompressedBytes?: number;
+}
+
+/** True when the entry at `pos` is a magic v0/v1 message rather than a v2 batch. */
+export function isLegacyMessageSet(buf: Buffer, pos = 0): boolean {
+  return buf.length >= pos + BATCH_OFFSET_MAGIC + 1 && magicAt(buf, pos) < 2;
+}
+
+/**
+ * Converts a v0/v1 message set into one v2 batch, so the broker can accept Produce requests from old
+ * clients (sarama with an old Version, kafka-python talking to what it thinks is an old broker).
+ * Compressed wrapper messages are unpacked; v1 inner offsets are relative to the wrapper (whose offset is
+ * that of the last inner message). Offsets are kept when strictly increasing, else renumbered from the
+ * first: producers' offsets are placeholders the broker replaces anyway. v0 messages have no timestamp and
+ * get -1 (NO_TIMESTAMP), as Kafka's own up-conversion does.
+ */
+export async function convertLegacyMessageSet(buf: Buffer, opts: ConvertLegacyOptions = {}): Promise<Buffer> {
+  const state = {
+    compression: opts.compression,
+    maxBytes: opts.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES,
+  };
+  const out: LegacyRecord[] = [];
+  await readMessageSet(buf, false, out, state);
+  if (out.length === 0) throw new CorruptRecordError('empty message set');
+  let increasing = true;
+  for (let i = 1; i < out.length && increasing; i++) increasing = out[i].offset > out[i - 1].offset;
+  const baseOffset = Math.max(out[0].offset, 0);
+  increasing &&= out[0].offset >= 0 && out[out.length - 1].offset - baseOffset <= INT32_MAX;
+  const records: RecordInput[] = new Array<RecordInput>(out.length);
+  for (let i = 0; i < out.length; i++) {
+    const m = out[i];
+    records[i] = {
+      key: m.key,
+      value: m.value,
+      timestamp: m.timestamp,
+      offset: increasing ? m.offset : baseOffset + i,
+    };
+  }
+  return encodeBatch({ baseOffset, records, compression: state.compression ?? CompressionType.None });
+}
+
+async function readMessageSet(
+  buf: Buffer,
+  inner: boolean,
+  out: LegacyRecord[],
+  state: { compression: CompressionType | undefined; maxBytes: number },
+): Promise<void> {
+  let pos = 0;
+  while (pos < buf.length) {
+    const size = completeSizeAt(buf, pos);
+    if (size < MIN_ENTRY_BYTES) throw new CorruptRecordError(`truncated or invalid legacy message at ${pos}`);
+    const end = pos + size;
+    const offset = readInt64(buf, pos);
+    const storedCrc = buf.readUInt32BE(pos + 12);
+    if (crc.crc32(buf.subarray(pos + BATCH_OFFSET_MAGIC, end)) >>> 0 !== storedCrc) {
+      throw new CorruptRecordError(`CRC mismatch in legacy message at ${pos}`);
+    }
+    const magic = buf.readInt8(pos + BATCH_OFFSET_MAGIC);
+    if (magic !== 0 && magic !== 1)
+      throw new CorruptRecordError(`legacy message at ${pos} has magic ${magic}`);
+    const attributes = buf[pos + 17];
+    let p = pos + 18;
+    let timestamp = NO_TIMESTAMP;
+    if (magic === 1) {
+      if (p + 8 > end) throw new CorruptRecordError(`truncated legacy message at ${pos}`);
+      timestamp = readInt64(buf, p);
+      p += 8;
+    }
+    const key = legacyBytes(buf, p, end);
+    p += 4 + (key === null ? 0 : key.length);
+    const value = legacyBytes(buf, p, end);
+    p += 4 + (value === null ? 0 : value.length);
+    if (p !== end) throw new CorruptRecordError(`legacy message at ${pos} has ${end - p} trailing bytes`);
+
+    const compression = (attributes & ATTR_COMPRESSION_MASK) as CompressionType;
+    if (compression === CompressionType.None) {
+      out.push({ offset, timestamp, key, value });
+    } else {
+      if (inner) throw new CorruptRecordError('nested compressed legacy message');
+      if (value === null) throw new CorruptRecordError(`compressed legacy message at ${pos} has no value`);
+      state.compression ??= compression;
+      const data =
+        compression === CompressionType.Lz4 && magic === 0
+          ? await decompressLegacyLz4(value, state.maxBytes)
+          : await decompress(compression, value, state.maxBytes);
+      const first = out.length;
+      await readMessageSet(data, true, out, state);
+      const lastRelative = out.length > first ? out[out.length - 1].offset : 0;
+      const logAppend = magic === 1 && (attributes & ATTR_TIMESTAMP_TYPE_LOG_APPEND) !== 0;
+      for (let i = first; i < out.length; i++) {
+        if (magic === 1) out[i].offset = offset - lastRelative + out[i].offset;
+        if (logAppend) out[i].timestamp = timestamp;
+      }
+    }
+    pos = end;
+  }
+}
+
+function legacyBytes(buf: Buffer, pos: number, end: number): Buffer | null {
+  if (pos + 4 > end) throw new CorruptRecordError(`truncated legacy message field at ${pos}`);
+  const length = buf.readInt32BE(pos);
+  if (length < 0) return null;
+  if (pos + 4 + length > end)
+    throw new CorruptRecordError(`legacy message field at ${pos} overruns the message`);
+  return buf.subarray(pos + 4, pos + 4 + length);
+}
