@@ -618,13 +618,14 @@ async function readMessageSet(
     if (size < MIN_ENTRY_BYTES) throw new CorruptRecordError(`truncated or invalid legacy message at ${pos}`);
     const end = pos + size;
     const offset = readInt64(buf, pos);
-    const storedCrc = buf.readUInt32BE(pos + 12);
-    if (crc.crc32(buf.subarray(pos + BATCH_OFFSET_MAGIC, end)) >>> 0 !== storedCrc) {
+    const magic = buf.readInt8(pos + BATCH_OFFSET_MAGIC);
+    if (magic !== 0 && magic !== 1) {
+      throw new CorruptRecordError(`legacy message at ${pos} has magic ${magic}`);
+    }
+    // Legacy messages use CRC-32 (IEEE), from the magic byte to the end of the value.
+    if (crc.crc32(buf.subarray(pos + BATCH_OFFSET_MAGIC, end)) >>> 0 !== buf.readUInt32BE(pos + 12)) {
       throw new CorruptRecordError(`CRC mismatch in legacy message at ${pos}`);
     }
-    const magic = buf.readInt8(pos + BATCH_OFFSET_MAGIC);
-    if (magic !== 0 && magic !== 1)
-      throw new CorruptRecordError(`legacy message at ${pos} has magic ${magic}`);
     const attributes = buf[pos + 17];
     let p = pos + 18;
     let timestamp = NO_TIMESTAMP;

@@ -15,7 +15,13 @@ function prng(seed: number): () => number {
   };
 }
 
-function makeValue(fields: readonly FieldSchema[], version: number, flexible: boolean, rnd: () => number, depth = 0): Record<string, unknown> {
+function makeValue(
+  fields: readonly FieldSchema[],
+  version: number,
+  flexible: boolean,
+  rnd: () => number,
+  depth = 0,
+): Record<string, unknown> {
   const o: Record<string, unknown> = {};
   for (const f of fields) {
     if (!inRange(f.versions, version) || (f.tagged && !flexible && inRange(f.tagged, version))) {
