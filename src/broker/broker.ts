@@ -1,0 +1,168 @@
+// A Brook broker: config, metadata store, partition logs, and the Kafka protocol on a TCP port.
+//
+//   const broker = await Broker.start({ port: 0, dataDir });
+//   broker.bootstrapServers   // '127.0.0.1:54321'
+//   await broker.stop();
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { EmbeddedMetadataStore, type MetadataStore } from '../cluster/metadata-store.js';
+import { resolveBrokerConfig, withDynamicBrokerConfig, type BrokerConfig } from '../config/broker-config.js';
+import { createLogger, type Logger, type LogLevel } from '../logger.js';
+import { SocketServer } from '../network/socket-server.js';
+import { LogManager } from '../storage/log-manager.js';
+import type { LogConfig } from '../storage/log-config.js';
+import { RequestDispatcher } from './dispatch.js';
+import { HANDLERS } from './handlers/index.js';
+import { ProducerIdManager } from './producer-id-manager.js';
+import { ReplicaManager } from './replica-manager.js';
+import type { BrokerServices, BrokerSettings } from './services.js';
+import { TopicManager } from './topic-manager.js';
+
+export interface BrokerOptions {
+  /** Port to listen on (0 = any free port). Overrides `listeners`. */
+  port?: number;
+  /** Interface to listen on. Overrides `listeners`. Default 127.0.0.1. */
+  host?: string;
+  /** Data directory (log.dirs). */
+  dataDir?: string;
+  /** Broker configuration by Kafka key, e.g. { 'num.partitions': '3' }. */
+  config?: Record<string, string>;
+  /** Default 'warn' when embedded (BROOK_LOG_LEVEL overrides). */
+  logLevel?: LogLevel;
+  logger?: Logger;
+  /** Called for each config key Brook does not know. */
+  onUnknownConfigKey?: (key: string) => void;
+}
+
+/** Builds the raw Kafka-key config from options: explicit port/host/dataDir win over `config`. */
+export function rawConfigFromOptions(opts: BrokerOptions): Record<string, string> {
+  const raw: Record<string, string> = { ...(opts.config ?? {}) };
+  if (opts.port !== undefined || opts.host !== undefined || raw.listeners === undefined) {
+    const host = opts.host ?? '127.0.0.1';
+    const port = opts.port ?? 9092;
+    raw.listeners = `PLAINTEXT://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  }
+  if (opts.dataDir !== undefined) {
+    delete raw['log.dir'];
+    raw['log.dirs'] = opts.dataDir;
+  }
+  return raw;
+}
+
+/** Broker-wide log defaults; topic overrides apply on top (TopicManager.logConfigFor). */
+export function logDefaultsFrom(config: BrokerConfig): LogConfig {
+  return {
+    segmentBytes: config.segmentBytes,
+    segmentMs: config.rollMs,
+    retentionMs: config.retentionMs,
+    retentionBytes: config.retentionBytes,
+    flushIntervalMessages: config.flushIntervalMessages,
+    flushIntervalMs: config.flushIntervalMs,
+    indexIntervalBytes: config.indexIntervalBytes,
+    maxMessageBytes: config.messageMaxBytes,
+    cleanupPolicy: config.cleanupPolicy.includes('compact')
+      ? config.cleanupPolicy.includes('delete')
+        ? 'compact,delete'
+        : 'compact'
+      : 'delete',
+    flushBeforeAck: config.flushBeforeAck,
+    messageTimestampType: config.messageTimestampType,
+    deleteRetentionMs: config.cleanerDeleteRetentionMs,
+    minCompactionLagMs: config.minCompactionLagMs,
+    retentionCheckIntervalMs: config.retentionCheckIntervalMs,
+  };
+}
+
+export class Broker {
+  private stopping: Promise<void> | null = null;
+
+  private constructor(
+    readonly config: BrokerConfig,
+    readonly logger: Logger,
+    private readonly server: SocketServer,
+    private readonly logs: LogManager,
+    private readonly metadata: MetadataStore,
+    readonly services: BrokerServices,
+    readonly port: number,
+    readonly host: string,
+  ) {}
+
+  /** Starts a broker; resolves once it accepts connections. */
+  static async start(opts: BrokerOptions = {}): Promise<Broker> {
+    let config = resolveBrokerConfig(rawConfigFromOptions(opts), { onUnknownKey: opts.onUnknownConfigKey });
+    const logger = opts.logger ?? createLogger({ level: opts.logLevel ?? 'warn', name: 'broker' });
+    const dataDir = resolve(config.logDirs[0]!);
+    await mkdir(dataDir, { recursive: true });
+
+    const metadata = await EmbeddedMetadataStore.open(dataDir);
+    const dynamic = metadata.brokerConfigs();
+    if (Object.keys(dynamic).length > 0) config = withDynamicBrokerConfig(config, dynamic);
+
+    const logs = await LogManager.open(dataDir, logDefaultsFrom(config), logger.child({ name: 'storage' }));
+    const listener = config.listeners[0]!;
+    const advertised = config.advertisedListeners[0] ?? listener;
+    const settings: BrokerSettings = {
+      nodeId: config.nodeId,
+      advertisedHost: advertised.host,
+      advertisedPort: advertised.port,
+      numPartitions: config.numPartitions,
+      defaultReplicationFactor: config.defaultReplicationFactor,
+      autoCreateTopicsEnable: config.autoCreateTopicsEnable,
+      deleteTopicEnable: config.deleteTopicEnable,
+      messageMaxBytes: config.messageMaxBytes,
+      raw: { ...config.staticValues, ...config.dynamicValues },
+    };
+    const topics = new TopicManager(metadata, logs, settings, logger.child({ name: 'topics' }));
+    await topics.reconcile();
+    const dispatcher = new RequestDispatcher(HANDLERS);
+    const services: BrokerServices = {
+      settings,
+      logger,
+      metadata,
+      topics,
+      replicas: new ReplicaManager(logs, logger),
+      producerIds: new ProducerIdManager(metadata),
+      supportedApis: dispatcher.supportedApis(),
+    };
+
+    const server = new SocketServer({
+      host: listener.host === '' ? '0.0.0.0' : listener.host,
+      port: listener.port,
+      maxRequestBytes: config.socketRequestMaxBytes,
+      idleTimeoutMs: config.connectionsMaxIdleMs,
+      maxInFlightPerConnection: config.queuedMaxRequests,
+      logger: logger.child({ name: 'network' }),
+      handler: (frame, conn) => dispatcher.dispatch(frame, services, conn),
+    });
+    let port: number;
+    try {
+      port = await server.listen();
+    } catch (err) {
+      await logs.close();
+      await metadata.close();
+      throw err;
+    }
+    // With port 0 the advertised port is the one the OS picked.
+    if (settings.advertisedPort === 0) settings.advertisedPort = port;
+    const host = listener.host === '' ? '0.0.0.0' : listener.host;
+    logger.info('Brook broker started', { nodeId: config.nodeId, listener: `${host}:${port}`, dataDir });
+    return new Broker(config, logger, server, logs, metadata, services, port, host);
+  }
+
+  /** `host:port` for a client's bootstrap.servers. */
+  get bootstrapServers(): string {
+    const s = this.services.settings;
+    return `${s.advertisedHost.includes(':') ? `[${s.advertisedHost}]` : s.advertisedHost}:${s.advertisedPort}`;
+  }
+
+  /** Stops accepting, finishes in-flight requests, flushes and closes every log. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.server.close();
+      await this.logs.close();
+      await this.metadata.close();
+      this.logger.info('Brook broker stopped');
+    })();
+    return this.stopping;
+  }
+}

@@ -1,0 +1,91 @@
+// CreateTopics (key 19), versions 0-7.
+// - NumPartitions / ReplicationFactor of -1 (v4+) take num.partitions / default.replication.factor;
+//   a manual assignment defines both and may name only this broker.
+// - Errors per topic: INVALID_TOPIC_EXCEPTION (name rules), TOPIC_ALREADY_EXISTS,
+//   INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR (more replicas than brokers),
+//   INVALID_REPLICA_ASSIGNMENT, INVALID_CONFIG (unknown key or bad value), INVALID_REQUEST
+//   (the same topic twice in one request).
+// - validateOnly (v1+) checks everything and creates nothing.
+// v1: validateOnly, error messages. v2: throttle. v4: defaults (-1). v5: flexible, the created
+// topic's partitions, replication factor and configs in the response. v7: topic ids.
+import { ApiKey } from '../../protocol/generated/apis.js';
+import type {
+  CreateTopicsRequest,
+  CreateTopicsRequestCreatableTopic,
+  CreateTopicsResponse,
+  CreateTopicsResponseCreatableTopicResult,
+} from '../../protocol/generated/create-topics.js';
+import type { DeepPartial } from '../../protocol/schema.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { defineHandler } from '../handler.js';
+import type { BrokerServices } from '../services.js';
+import { TopicError } from '../topic-manager.js';
+
+const DYNAMIC_TOPIC_CONFIG = 1;
+
+export const createTopicsHandler = defineHandler<CreateTopicsRequest, DeepPartial<CreateTopicsResponse>>({
+  apiKey: ApiKey.CreateTopics,
+  versions: [0, 7],
+  async handle(ctx, req) {
+    const counts = new Map<string, number>();
+    for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
+    const topics = await Promise.all(
+      req.topics.map((t) => {
+        if (counts.get(t.name)! > 1) {
+          return failed(t.name, ErrorCode.INVALID_REQUEST, `Create topics request has topic '${t.name}' more than once.`);
+        }
+        return createOne(ctx.services, t, req.validateOnly);
+      }),
+    );
+    return { throttleTimeMs: 0, topics };
+  },
+});
+
+async function createOne(
+  services: BrokerServices,
+  t: CreateTopicsRequestCreatableTopic,
+  validateOnly: boolean,
+): Promise<DeepPartial<CreateTopicsResponseCreatableTopicResult>> {
+  const { settings } = services;
+  let numPartitions = t.numPartitions === -1 ? settings.numPartitions : t.numPartitions;
+  let replicationFactor = t.replicationFactor === -1 ? settings.defaultReplicationFactor : t.replicationFactor;
+  if (t.assignments.length > 0) {
+    if (t.numPartitions !== -1 || t.replicationFactor !== -1) {
+      return failed(t.name, ErrorCode.INVALID_REQUEST, 'Both numPartitions or replicationFactor and replicasAssignments were set.');
+    }
+    const bad = t.assignments.find((a) => a.brokerIds.some((id) => id !== settings.nodeId));
+    if (bad) {
+      return failed(t.name, ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Partition ${bad.partitionIndex} is assigned to an unknown broker.`);
+    }
+    numPartitions = t.assignments.length;
+    replicationFactor = t.assignments[0]!.brokerIds.length;
+  }
+  const configs: Record<string, string> = {};
+  for (const c of t.configs) if (c.value !== null) configs[c.name] = c.value;
+  try {
+    const topic = await services.topics.create({ name: t.name, numPartitions, replicationFactor, configs, validateOnly });
+    return {
+      name: t.name,
+      topicId: topic.topicId,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      numPartitions: topic.partitions,
+      replicationFactor: topic.replicationFactor,
+      configs: Object.entries(topic.configs).map(([name, value]) => ({
+        name,
+        value,
+        readOnly: false,
+        configSource: DYNAMIC_TOPIC_CONFIG,
+        isSensitive: false,
+      })),
+    };
+  } catch (err) {
+    if (err instanceof TopicError) return failed(t.name, err.code, err.message);
+    services.logger.error('CreateTopics failed', { topic: t.name, err: (err as Error).stack });
+    return failed(t.name, ErrorCode.UNKNOWN_SERVER_ERROR, (err as Error).message);
+  }
+}
+
+function failed(name: string, errorCode: number, errorMessage: string): DeepPartial<CreateTopicsResponseCreatableTopicResult> {
+  return { name, errorCode, errorMessage, numPartitions: -1, replicationFactor: -1, configs: null };
+}

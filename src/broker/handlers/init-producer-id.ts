@@ -1,0 +1,33 @@
+// InitProducerId (key 22), versions 0-5.
+// - Idempotent producers (no transactional id) get a fresh producer ID with epoch 0; IDs are never
+//   reused, even across restarts (ProducerIdManager).
+// - v3+: a producer that already has an ID may ask to bump its epoch (KIP-360) to recover from a
+//   sequence error; it keeps its ID and gets epoch + 1 (a new ID when the epoch would overflow).
+// - Transactional producers are refused until transactions are implemented.
+// v2: flexible. v3: producerId/producerEpoch in the request. v4: PRODUCER_FENCED.
+import { ApiKey } from '../../protocol/generated/apis.js';
+import type { InitProducerIdRequest, InitProducerIdResponse } from '../../protocol/generated/init-producer-id.js';
+import type { DeepPartial } from '../../protocol/schema.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { defineHandler } from '../handler.js';
+
+const MAX_EPOCH = 32766;
+
+export const initProducerIdHandler = defineHandler<InitProducerIdRequest, DeepPartial<InitProducerIdResponse>>({
+  apiKey: ApiKey.InitProducerId,
+  versions: [0, 5],
+  async handle(ctx, req) {
+    if (req.transactionalId !== null) {
+      return {
+        errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+        producerId: -1n,
+        producerEpoch: -1,
+      };
+    }
+    if (req.producerId >= 0n && req.producerEpoch >= 0 && req.producerEpoch < MAX_EPOCH) {
+      return { errorCode: ErrorCode.NONE, producerId: req.producerId, producerEpoch: req.producerEpoch + 1 };
+    }
+    const id = await ctx.services.producerIds.generate();
+    return { errorCode: ErrorCode.NONE, producerId: BigInt(id), producerEpoch: 0 };
+  },
+});

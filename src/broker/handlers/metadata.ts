@@ -1,0 +1,105 @@
+// Metadata (key 3), versions 0-12.
+// - Topics: v0 `[]` means all topics; v1+ `null` means all, `[]` none (librdkafka's brokers-only
+//   refresh). v10+ requests may name a topic by ID instead (name null).
+// - Auto-creation: a requested topic that does not exist is created with num.partitions when
+//   auto.create.topics.enable is on and the request allows it (always for v0-3, the flag for v4+).
+// - This broker is every partition's leader and the controller (kafka-python and sarama send
+//   CreateTopics to the controller), leader epoch 0, topic IDs stable across restarts.
+// v1: controller, rack, internal flag. v2: cluster id. v5: offline replicas. v7: leader epoch.
+// v8: authorized operations. v9: flexible. v10: topic ids. v11: no cluster authorized ops.
+import { ApiKey } from '../../protocol/generated/apis.js';
+import type { MetadataRequest, MetadataResponse, MetadataResponseTopic } from '../../protocol/generated/metadata.js';
+import type { DeepPartial } from '../../protocol/schema.js';
+import { ZERO_UUID } from '../../protocol/wire.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import type { TopicMetadata } from '../../cluster/metadata-store.js';
+import { defineHandler } from '../handler.js';
+import type { BrokerServices } from '../services.js';
+import { INTERNAL_TOPICS, TopicError, invalidTopicNameReason } from '../topic-manager.js';
+import { LEADER_EPOCH } from '../replica-manager.js';
+
+const NO_OPERATIONS = -2147483648;
+
+export const metadataHandler = defineHandler<MetadataRequest, DeepPartial<MetadataResponse>>({
+  apiKey: ApiKey.Metadata,
+  versions: [0, 12],
+  async handle(ctx, req) {
+    const { services } = ctx;
+    const version = ctx.header.apiVersion;
+    const s = services.settings;
+    const allTopics = req.topics === null || (version === 0 && req.topics.length === 0);
+    const topics: DeepPartial<MetadataResponseTopic>[] = [];
+    if (allTopics) {
+      for (const t of services.topics.all()) topics.push(describeTopic(services, t));
+    } else {
+      const allowAuto = s.autoCreateTopicsEnable && (version < 4 || req.allowAutoTopicCreation);
+      const answers = await Promise.all(
+        req.topics!.map((t) => resolveTopic(services, t.name, t.topicId, allowAuto)),
+      );
+      topics.push(...answers);
+    }
+    return {
+      throttleTimeMs: 0,
+      brokers: [{ nodeId: s.nodeId, host: s.advertisedHost, port: s.advertisedPort, rack: null }],
+      clusterId: services.metadata.clusterId,
+      controllerId: s.nodeId,
+      topics,
+      clusterAuthorizedOperations: NO_OPERATIONS,
+    };
+  },
+});
+
+async function resolveTopic(
+  services: BrokerServices,
+  name: string | null,
+  topicId: string,
+  allowAuto: boolean,
+): Promise<DeepPartial<MetadataResponseTopic>> {
+  if (name === null || name === '') {
+    const byId = topicId !== ZERO_UUID ? services.topics.getById(topicId) : undefined;
+    if (!byId) return { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId, partitions: [] };
+    return describeTopic(services, byId);
+  }
+  const existing = services.topics.get(name);
+  if (existing) return describeTopic(services, existing);
+  if (invalidTopicNameReason(name)) {
+    return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name, partitions: [] };
+  }
+  if (!allowAuto) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, partitions: [] };
+  try {
+    return describeTopic(services, await services.topics.getOrCreate(name));
+  } catch (err) {
+    const code = err instanceof TopicError ? err.code : ErrorCode.UNKNOWN_SERVER_ERROR;
+    if (code === ErrorCode.TOPIC_ALREADY_EXISTS) {
+      const raced = services.topics.get(name);
+      if (raced) return describeTopic(services, raced);
+    }
+    services.logger.warn('Auto-creating a topic failed', { topic: name, err: (err as Error).message });
+    return { errorCode: code === ErrorCode.TOPIC_ALREADY_EXISTS ? ErrorCode.LEADER_NOT_AVAILABLE : code, name, partitions: [] };
+  }
+}
+
+function describeTopic(services: BrokerServices, t: TopicMetadata): DeepPartial<MetadataResponseTopic> {
+  const nodeId = services.settings.nodeId;
+  const partitions = [];
+  for (let p = 0; p < t.partitions; p++) {
+    const online = services.replicas.getLog(t.name, p) !== undefined;
+    partitions.push({
+      errorCode: online ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE,
+      partitionIndex: p,
+      leaderId: online ? nodeId : -1,
+      leaderEpoch: LEADER_EPOCH,
+      replicaNodes: [nodeId],
+      isrNodes: online ? [nodeId] : [],
+      offlineReplicas: online ? [] : [nodeId],
+    });
+  }
+  return {
+    errorCode: ErrorCode.NONE,
+    name: t.name,
+    topicId: t.topicId,
+    isInternal: INTERNAL_TOPICS.has(t.name),
+    partitions,
+    topicAuthorizedOperations: NO_OPERATIONS,
+  };
+}

@@ -1,0 +1,61 @@
+// Produce (key 0), versions 0-11.
+// - acks 0: written, no response at all; acks 1 and -1 (all): answered once the batch is written
+//   to the log (and fsynced first when log.flush.before.ack is on). With one replica, "all" is
+//   this broker.
+// - Each partition gets its own error code: UNKNOWN_TOPIC_OR_PARTITION, CORRUPT_MESSAGE (bad CRC or
+//   framing), MESSAGE_TOO_LARGE (max.message.bytes), OUT_OF_ORDER_SEQUENCE_NUMBER (idempotence).
+// - Batches are stored as the client sent them; only baseOffset and the leader epoch are rewritten.
+//   v0-2 carry magic 0/1 message sets, converted to v2 batches on append.
+// v1: throttle. v2: LogAppendTime. v3: transactional id, magic 2. v5: log start offset.
+// v8: record errors. v9: flexible. v10: current leader (tagged). v11: no changes for us.
+import { ApiKey } from '../../protocol/generated/apis.js';
+import type {
+  ProduceRequest,
+  ProduceResponse,
+  ProduceResponseTopicProduceResponse,
+} from '../../protocol/generated/produce.js';
+import type { DeepPartial } from '../../protocol/schema.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { defineHandler } from '../handler.js';
+
+export const produceHandler = defineHandler<ProduceRequest, DeepPartial<ProduceResponse>>({
+  apiKey: ApiKey.Produce,
+  versions: [0, 11],
+  async handle(ctx, req) {
+    const { replicas } = ctx.services;
+    const acks = req.acks;
+    const validAcks = acks === 0 || acks === 1 || acks === -1;
+    const waitForWrite = acks !== 0;
+    const responses: DeepPartial<ProduceResponseTopicProduceResponse>[] = await Promise.all(
+      req.topicData.map(async (topic) => ({
+        name: topic.name,
+        partitionResponses: await Promise.all(
+          topic.partitionData.map(async (p) => {
+            if (!validAcks) {
+              return { index: p.index, errorCode: ErrorCode.INVALID_REQUIRED_ACKS, baseOffset: -1n };
+            }
+            if (req.transactionalId !== null) {
+              return {
+                index: p.index,
+                errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+                errorMessage: 'Transactions are not supported by this broker yet.',
+                baseOffset: -1n,
+              };
+            }
+            const r = await replicas.appendRecords(topic.name, p.index, p.records, waitForWrite);
+            return {
+              index: p.index,
+              errorCode: r.errorCode,
+              errorMessage: r.errorMessage,
+              baseOffset: BigInt(r.baseOffset),
+              logAppendTimeMs: BigInt(r.logAppendTimeMs),
+              logStartOffset: BigInt(r.logStartOffset),
+            };
+          }),
+        ),
+      })),
+    );
+    if (acks === 0) return null;
+    return { responses, throttleTimeMs: 0 };
+  },
+});

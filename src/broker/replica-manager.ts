@@ -1,0 +1,119 @@
+// Appends to and reads from the partitions this broker leads (on a single node: all of them), and
+// parks Fetch requests until data arrives. Storage errors become Kafka error codes here, so that
+// handlers deal only in codes.
+import type { Logger } from '../logger.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { BATCH_OFFSET_MAGIC } from '../protocol/batch-header.js';
+import { convertLegacyMessageSet } from '../protocol/records.js';
+import { StorageError } from '../storage/errors.js';
+import type { LogManager } from '../storage/log-manager.js';
+import type { UnifiedLog } from '../storage/unified-log.js';
+
+/** On a single node every partition has one leader epoch, stamped into every batch it stores. */
+export const LEADER_EPOCH = 0;
+
+export interface AppendOutcome {
+  errorCode: number;
+  errorMessage: string | null;
+  baseOffset: number;
+  logAppendTimeMs: number;
+  logStartOffset: number;
+}
+
+const STORAGE_ERROR_CODES: Record<string, number> = {
+  CORRUPT_MESSAGE: ErrorCode.CORRUPT_MESSAGE,
+  MESSAGE_TOO_LARGE: ErrorCode.MESSAGE_TOO_LARGE,
+  OFFSET_OUT_OF_RANGE: ErrorCode.OFFSET_OUT_OF_RANGE,
+  OUT_OF_ORDER_SEQUENCE_NUMBER: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+  INVALID_PRODUCER_EPOCH: ErrorCode.INVALID_PRODUCER_EPOCH,
+  DUPLICATE_SEQUENCE_NUMBER: ErrorCode.DUPLICATE_SEQUENCE_NUMBER,
+  KAFKA_STORAGE_ERROR: ErrorCode.KAFKA_STORAGE_ERROR,
+  INVALID_RECORD: ErrorCode.INVALID_RECORD,
+};
+
+/** The Kafka error code for an error thrown by storage (unknown errors are UNKNOWN_SERVER_ERROR). */
+export function errorCodeOf(err: unknown): number {
+  if (err instanceof StorageError) return STORAGE_ERROR_CODES[err.code] ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+  return ErrorCode.UNKNOWN_SERVER_ERROR;
+}
+
+/** Checks a client's view of the leader epoch against ours (KIP-320); NONE when it matches or is unset. */
+export function checkLeaderEpoch(currentLeaderEpoch: number): number {
+  if (currentLeaderEpoch < 0 || currentLeaderEpoch === LEADER_EPOCH) return ErrorCode.NONE;
+  return currentLeaderEpoch > LEADER_EPOCH ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
+}
+
+export class ReplicaManager {
+  constructor(
+    private readonly logs: LogManager,
+    private readonly logger: Logger,
+  ) {}
+
+  getLog(topic: string, partition: number): UnifiedLog | undefined {
+    return this.logs.getLog(topic, partition);
+  }
+
+  /**
+   * Appends a client's records. Resolves once the bytes are written (and fsynced when
+   * log.flush.before.ack is on), so an acknowledged write survives a process crash.
+   */
+  async appendRecords(
+    topic: string,
+    partition: number,
+    records: Buffer | null,
+    waitForWrite: boolean,
+  ): Promise<AppendOutcome> {
+    const log = this.logs.getLog(topic, partition);
+    if (!log) return failure(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
+    if (!records || records.length === 0) {
+      return failure(ErrorCode.CORRUPT_MESSAGE, 'Produce request carries no records.');
+    }
+    try {
+      if (records.length > BATCH_OFFSET_MAGIC && records[BATCH_OFFSET_MAGIC]! < 2) {
+        // Magic v0/v1 message sets (old client versions) are stored as v2 like everything else.
+        records = await convertLegacyMessageSet(records);
+      }
+      const result = log.append(records, { leaderEpoch: LEADER_EPOCH, assignOffsets: true });
+      if (waitForWrite) await result.durable;
+      return {
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        baseOffset: result.baseOffset,
+        logAppendTimeMs: result.logAppendTimeMs,
+        logStartOffset: result.logStartOffset,
+      };
+    } catch (err) {
+      const code = errorCodeOf(err);
+      if (code === ErrorCode.UNKNOWN_SERVER_ERROR) {
+        this.logger.error('Append failed', { topic, partition, err: (err as Error).stack });
+      }
+      return failure(code, (err as Error).message);
+    }
+  }
+
+  /**
+   * Waits until one of `logs` gets new data, `timeoutMs` passes, or `isCancelled()` turns true.
+   * Used by Fetch's long poll (MaxWaitMs / MinBytes).
+   */
+  waitForData(logs: UnifiedLog[], timeoutMs: number, isCancelled: () => boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const unsubscribes: (() => void)[] = [];
+      let timer: NodeJS.Timeout | undefined;
+      let cancelPoll: NodeJS.Timeout | undefined;
+      const done = (): void => {
+        clearTimeout(timer);
+        clearInterval(cancelPoll);
+        for (const u of unsubscribes) u();
+        resolve();
+      };
+      for (const log of logs) unsubscribes.push(log.onAppend(done));
+      timer = setTimeout(done, timeoutMs);
+      // A client that hung up does not need its answer: stop holding the request.
+      cancelPoll = setInterval(() => isCancelled() && done(), 100);
+    });
+  }
+}
+
+function failure(errorCode: number, errorMessage: string | null): AppendOutcome {
+  return { errorCode, errorMessage, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
+}

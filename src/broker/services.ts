@@ -1,0 +1,38 @@
+// The broker's services, as handlers see them. Built once by Broker and shared by every request.
+import type { MetadataStore } from '../cluster/metadata-store.js';
+import type { Logger } from '../logger.js';
+import type { ProducerIdManager } from './producer-id-manager.js';
+import type { ReplicaManager } from './replica-manager.js';
+import type { TopicManager } from './topic-manager.js';
+
+/** The settings handlers read, resolved from the broker config (Kafka key in each comment). */
+export interface BrokerSettings {
+  /** node.id / broker.id */
+  nodeId: number;
+  /** advertised.listeners (or listeners): what Metadata tells clients to connect to. */
+  advertisedHost: string;
+  advertisedPort: number;
+  /** num.partitions */
+  numPartitions: number;
+  /** default.replication.factor */
+  defaultReplicationFactor: number;
+  /** auto.create.topics.enable */
+  autoCreateTopicsEnable: boolean;
+  /** delete.topic.enable */
+  deleteTopicEnable: boolean;
+  /** message.max.bytes */
+  messageMaxBytes: number;
+  /** The broker config as Kafka key → value, for DescribeConfigs and topic defaults. */
+  raw: Record<string, string>;
+}
+
+export interface BrokerServices {
+  readonly settings: BrokerSettings;
+  readonly logger: Logger;
+  readonly metadata: MetadataStore;
+  readonly topics: TopicManager;
+  readonly replicas: ReplicaManager;
+  readonly producerIds: ProducerIdManager;
+  /** Every API this broker serves, with the version range it advertises (ApiVersions). */
+  readonly supportedApis: readonly { apiKey: number; minVersion: number; maxVersion: number }[];
+}
