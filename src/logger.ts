@@ -68,9 +68,6 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   return logger;
 }
 
-/** A logger that drops everything; for code paths that take an optional logger. */
-export const silentLogger: Logger = createLogger({ level: 'silent', env: {} });
-
 class LogfmtLogger implements Logger {
   private readonly max: number;
 
@@ -165,3 +162,6 @@ function safeJson(value: object): string {
     return String(value);
   }
 }
+
+/** A logger that drops everything; for code paths that take an optional logger. */
+export const silentLogger: Logger = createLogger({ level: 'silent', env: {} });

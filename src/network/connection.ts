@@ -1,0 +1,319 @@
+// One client connection: frames in, handler calls, responses out in request order.
+//
+// - Requests are handed to the handler as soon as they are framed, so a slow one (a Fetch long-poll) does not
+//   hold back the next (a Heartbeat); responses still go out strictly in request order, as Kafka promises.
+// - Bounds (TigerBeetle style, everything has a limit): at most `maxInFlight` requests between framing and their
+//   response being written; at the bound, and while the socket's write buffer is above its high-water mark (a
+//   client that does not read), the connection stops reading, so TCP pushes back on the client.
+// - A failing handler or a bad frame closes this connection only, with one warn line naming the peer.
+import type { Socket } from 'node:net';
+import type { Logger } from '../logger.js';
+import { FrameReader, FrameSizeError } from './frame-reader.js';
+
+/** Response chunks without the size prefix; the server writes prefix + chunks without concatenating. */
+export type ResponseFrame = Buffer[];
+
+/** What a handler may know about the connection a request came from. */
+export interface ConnectionContext {
+  readonly id: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** True once the socket is closed (by either side); a long-poll can stop waiting. */
+  readonly closed: boolean;
+  /** Calls `cb` once when the connection closes (immediately if it already has). */
+  onClose(cb: () => void): void;
+}
+
+export type RequestHandler = (
+  frame: Buffer,
+  conn: ConnectionContext,
+) => Promise<ResponseFrame | null> | ResponseFrame | null;
+
+/**
+ * Thrown by a handler to drop the connection (e.g. an unparseable header). With `response`, that response is
+ * written, in order, before the connection is closed (e.g. a final error answer).
+ */
+export class CloseConnection extends Error {
+  constructor(
+    reason: string,
+    readonly response?: ResponseFrame,
+  ) {
+    super(reason);
+    this.name = 'CloseConnection';
+  }
+}
+
+interface Slot {
+  done: boolean;
+  response: ResponseFrame | null;
+  /** Close the connection once this slot's response is written. */
+  closeAfter: boolean;
+}
+
+export interface ConnectionOptions {
+  maxRequestBytes: number;
+  maxInFlight: number;
+  handler: RequestHandler;
+  logger: Logger;
+}
+
+export class Connection implements ConnectionContext {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** Date.now() of the last request or response; the server's idle sweep reads it. */
+  lastActivityMs = Date.now();
+
+  private readonly reader: FrameReader;
+  private readonly slots: (Slot | undefined)[] = [];
+  private slotHead = 0;
+  private closeCallbacks: (() => void)[] = [];
+  private isClosed = false;
+  private readPaused = false;
+  private writeBlocked = false;
+  /** Server shutdown: read no more, answer what is in flight, then end. */
+  private draining = false;
+  /** A CloseConnection response is queued: read no more. */
+  private closing = false;
+  private dispatching = false;
+  private readonly closedPromise: Promise<void>;
+
+  constructor(
+    readonly id: number,
+    private readonly socket: Socket,
+    private readonly options: ConnectionOptions,
+  ) {
+    this.remoteAddress = socket.remoteAddress ?? 'unknown';
+    this.remotePort = socket.remotePort ?? 0;
+    this.reader = new FrameReader(options.maxRequestBytes);
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true);
+    this.closedPromise = new Promise((resolve) => socket.once('close', resolve));
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      options.logger.debug('Connection error', {
+        conn: id,
+        remote: this.remote,
+        error: err.code ?? err.message,
+      });
+    });
+    socket.once('close', () => this.onSocketClose());
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  get remote(): string {
+    return `${this.remoteAddress}:${this.remotePort}`;
+  }
+
+  /** Requests framed whose response has not been written yet. */
+  get inFlight(): number {
+    return this.slots.length - this.slotHead;
+  }
+
+  onClose(cb: () => void): void {
+    if (this.isClosed) cb();
+    else this.closeCallbacks.push(cb);
+  }
+
+  /** Resolves when the socket has closed. */
+  whenClosed(): Promise<void> {
+    return this.closedPromise;
+  }
+
+  /** Stop reading, let in-flight requests answer, then end the connection. */
+  drain(): void {
+    if (this.isClosed || this.draining) return;
+    this.draining = true;
+    this.updateReading();
+    if (this.inFlight === 0) this.end();
+  }
+
+  destroy(): void {
+    this.reader.clear();
+    this.socket.destroy();
+  }
+
+  /** Closes this connection with one warn line; everyone else keeps being served. */
+  fail(reason: string): void {
+    if (this.isClosed) return;
+    this.options.logger.warn('Closing connection', { conn: this.id, remote: this.remote, reason });
+    this.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastActivityMs = Date.now();
+    this.reader.push(chunk);
+    this.dispatchFrames();
+  }
+
+  private onDrain(): void {
+    this.writeBlocked = false;
+    // Frames may already be buffered (a pipelining client sent them before we paused): dispatch them now,
+    // since no new 'data' event may ever come to trigger it.
+    this.dispatchFrames();
+  }
+
+  private onSocketClose(): void {
+    this.isClosed = true;
+    this.reader.clear();
+    this.slots.length = 0;
+    this.slotHead = 0;
+    const callbacks = this.closeCallbacks;
+    this.closeCallbacks = [];
+    for (const cb of callbacks) {
+      try {
+        cb();
+      } catch (err) {
+        this.options.logger.warn('Connection close callback threw', { conn: this.id, error: err });
+      }
+    }
+  }
+
+  private canDispatch(): boolean {
+    return (
+      !this.isClosed &&
+      !this.draining &&
+      !this.closing &&
+      !this.writeBlocked &&
+      this.inFlight < this.options.maxInFlight
+    );
+  }
+
+  /** Hands every complete frame to the handler while the bounds allow, then pauses or resumes the socket. */
+  private dispatchFrames(): void {
+    if (this.dispatching) return; // re-entered from a synchronous response; the outer loop continues
+    this.dispatching = true;
+    try {
+      while (this.canDispatch()) {
+        let frame: Buffer | null;
+        try {
+          frame = this.reader.next();
+        } catch (err) {
+          if (!(err instanceof FrameSizeError)) throw err;
+          this.fail(err.message);
+          return;
+        }
+        if (frame === null) break;
+        this.dispatch(frame);
+      }
+    } finally {
+      this.dispatching = false;
+    }
+    this.updateReading();
+  }
+
+  private dispatch(frame: Buffer): void {
+    const slot: Slot = { done: false, response: null, closeAfter: false };
+    this.slots.push(slot);
+    let result: Promise<ResponseFrame | null> | ResponseFrame | null;
+    try {
+      result = this.options.handler(frame, this);
+    } catch (err) {
+      this.onHandlerError(slot, err);
+      return;
+    }
+    if (result === null || Array.isArray(result)) {
+      this.complete(slot, result);
+    } else {
+      result.then(
+        (response) => this.complete(slot, response),
+        (err: unknown) => this.onHandlerError(slot, err),
+      );
+    }
+  }
+
+  private complete(slot: Slot, response: ResponseFrame | null): void {
+    if (this.isClosed) return;
+    slot.done = true;
+    slot.response = response;
+    this.flush();
+  }
+
+  private onHandlerError(slot: Slot, err: unknown): void {
+    if (this.isClosed) return;
+    if (err instanceof CloseConnection && err.response !== undefined) {
+      this.options.logger.warn('Closing connection', {
+        conn: this.id,
+        remote: this.remote,
+        reason: err.message,
+      });
+      this.closing = true;
+      slot.closeAfter = true;
+      this.complete(slot, err.response);
+      return;
+    }
+    const reason = err instanceof Error ? err.message : String(err);
+    this.fail(err instanceof CloseConnection ? reason : `request handler failed: ${reason}`);
+  }
+
+  /** Writes every response that is next in request order; one cork so several become one writev. */
+  private flush(): void {
+    const socket = this.socket;
+    let corked = false;
+    let end = false;
+    while (this.slotHead < this.slots.length) {
+      const slot = this.slots[this.slotHead]!;
+      if (!slot.done) break;
+      this.slots[this.slotHead++] = undefined;
+      if (slot.response !== null) {
+        if (!corked) {
+          socket.cork();
+          corked = true;
+        }
+        writeFrame(socket, slot.response);
+      }
+      if (slot.closeAfter) {
+        end = true;
+        break;
+      }
+    }
+    if (this.slotHead === this.slots.length) {
+      this.slots.length = 0;
+      this.slotHead = 0;
+    } else if (this.slotHead >= 1024) {
+      this.slots.splice(0, this.slotHead);
+      this.slotHead = 0;
+    }
+    if (corked) {
+      socket.uncork();
+      this.lastActivityMs = Date.now();
+      if (socket.writableNeedDrain) this.writeBlocked = true;
+    }
+    if (end || (this.draining && this.inFlight === 0)) {
+      this.end();
+      return;
+    }
+    this.dispatchFrames();
+  }
+
+  private end(): void {
+    this.reader.clear();
+    this.socket.end(() => this.socket.destroy());
+  }
+
+  private updateReading(): void {
+    const read = this.canDispatch();
+    if (read && this.readPaused) {
+      this.readPaused = false;
+      this.socket.resume();
+    } else if (!read && !this.readPaused && !this.isClosed) {
+      this.readPaused = true;
+      this.socket.pause();
+    }
+  }
+}
+
+function writeFrame(socket: Socket, chunks: ResponseFrame): void {
+  let size = 0;
+  for (let i = 0; i < chunks.length; i++) size += chunks[i]!.length;
+  const prefix = Buffer.allocUnsafe(4);
+  prefix.writeInt32BE(size, 0);
+  socket.write(prefix);
+  for (let i = 0; i < chunks.length; i++) {
+    const chunk = chunks[i]!;
+    if (chunk.length > 0) socket.write(chunk);
+  }
+}
