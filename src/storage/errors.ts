@@ -1,0 +1,44 @@
+// Errors raised by the storage layer. Each carries a stable code that the broker maps to the
+// Kafka error code of the same name, so storage never needs to know the wire numbers.
+
+export type StorageErrorCode =
+  | 'CORRUPT_MESSAGE'
+  | 'MESSAGE_TOO_LARGE'
+  | 'OFFSET_OUT_OF_RANGE'
+  | 'OUT_OF_ORDER_SEQUENCE_NUMBER'
+  | 'INVALID_PRODUCER_EPOCH'
+  | 'DUPLICATE_SEQUENCE_NUMBER'
+  | 'KAFKA_STORAGE_ERROR'
+  | 'INVALID_RECORD';
+
+export class StorageError extends Error {
+  override readonly name = 'StorageError';
+  constructor(
+    readonly code: StorageErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A topic config value that cannot be applied (maps to Kafka's INVALID_CONFIG). */
+export class InvalidConfigError extends Error {
+  override readonly name = 'InvalidConfigError';
+  readonly code = 'INVALID_CONFIG';
+  constructor(
+    readonly key: string,
+    readonly value: string,
+    reason: string,
+  ) {
+    super(`Invalid value ${JSON.stringify(value)} for configuration ${key}: ${reason}`);
+  }
+}
+
+/**
+ * A broken storage invariant (offsets going backwards, an index pointing past its file).
+ * Thrown loudly so the partition stops instead of quietly corrupting data.
+ */
+export function invariant(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new StorageError('KAFKA_STORAGE_ERROR', `storage invariant violated: ${message}`);
+}

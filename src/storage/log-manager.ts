@@ -1,0 +1,198 @@
+// Owns every partition log under one data directory, after Kafka's LogManager: loads the
+// `<topic>-<partition>` directories at startup (in parallel), creates and deletes logs, and runs
+// retention and time-based flushes in the background. A `.clean-shutdown` marker written by
+// close() tells the next start that indexes can be trusted and no recovery scan is needed.
+
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { removeIfExists, writeFileAtomic } from './checkpoint-file.js';
+import { StorageError } from './errors.js';
+import type { LogConfig } from './log-config.js';
+import { silentLogger, type StorageLogger } from './log-loader.js';
+import { UnifiedLog } from './unified-log.js';
+
+export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
+/** Kafka's legal topic names; also keeps a topic from escaping the data directory. */
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+/** How often logs with a finite flush.ms are checked (Kafka's log.flush.scheduler.interval.ms). */
+export const FLUSH_CHECK_INTERVAL_MS = 1000;
+/** Recovery points are checkpointed this often (log.flush.offset.checkpoint.interval.ms). */
+export const RECOVERY_CHECKPOINT_INTERVAL_MS = 60_000;
+/** Bounds how many logs are opened at once at startup, to stay under the file-descriptor limit. */
+const LOAD_CONCURRENCY = 64;
+
+function key(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+export class LogManager {
+  private readonly logs = new Map<string, UnifiedLog>();
+  private readonly creating = new Map<string, Promise<UnifiedLog>>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private retentionRun: Promise<void> | null = null;
+  private flushRun: Promise<void> | null = null;
+  private closed = false;
+
+  private constructor(
+    readonly dataDir: string,
+    readonly defaults: LogConfig,
+    private readonly logger: StorageLogger,
+    /** False when the previous run crashed: its logs were recovered by scanning. */
+    readonly hadCleanShutdown: boolean,
+  ) {}
+
+  static async open(dataDir: string, defaults: LogConfig, logger: StorageLogger = silentLogger): Promise<LogManager> {
+    await mkdir(dataDir, { recursive: true });
+    const marker = join(dataDir, CLEAN_SHUTDOWN_FILE);
+    const hadCleanShutdown = await stat(marker).then(
+      () => true,
+      () => false,
+    );
+    const manager = new LogManager(dataDir, defaults, logger, hadCleanShutdown);
+    const startMs = Date.now();
+    await manager.loadLogs();
+    // Removed only after loading and before any write: from here on a crash must trigger recovery.
+    await removeIfExists(marker);
+    logger.info('logs loaded', { count: manager.logs.size, hadCleanShutdown, ms: Date.now() - startMs });
+    manager.startBackgroundTasks();
+    return manager;
+  }
+
+  private async loadLogs(): Promise<void> {
+    const entries = await readdir(this.dataDir, { withFileTypes: true });
+    const dirs = entries.filter((e) => e.isDirectory() && UnifiedLog.parseDirName(e.name) !== null);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < dirs.length) {
+        const name = dirs[next++]!.name;
+        const { topic, partition } = UnifiedLog.parseDirName(name)!;
+        const log = await UnifiedLog.open(join(this.dataDir, name), topic, partition, this.defaults, {
+          hadCleanShutdown: this.hadCleanShutdown,
+          logger: this.logger,
+        });
+        this.logs.set(key(topic, partition), log);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(LOAD_CONCURRENCY, dirs.length) }, worker));
+  }
+
+  private startBackgroundTasks(): void {
+    const every = (ms: number, task: () => void): void => {
+      const t = setInterval(task, ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(this.defaults.retentionCheckIntervalMs, () => void this.runRetention());
+    every(FLUSH_CHECK_INTERVAL_MS, () => void this.runFlushChecks());
+    every(RECOVERY_CHECKPOINT_INTERVAL_MS, () => {
+      for (const log of this.logs.values()) log.checkpointRecoveryPoint().catch(() => undefined);
+    });
+  }
+
+  /** One retention pass over all logs; a pass never overlaps the previous one. */
+  runRetention(nowMs = Date.now()): Promise<void> {
+    this.retentionRun ??= (async () => {
+      try {
+        for (const log of this.logs.values()) {
+          try {
+            await log.deleteOldSegments(nowMs);
+          } catch (err) {
+            this.logger.error('retention failed', { topic: log.topic, partition: log.partition, error: String(err) });
+          }
+        }
+      } finally {
+        this.retentionRun = null;
+      }
+    })();
+    return this.retentionRun;
+  }
+
+  private runFlushChecks(): Promise<void> {
+    this.flushRun ??= (async () => {
+      try {
+        const nowMs = Date.now();
+        await Promise.all(
+          [...this.logs.values()]
+            .filter((l) => l.config.flushIntervalMs < Number.MAX_SAFE_INTEGER)
+            .map((l) => l.flushIfDue(nowMs).catch(() => undefined)),
+        );
+      } finally {
+        this.flushRun = null;
+      }
+    })();
+    return this.flushRun;
+  }
+
+  getLog(topic: string, partition: number): UnifiedLog | undefined {
+    return this.logs.get(key(topic, partition));
+  }
+
+  allLogs(): UnifiedLog[] {
+    return [...this.logs.values()];
+  }
+
+  /** Creates (or returns the existing) log; concurrent calls for one partition share one creation. */
+  async createLog(topic: string, partition: number, config: Partial<LogConfig> = {}): Promise<UnifiedLog> {
+    if (this.closed) throw new StorageError('KAFKA_STORAGE_ERROR', 'log manager is closed');
+    if (!TOPIC_NAME.test(topic) || topic === '.' || topic === '..') {
+      throw new StorageError('INVALID_RECORD', `illegal topic name ${JSON.stringify(topic)}`);
+    }
+    if (!Number.isInteger(partition) || partition < 0 || partition > 0x7fffffff) {
+      throw new StorageError('INVALID_RECORD', `illegal partition ${partition}`);
+    }
+    const k = key(topic, partition);
+    const existing = this.logs.get(k);
+    if (existing !== undefined) {
+      existing.updateConfig({ ...this.defaults, ...config });
+      return existing;
+    }
+    let pending = this.creating.get(k);
+    if (pending === undefined) {
+      pending = (async () => {
+        const dir = join(this.dataDir, UnifiedLog.dirName(topic, partition));
+        await mkdir(dir, { recursive: true });
+        // A directory left over from an earlier run is verified, not trusted; an empty one costs nothing.
+        const log = await UnifiedLog.open(dir, topic, partition, { ...this.defaults, ...config }, {
+          hadCleanShutdown: false,
+          logger: this.logger,
+        });
+        this.logs.set(k, log);
+        return log;
+      })().finally(() => this.creating.delete(k));
+      this.creating.set(k, pending);
+    }
+    return pending;
+  }
+
+  /** Closes the log and removes its directory. */
+  async deleteLog(topic: string, partition: number): Promise<void> {
+    const k = key(topic, partition);
+    await this.creating.get(k)?.catch(() => undefined);
+    const log = this.logs.get(k);
+    if (log === undefined) return;
+    this.logs.delete(k);
+    await log.delete();
+  }
+
+  async flushAll(): Promise<void> {
+    await Promise.all([...this.logs.values()].map((l) => l.flush()));
+  }
+
+  /**
+   * Stops background work and closes every log cleanly. The clean-shutdown marker is written only
+   * if every log closed without error, so a failed log is recovered on the next start.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    await Promise.allSettled([this.retentionRun, this.flushRun, ...this.creating.values()]);
+    const results = await Promise.allSettled([...this.logs.values()].map((l) => l.close()));
+    const failed = results.filter((r) => r.status === 'rejected');
+    if (failed.length > 0) {
+      this.logger.error('unclean shutdown: logs failed to close', { count: failed.length });
+      return;
+    }
+    await writeFileAtomic(join(this.dataDir, CLEAN_SHUTDOWN_FILE), '');
+  }
+}

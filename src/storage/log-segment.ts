@@ -1,0 +1,514 @@
+// One segment of a partition log: <base>.log holding raw v2 batches, plus its sparse
+// <base>.index (OffsetIndex) and <base>.timeindex (TimeIndex). Index entries are built in memory
+// as batches are appended and written to disk when the segment is sealed (roll, clean close);
+// a crash loses them, and recovery rebuilds them from the .log.
+
+import { open, readFile, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  BATCH_HEADER_BYTES,
+  BATCH_LOG_OVERHEAD,
+  BATCH_OFFSET_LEADER_EPOCH,
+  baseOffsetAt,
+  batchSizeAt,
+  lastOffsetAt,
+  maxTimestampAt,
+} from '../protocol/batch-header.js';
+import { invariant, StorageError } from './errors.js';
+import { OffsetIndex } from './offset-index.js';
+import { checkBatch } from './record-batches.js';
+import { readFully, SegmentScanner } from './segment-scanner.js';
+import { TIME_INDEX_ENTRY_BYTES, TimeIndex } from './time-index.js';
+
+export function offsetFileName(offset: number, suffix: string): string {
+  return `${String(offset).padStart(20, '0')}${suffix}`;
+}
+
+export interface SegmentSettings {
+  segmentBytes: number;
+  indexIntervalBytes: number;
+}
+
+/** Called for every batch header met during a scan; `at` indexes the header inside `buf`. */
+export type BatchVisitor = (buf: Buffer, at: number) => void;
+
+/** Blocks of 1 MiB keep recovery and rebuild scans to few syscalls. */
+const RECOVERY_BLOCK_BYTES = 1024 * 1024;
+
+export class LogSegment {
+  /** Bytes reserved by appends (some may still be in flight). */
+  sizeBytes = 0;
+  /** Bytes whose writes have completed, as a contiguous prefix: reads never go past this. */
+  readableBytes = 0;
+  /** Offset after the last batch reserved in this segment. */
+  nextOffset: number;
+  maxTimestampMs = -1;
+  offsetOfMaxTimestamp: number;
+  /** When the segment started, for segment.ms rolls: first batch timestamp or creation time. */
+  rollingBaseMs = -1;
+  private bytesSinceLastIndexEntry = 0;
+  private offsetIndex: OffsetIndex | null = null;
+  private timeIndex: TimeIndex | null = null;
+  private indexesLoading: Promise<void> | null = null;
+  private fh: FileHandle | null = null;
+  private readonly opening: Promise<FileHandle>;
+  private refs = 0;
+  private idleWaiters: Array<() => void> = [];
+  private closed = false;
+  /** nextOffset/maxTimestamp came from neighbours and the time index, not from a scan. */
+  private sealedBounds = false;
+
+  private constructor(
+    readonly dir: string,
+    readonly baseOffset: number,
+    private readonly settings: SegmentSettings,
+    opening: Promise<FileHandle>,
+  ) {
+    this.nextOffset = baseOffset;
+    this.offsetOfMaxTimestamp = baseOffset;
+    this.opening = opening.then((fh) => (this.fh = fh));
+    // A failed open surfaces on the first write/read; avoid an unhandled rejection meanwhile.
+    this.opening.catch(() => undefined);
+  }
+
+  get logPath(): string {
+    return join(this.dir, offsetFileName(this.baseOffset, '.log'));
+  }
+  get indexPath(): string {
+    return join(this.dir, offsetFileName(this.baseOffset, '.index'));
+  }
+  get timeIndexPath(): string {
+    return join(this.dir, offsetFileName(this.baseOffset, '.timeindex'));
+  }
+
+  private get maxIndexEntries(): number {
+    return Math.floor(this.settings.segmentBytes / Math.max(1, this.settings.indexIntervalBytes)) + 1;
+  }
+
+  /** A new, empty segment. Synchronous so a roll decided during an append needs no await. */
+  static create(dir: string, baseOffset: number, settings: SegmentSettings, nowMs: number): LogSegment {
+    const seg = new LogSegment(dir, baseOffset, settings, open(join(dir, offsetFileName(baseOffset, '.log')), 'w+'));
+    seg.offsetIndex = new OffsetIndex(baseOffset, seg.maxIndexEntries);
+    seg.timeIndex = new TimeIndex(baseOffset, seg.maxIndexEntries);
+    seg.indexesLoading = Promise.resolve();
+    seg.rollingBaseMs = nowMs;
+    return seg;
+  }
+
+  /** An existing segment file; the caller then runs recover(), loadTail() or setSealedInfo(). */
+  static async openExisting(dir: string, baseOffset: number, settings: SegmentSettings): Promise<LogSegment> {
+    const fh = await open(join(dir, offsetFileName(baseOffset, '.log')), 'r+');
+    const seg = new LogSegment(dir, baseOffset, settings, Promise.resolve(fh));
+    seg.fh = fh;
+    const { size } = await fh.stat();
+    seg.sizeBytes = seg.readableBytes = size;
+    return seg;
+  }
+
+  get isEmpty(): boolean {
+    return this.sizeBytes === 0;
+  }
+
+  get isIndexFull(): boolean {
+    return this.offsetIndex?.isFull ?? false;
+  }
+
+  /**
+   * Reserves file space for `records` (already stamped with offsets) and indexes each batch.
+   * Synchronous: the caller issues write() with the returned position afterwards.
+   */
+  reserve(records: Buffer, nowMs: number): number {
+    invariant(!this.closed, `append to closed segment ${this.baseOffset}`);
+    invariant(this.offsetIndex !== null && this.timeIndex !== null, 'append before indexes loaded');
+    const position = this.sizeBytes;
+    if (this.isEmpty) this.rollingBaseMs = nowMs;
+    for (let p = 0; p < records.length; p += batchSizeAt(records, p)) {
+      this.indexBatch(records, p, position + p, this.offsetIndex, this.timeIndex);
+    }
+    this.sizeBytes += records.length;
+    invariant(this.sizeBytes <= 0x7fffffff, `segment ${this.baseOffset} exceeds 2 GiB`);
+    return position;
+  }
+
+  private indexBatch(buf: Buffer, at: number, filePos: number, oi: OffsetIndex, ti: TimeIndex): void {
+    const base = baseOffsetAt(buf, at);
+    invariant(base >= this.nextOffset, `offsets must grow: ${base} < ${this.nextOffset}`);
+    const maxTs = maxTimestampAt(buf, at);
+    if (maxTs > this.maxTimestampMs) {
+      this.maxTimestampMs = maxTs;
+      this.offsetOfMaxTimestamp = base;
+    }
+    if (this.bytesSinceLastIndexEntry > this.settings.indexIntervalBytes) {
+      oi.append(base, filePos);
+      ti.maybeAppend(this.maxTimestampMs, this.offsetOfMaxTimestamp);
+      this.bytesSinceLastIndexEntry = 0;
+    }
+    this.bytesSinceLastIndexEntry += batchSizeAt(buf, at);
+    this.nextOffset = lastOffsetAt(buf, at) + 1;
+  }
+
+  async write(buf: Buffer, position: number): Promise<void> {
+    this.refs++;
+    try {
+      const fh = this.fh ?? (await this.opening);
+      let done = 0;
+      while (done < buf.length) {
+        const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
+        invariant(bytesWritten > 0, 'zero-byte write');
+        done += bytesWritten;
+      }
+    } finally {
+      this.release();
+    }
+  }
+
+  async flush(): Promise<void> {
+    if (this.closed) return;
+    this.refs++;
+    try {
+      const fh = this.fh ?? (await this.opening);
+      await fh.datasync();
+    } finally {
+      this.release();
+    }
+  }
+
+  /**
+   * Whole batches starting with the one that contains `fetchOffset`, at most `maxBytes` (but one
+   * batch anyway when `minOneBatch`), stopping before any batch reaching `maxOffset`.
+   * Returns null when this segment holds no batch at or after `fetchOffset`.
+   */
+  async read(fetchOffset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean): Promise<Buffer | null> {
+    if (this.closed) return null; // deleted by retention after the caller looked it up
+    this.refs++;
+    try {
+      await this.ensureIndexes();
+      const fh = this.fh ?? (await this.opening);
+      const limit = this.readableBytes;
+      const scanner = new SegmentScanner(fh, limit);
+      let pos = this.offsetIndex!.lookup(fetchOffset).position;
+      while (pos < limit) {
+        const at = await scanner.load(pos, BATCH_HEADER_BYTES);
+        if (scanner.availableAt(pos) < BATCH_HEADER_BYTES) break;
+        if (lastOffsetAt(scanner.buf, at) >= fetchOffset) break;
+        pos += batchSizeAt(scanner.buf, at);
+      }
+      if (pos >= limit) return null;
+      const want = Math.min(Math.max(maxBytes, 0), limit - pos);
+      let out = Buffer.allocUnsafe(want);
+      const got = await readFully(fh, out, 0, want, pos);
+      let end = 0;
+      while (end + BATCH_LOG_OVERHEAD <= got) {
+        const size = batchSizeAt(out, end);
+        if (end + size > got || lastOffsetAt(out, end) >= maxOffset) break;
+        end += size;
+      }
+      if (end === 0 && minOneBatch) {
+        const at = await scanner.load(pos, BATCH_HEADER_BYTES);
+        if (lastOffsetAt(scanner.buf, at) >= maxOffset) return Buffer.alloc(0);
+        const size = batchSizeAt(scanner.buf, at);
+        invariant(pos + size <= limit, `batch at ${pos} of segment ${this.baseOffset} crosses readable end`);
+        out = Buffer.allocUnsafe(size);
+        end = await readFully(fh, out, 0, size, pos);
+      }
+      return out.subarray(0, end);
+    } finally {
+      this.release();
+    }
+  }
+
+  /** First batch whose maxTimestamp >= `timestampMs`, found via the time index then a short scan. */
+  async findByTimestamp(
+    timestampMs: number,
+  ): Promise<{ offset: number; timestampMs: number; leaderEpoch: number } | null> {
+    if (this.closed) return null;
+    this.refs++;
+    try {
+      await this.ensureIndexes();
+      const fh = this.fh ?? (await this.opening);
+      const below = this.timeIndex!.lookupBelow(timestampMs);
+      let pos = below === null ? 0 : this.offsetIndex!.lookup(below.offset).position;
+      const scanner = new SegmentScanner(fh, this.readableBytes);
+      while (pos < this.readableBytes) {
+        const at = await scanner.load(pos, BATCH_HEADER_BYTES);
+        if (scanner.availableAt(pos) < BATCH_HEADER_BYTES) break;
+        const ts = maxTimestampAt(scanner.buf, at);
+        if (ts >= timestampMs) {
+          return { offset: baseOffsetAt(scanner.buf, at), timestampMs: ts, leaderEpoch: scanner.buf.readInt32BE(at + BATCH_OFFSET_LEADER_EPOCH) };
+        }
+        pos += batchSizeAt(scanner.buf, at);
+      }
+      return null;
+    } finally {
+      this.release();
+    }
+  }
+
+  /** Visits every batch header whose last offset is >= `fromOffset` (producer state / epoch rebuild). */
+  async forEachBatch(fromOffset: number, visit: BatchVisitor): Promise<void> {
+    if (this.closed) return;
+    this.refs++;
+    try {
+      await this.ensureIndexes();
+      const fh = this.fh ?? (await this.opening);
+      const scanner = new SegmentScanner(fh, this.readableBytes, RECOVERY_BLOCK_BYTES);
+      let pos = this.offsetIndex!.lookup(fromOffset).position;
+      while (pos < this.readableBytes) {
+        const at = await scanner.load(pos, BATCH_HEADER_BYTES);
+        if (scanner.availableAt(pos) < BATCH_HEADER_BYTES) break;
+        if (lastOffsetAt(scanner.buf, at) >= fromOffset) visit(scanner.buf, at);
+        pos += batchSizeAt(scanner.buf, at);
+      }
+    } finally {
+      this.release();
+    }
+  }
+
+  /**
+   * Validates every batch (length inside the file, magic 2, CRC, offsets growing), truncates the
+   * file at the first bad one and rebuilds the indexes. Returns how many bytes were cut off.
+   */
+  async recover(): Promise<number> {
+    const fh = this.fh!;
+    const fileBytes = this.sizeBytes;
+    const oi = new OffsetIndex(this.baseOffset, this.maxIndexEntries);
+    const ti = new TimeIndex(this.baseOffset, this.maxIndexEntries);
+    this.resetIndexState();
+    const scanner = new SegmentScanner(fh, fileBytes, RECOVERY_BLOCK_BYTES);
+    let pos = 0;
+    while (pos < fileBytes) {
+      const at = await scanner.load(pos, BATCH_HEADER_BYTES);
+      const available = fileBytes - pos;
+      if (scanner.availableAt(pos) < Math.min(available, BATCH_HEADER_BYTES)) break;
+      if (checkBatch(scanner.buf, at, available, false) !== null) break;
+      if (baseOffsetAt(scanner.buf, at) < this.nextOffset) break;
+      const size = batchSizeAt(scanner.buf, at);
+      // The CRC scan may move the window, so take what we need from the header first.
+      const header = Buffer.from(scanner.buf.subarray(at, at + BATCH_HEADER_BYTES));
+      if (!(await scanner.crcMatches(pos, size))) break;
+      this.indexBatch(header, 0, pos, oi, ti);
+      pos += size;
+    }
+    const truncated = fileBytes - pos;
+    if (truncated > 0) await fh.truncate(pos);
+    this.sizeBytes = this.readableBytes = pos;
+    this.installIndexes(oi, ti);
+    return truncated;
+  }
+
+  /**
+   * Clean-start path for the active segment: trust the persisted indexes and scan only from the
+   * last index entry to the end of the file (≈ indexIntervalBytes) to find the next offset.
+   */
+  async loadTail(): Promise<void> {
+    // The next offset is what we are looking for; it must not bound index validation.
+    this.nextOffset = Number.MAX_SAFE_INTEGER;
+    await this.ensureIndexes();
+    const lastTime = this.timeIndex!.lastEntry();
+    if (lastTime !== null && lastTime.timestampMs > this.maxTimestampMs) {
+      this.maxTimestampMs = lastTime.timestampMs;
+      this.offsetOfMaxTimestamp = lastTime.offset;
+    }
+    const last = this.offsetIndex!.lastEntry();
+    const fh = this.fh!;
+    const scanner = new SegmentScanner(fh, this.sizeBytes);
+    let pos = last?.position ?? 0;
+    this.nextOffset = last?.offset ?? this.baseOffset;
+    this.bytesSinceLastIndexEntry = 0;
+    while (pos < this.sizeBytes) {
+      const at = await scanner.load(pos, BATCH_HEADER_BYTES);
+      if (scanner.availableAt(pos) < BATCH_HEADER_BYTES) break;
+      const ts = maxTimestampAt(scanner.buf, at);
+      if (ts > this.maxTimestampMs) {
+        this.maxTimestampMs = ts;
+        this.offsetOfMaxTimestamp = baseOffsetAt(scanner.buf, at);
+      }
+      this.bytesSinceLastIndexEntry += batchSizeAt(scanner.buf, at);
+      this.nextOffset = lastOffsetAt(scanner.buf, at) + 1;
+      pos += batchSizeAt(scanner.buf, at);
+    }
+    invariant(pos === this.sizeBytes, `segment ${this.baseOffset} tail does not end on a batch boundary`);
+    if (this.sizeBytes > 0) {
+      const at = await scanner.load(0, BATCH_HEADER_BYTES);
+      const firstTs = maxTimestampAt(scanner.buf, at);
+      this.rollingBaseMs = firstTs >= 0 ? firstTs : Date.now();
+    }
+  }
+
+  /** Clean-start path for a sealed segment: bounds come from its neighbours, no scan at all. */
+  async setSealedInfo(nextOffset: number): Promise<void> {
+    this.nextOffset = nextOffset;
+    this.sealedBounds = true;
+    const last = await readLastTimeIndexEntry(this.timeIndexPath, this.baseOffset);
+    if (last !== null) {
+      this.maxTimestampMs = last.timestampMs;
+      this.offsetOfMaxTimestamp = last.offset;
+    } else {
+      // Kafka falls back to the file's mtime when a segment has no timestamps.
+      this.maxTimestampMs = Math.floor((await this.fh!.stat()).mtimeMs);
+    }
+  }
+
+  /** Largest timestamp for time retention; segments without timestamps use when they started. */
+  get largestTimestampMs(): number {
+    return this.maxTimestampMs >= 0 ? this.maxTimestampMs : this.rollingBaseMs;
+  }
+
+  /** Loads the persisted indexes once; rebuilds them from the .log when missing or insane. */
+  ensureIndexes(): Promise<void> {
+    this.indexesLoading ??= this.loadIndexes();
+    return this.indexesLoading;
+  }
+
+  private async loadIndexes(): Promise<void> {
+    const [ibuf, tbuf] = await Promise.all([readOrNull(this.indexPath), readOrNull(this.timeIndexPath)]);
+    const oi = ibuf && OffsetIndex.fromBuffer(this.baseOffset, this.maxIndexEntries, ibuf, this.sizeBytes);
+    const ti = tbuf && TimeIndex.fromBuffer(this.baseOffset, this.maxIndexEntries, tbuf, this.nextOffset);
+    if (oi && ti) {
+      this.installIndexes(oi, ti);
+      return;
+    }
+    await this.rebuildIndexes();
+  }
+
+  private async rebuildIndexes(): Promise<void> {
+    const keepNext = this.nextOffset;
+    const keepMaxTs = this.maxTimestampMs;
+    const keepMaxTsOffset = this.offsetOfMaxTimestamp;
+    const oi = new OffsetIndex(this.baseOffset, this.maxIndexEntries);
+    const ti = new TimeIndex(this.baseOffset, this.maxIndexEntries);
+    this.resetIndexState();
+    const scanner = new SegmentScanner(this.fh!, this.sizeBytes, RECOVERY_BLOCK_BYTES);
+    for (let pos = 0; pos < this.sizeBytes; ) {
+      const at = await scanner.load(pos, BATCH_HEADER_BYTES);
+      if (scanner.availableAt(pos) < BATCH_HEADER_BYTES) break;
+      this.indexBatch(scanner.buf, at, pos, oi, ti);
+      pos += batchSizeAt(scanner.buf, at);
+    }
+    ti.maybeAppend(this.maxTimestampMs, this.offsetOfMaxTimestamp, true);
+    this.installIndexes(oi, ti);
+    if (!this.sealedBounds) return;
+    // A sealed segment's bounds were set from its neighbours; keep the wider ones.
+    this.nextOffset = Math.max(keepNext, this.nextOffset);
+    if (keepMaxTs > this.maxTimestampMs) {
+      this.maxTimestampMs = keepMaxTs;
+      this.offsetOfMaxTimestamp = keepMaxTsOffset;
+    }
+  }
+
+  private resetIndexState(): void {
+    this.nextOffset = this.baseOffset;
+    this.maxTimestampMs = -1;
+    this.offsetOfMaxTimestamp = this.baseOffset;
+    this.bytesSinceLastIndexEntry = 0;
+  }
+
+  private installIndexes(oi: OffsetIndex, ti: TimeIndex): void {
+    this.offsetIndex = oi;
+    this.timeIndex = ti;
+    this.indexesLoading = Promise.resolve();
+  }
+
+  /** Seals the segment: final time index entry, index files written, data fsynced. */
+  async seal(): Promise<void> {
+    await this.whenIdle();
+    if (this.offsetIndex === null || this.timeIndex === null) return; // never loaded, files unchanged
+    this.timeIndex.maybeAppend(this.maxTimestampMs, this.offsetOfMaxTimestamp, true);
+    const fh = this.fh ?? (await this.opening);
+    await Promise.all([
+      writeWhole(this.indexPath, this.offsetIndex.toBuffer()),
+      writeWhole(this.timeIndexPath, this.timeIndex.toBuffer()),
+      fh.datasync(),
+    ]);
+  }
+
+  /** Cuts the segment so that it ends before the first batch whose last offset is >= `offset`. */
+  async truncateTo(offset: number): Promise<void> {
+    await this.whenIdle();
+    await this.ensureIndexes();
+    const fh = this.fh ?? (await this.opening);
+    const scanner = new SegmentScanner(fh, this.sizeBytes);
+    let pos = this.offsetIndex!.lookup(offset).position;
+    while (pos < this.sizeBytes) {
+      const at = await scanner.load(pos, BATCH_HEADER_BYTES);
+      if (scanner.availableAt(pos) < BATCH_HEADER_BYTES || lastOffsetAt(scanner.buf, at) >= offset) break;
+      pos += batchSizeAt(scanner.buf, at);
+    }
+    await fh.truncate(pos);
+    this.sizeBytes = this.readableBytes = pos;
+    this.sealedBounds = false;
+    await this.rebuildIndexes();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.whenIdle();
+    this.closed = true;
+    const fh = this.fh ?? (await this.opening.catch(() => null));
+    await fh?.close();
+  }
+
+  /** Closes once in-flight reads/writes finish, then removes all files of the segment. */
+  async delete(): Promise<void> {
+    await this.close();
+    await Promise.all(
+      [this.logPath, this.indexPath, this.timeIndexPath].map((p) =>
+        unlink(p).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw new StorageError('KAFKA_STORAGE_ERROR', `delete ${p}`, { cause: err });
+        }),
+      ),
+    );
+  }
+
+  private release(): void {
+    this.refs--;
+    if (this.refs === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private whenIdle(): Promise<void> {
+    if (this.refs === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+}
+
+/** Only the last 12 bytes: a clean start must not read whole index files of sealed segments. */
+async function readLastTimeIndexEntry(
+  path: string,
+  baseOffset: number,
+): Promise<{ timestampMs: number; offset: number } | null> {
+  let fh: FileHandle | null = null;
+  try {
+    fh = await open(path, 'r');
+    const { size } = await fh.stat();
+    if (size < TIME_INDEX_ENTRY_BYTES || size % TIME_INDEX_ENTRY_BYTES !== 0) return null;
+    const buf = Buffer.alloc(TIME_INDEX_ENTRY_BYTES);
+    if ((await readFully(fh, buf, 0, buf.length, size - buf.length)) !== buf.length) return null;
+    return TimeIndex.lastEntryOf(buf, baseOffset);
+  } catch {
+    return null;
+  } finally {
+    await fh?.close();
+  }
+}
+
+async function readOrNull(path: string): Promise<Buffer | null> {
+  try {
+    return await readFile(path);
+  } catch {
+    return null;
+  }
+}
+
+async function writeWhole(path: string, data: Buffer): Promise<void> {
+  const fh = await open(path, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+}
