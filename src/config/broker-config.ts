@@ -1,0 +1,386 @@
+// Broker configuration: Kafka key names in, one typed object out.
+//   resolveBrokerConfig(parseServerProperties(text), { onUnknownKey })  → BrokerConfig
+//   withDynamicBrokerConfig(config, { 'log.retention.ms': '60000' })    → a new BrokerConfig (AlterConfigs)
+//   describeBrokerConfig(config)                                         → DescribeConfigs entries
+// The key table lives in broker-config-keys.ts. Synonyms resolve as in Kafka: node.id over broker.id, log.dirs
+// over log.dir, log.retention.ms over .minutes over .hours, log.roll.ms over .hours.
+import type { LogLevel } from '../logger.js';
+import { BROKER_CONFIG_DEFS } from './broker-config-keys.js';
+import {
+  ConfigSource,
+  describeConfigType,
+  parseConfigValue,
+  type ConfigDef,
+  type ConfigValue,
+} from './config-def.js';
+import { ConfigError } from './config-error.js';
+import {
+  advertisedListeners,
+  brokerListeners,
+  parseListeners,
+  parseProtocolMap,
+  type Listener,
+} from './listeners.js';
+
+export { BROKER_CONFIG_DEFS } from './broker-config-keys.js';
+export type { Listener } from './listeners.js';
+
+export type CleanupPolicy = 'delete' | 'compact';
+export type TimestampType = 'CreateTime' | 'LogAppendTime';
+export type CompressionTypeName = 'uncompressed' | 'zstd' | 'lz4' | 'snappy' | 'gzip' | 'producer';
+
+export interface BrokerConfig {
+  nodeId: number;
+  clusterId: string | null;
+  /** Where to bind (controller listeners removed). */
+  listeners: Listener[];
+  /** What Metadata tells clients. */
+  advertisedListeners: Listener[];
+  logDirs: string[];
+  numPartitions: number;
+  defaultReplicationFactor: number;
+  autoCreateTopicsEnable: boolean;
+  deleteTopicEnable: boolean;
+  /** -1 = keep forever. */
+  retentionMs: number;
+  /** -1 = no size limit. */
+  retentionBytes: number;
+  segmentBytes: number;
+  rollMs: number;
+  rollJitterMs: number;
+  retentionCheckIntervalMs: number;
+  segmentDeleteDelayMs: number;
+  flushIntervalMessages: number;
+  flushIntervalMs: number;
+  flushSchedulerIntervalMs: number;
+  flushBeforeAck: boolean;
+  indexIntervalBytes: number;
+  segmentIndexBytes: number;
+  preallocate: boolean;
+  cleanupPolicy: CleanupPolicy[];
+  cleanerEnable: boolean;
+  cleanerDeleteRetentionMs: number;
+  minCompactionLagMs: number;
+  maxCompactionLagMs: number;
+  minCleanableDirtyRatio: number;
+  messageTimestampType: TimestampType;
+  messageTimestampBeforeMaxMs: number;
+  messageTimestampAfterMaxMs: number;
+  messageMaxBytes: number;
+  compressionType: CompressionTypeName;
+  minInsyncReplicas: number;
+  uncleanLeaderElectionEnable: boolean;
+  socketRequestMaxBytes: number;
+  connectionsMaxIdleMs: number;
+  /** Per-connection bound on requests in flight (queued.max.requests). */
+  queuedMaxRequests: number;
+  offsetsTopicNumPartitions: number;
+  offsetsTopicReplicationFactor: number;
+  offsetsTopicSegmentBytes: number;
+  offsetsRetentionMs: number;
+  offsetsRetentionCheckIntervalMs: number;
+  groupInitialRebalanceDelayMs: number;
+  groupMinSessionTimeoutMs: number;
+  groupMaxSessionTimeoutMs: number;
+  groupMaxSize: number;
+  transactionStateLogNumPartitions: number;
+  transactionMaxTimeoutMs: number;
+  transactionalIdExpirationMs: number;
+  producerIdExpirationMs: number;
+  logLevel: LogLevel;
+  /** Values set in server.properties (or by the embedding code), by Kafka key. */
+  readonly staticValues: Readonly<Record<string, string>>;
+  /** Values altered at runtime with AlterConfigs, by Kafka key; they win over staticValues. */
+  readonly dynamicValues: Readonly<Record<string, string>>;
+}
+
+export interface ResolveOptions {
+  /** Called once per key the table does not know; the CLI warns. Default: ignore. */
+  onUnknownKey?: (key: string) => void;
+}
+
+const DEFS = new Map<string, ConfigDef>(BROKER_CONFIG_DEFS.map((d) => [d.name, d]));
+
+export function brokerConfigDef(key: string): ConfigDef | undefined {
+  return DEFS.get(key);
+}
+
+/** Keys AlterConfigs may change at runtime; the broker applies them without a restart. */
+export const DYNAMIC_BROKER_CONFIG_KEYS: ReadonlySet<string> = new Set(
+  BROKER_CONFIG_DEFS.filter((d) => d.dynamic).map((d) => d.name),
+);
+
+export function resolveBrokerConfig(
+  raw: Readonly<Record<string, string>>,
+  options: ResolveOptions = {},
+): BrokerConfig {
+  for (const key of Object.keys(raw)) if (!DEFS.has(key)) options.onUnknownKey?.(key);
+  return build({ ...raw }, {});
+}
+
+/** The default configuration, as `brook broker start` with no properties file would use it. */
+export function defaultBrokerConfig(): BrokerConfig {
+  return resolveBrokerConfig({});
+}
+
+/**
+ * Applies AlterConfigs to the broker: a string sets a dynamic key, null removes the dynamic value (back to the
+ * static or default one). Throws ConfigError for unknown or non-dynamic keys and invalid values; on error the
+ * config is unchanged (the result is a new object).
+ */
+export function withDynamicBrokerConfig(
+  config: BrokerConfig,
+  updates: Readonly<Record<string, string | null>>,
+): BrokerConfig {
+  const dynamicValues: Record<string, string> = { ...config.dynamicValues };
+  for (const [key, value] of Object.entries(updates)) {
+    const def = DEFS.get(key);
+    if (def === undefined) throw new ConfigError(`Unknown broker configuration ${key}.`, key);
+    if (!def.dynamic) {
+      throw new ConfigError(
+        `Cannot update configuration ${key} at runtime: it is read-only; set it in server.properties and restart.`,
+        key,
+      );
+    }
+    if (value === null) delete dynamicValues[key];
+    else dynamicValues[key] = value;
+  }
+  return build({ ...config.staticValues }, dynamicValues);
+}
+
+export interface BrokerConfigEntry {
+  name: string;
+  /** null when unset or sensitive. */
+  value: string | null;
+  isDefault: boolean;
+  readOnly: boolean;
+  sensitive: boolean;
+  source: ConfigSource;
+  /** DescribeConfigs v3+ ConfigType. */
+  configType: number;
+  documentation: string;
+}
+
+/** One entry per known key, in table order, for DescribeConfigs on the broker resource. */
+export function describeBrokerConfig(config: BrokerConfig): BrokerConfigEntry[] {
+  return BROKER_CONFIG_DEFS.map((def) => {
+    const dynamic = config.dynamicValues[def.name];
+    const stat = config.staticValues[def.name];
+    const value = dynamic ?? stat ?? def.default;
+    const source =
+      dynamic !== undefined
+        ? ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG
+        : stat !== undefined
+          ? ConfigSource.STATIC_BROKER_CONFIG
+          : ConfigSource.DEFAULT_CONFIG;
+    const sensitive = def.sensitive === true || def.type === 'password';
+    return {
+      name: def.name,
+      value: sensitive ? null : value,
+      isDefault: source === ConfigSource.DEFAULT_CONFIG,
+      readOnly: def.dynamic !== true,
+      sensitive,
+      source,
+      configType: describeConfigType(def.type),
+      documentation: def.doc,
+    };
+  });
+}
+
+/** Typed values of every key, explicit values over defaults; null for an unset key without default. */
+class Values {
+  private readonly parsed = new Map<string, ConfigValue | null>();
+
+  constructor(private readonly merged: Readonly<Record<string, string>>) {
+    for (const [key, text] of Object.entries(merged)) {
+      const def = DEFS.get(key);
+      if (def) this.parsed.set(key, parseConfigValue(def, text));
+    }
+    for (const def of BROKER_CONFIG_DEFS) {
+      if (!this.parsed.has(def.name)) {
+        this.parsed.set(def.name, def.default === null ? null : parseConfigValue(def, def.default));
+      }
+    }
+  }
+
+  isSet(key: string): boolean {
+    return this.merged[key] !== undefined;
+  }
+
+  raw(key: string): string | undefined {
+    return this.merged[key];
+  }
+
+  opt<T extends ConfigValue>(key: string): T | null {
+    if (!DEFS.has(key)) throw new Error(`BUG: broker config key ${key} is not in the table`);
+    return this.parsed.get(key) as T | null;
+  }
+
+  get<T extends ConfigValue>(key: string): T {
+    const value = this.opt<T>(key);
+    if (value === null) throw new Error(`BUG: broker config key ${key} has no default`);
+    return value;
+  }
+}
+
+function build(staticValues: Record<string, string>, dynamicValues: Record<string, string>): BrokerConfig {
+  const v = new Values({ ...staticValues, ...dynamicValues });
+  const n = (key: string): number => v.get<number>(key);
+  const b = (key: string): boolean => v.get<boolean>(key);
+  /** The first set key of a synonym chain, scaled to ms; else the last key's default. */
+  const ms = (chain: readonly [string, number][]): number => {
+    for (const [key, scale] of chain) {
+      if (v.isSet(key)) return scaled(n(key), scale);
+    }
+    const [lastKey, lastScale] = chain[chain.length - 1]!;
+    return scaled(n(lastKey), lastScale);
+  };
+
+  const nodeId = resolveNodeId(v);
+  const protocolMap = parseProtocolMap(
+    'listener.security.protocol.map',
+    v.get<string>('listener.security.protocol.map'),
+  );
+  const controllerNames = v.get<string[]>('controller.listener.names');
+  const listeners = brokerListeners(
+    'listeners',
+    parseListeners('listeners', v.get<string>('listeners')),
+    protocolMap,
+    controllerNames,
+  );
+  if (listeners.length === 0) {
+    throw new ConfigError(
+      `Invalid value ${JSON.stringify(v.get<string>('listeners'))} for configuration listeners: at least one PLAINTEXT listener is required.`,
+      'listeners',
+    );
+  }
+  const advertisedText = v.opt<string>('advertised.listeners');
+  const advertised = advertisedListeners(
+    'advertised.listeners',
+    advertisedText === null || advertisedText === ''
+      ? null
+      : brokerListeners(
+          'advertised.listeners',
+          parseListeners('advertised.listeners', advertisedText),
+          protocolMap,
+          controllerNames,
+        ),
+    listeners,
+  );
+  const logDirs = v.opt<string[]>('log.dirs') ?? [v.get<string>('log.dir')];
+  if (logDirs.length === 0 || logDirs.some((d) => d === '')) {
+    throw new ConfigError(
+      'Invalid value "" for configuration log.dirs: at least one directory is required.',
+      'log.dirs',
+    );
+  }
+  const zookeeperConnect = v.get<string>('zookeeper.connect');
+  if (zookeeperConnect !== '') {
+    throw new ConfigError(
+      `Invalid value ${JSON.stringify(zookeeperConnect)} for configuration zookeeper.connect: Brook keeps metadata in its embedded store, so it must be empty.`,
+      'zookeeper.connect',
+      zookeeperConnect,
+    );
+  }
+  const groupMin = n('group.min.session.timeout.ms');
+  const groupMax = n('group.max.session.timeout.ms');
+  if (groupMin > groupMax) {
+    throw new ConfigError(
+      `Invalid value ${groupMin} for configuration group.min.session.timeout.ms: it must not exceed group.max.session.timeout.ms (${groupMax}).`,
+      'group.min.session.timeout.ms',
+    );
+  }
+  const clusterId = v.opt<string>('cluster.id');
+
+  return {
+    nodeId,
+    clusterId: clusterId === '' ? null : clusterId,
+    listeners,
+    advertisedListeners: advertised,
+    logDirs,
+    numPartitions: n('num.partitions'),
+    defaultReplicationFactor: n('default.replication.factor'),
+    autoCreateTopicsEnable: b('auto.create.topics.enable'),
+    deleteTopicEnable: b('delete.topic.enable'),
+    retentionMs: retentionMs(v),
+    retentionBytes: n('log.retention.bytes'),
+    segmentBytes: n('log.segment.bytes'),
+    rollMs: ms([
+      ['log.roll.ms', 1],
+      ['log.roll.hours', 3_600_000],
+    ]),
+    rollJitterMs: ms([
+      ['log.roll.jitter.ms', 1],
+      ['log.roll.jitter.hours', 3_600_000],
+    ]),
+    retentionCheckIntervalMs: n('log.retention.check.interval.ms'),
+    segmentDeleteDelayMs: n('log.segment.delete.delay.ms'),
+    flushIntervalMessages: n('log.flush.interval.messages'),
+    flushIntervalMs: ms([
+      ['log.flush.interval.ms', 1],
+      ['log.flush.scheduler.interval.ms', 1],
+    ]),
+    flushSchedulerIntervalMs: n('log.flush.scheduler.interval.ms'),
+    flushBeforeAck: b('log.flush.before.ack'),
+    indexIntervalBytes: n('log.index.interval.bytes'),
+    segmentIndexBytes: n('log.index.size.max.bytes'),
+    preallocate: b('log.preallocate'),
+    cleanupPolicy: v.get<CleanupPolicy[]>('log.cleanup.policy'),
+    cleanerEnable: b('log.cleaner.enable'),
+    cleanerDeleteRetentionMs: n('log.cleaner.delete.retention.ms'),
+    minCompactionLagMs: n('log.cleaner.min.compaction.lag.ms'),
+    maxCompactionLagMs: n('log.cleaner.max.compaction.lag.ms'),
+    minCleanableDirtyRatio: n('log.cleaner.min.cleanable.ratio'),
+    messageTimestampType: v.get<TimestampType>('log.message.timestamp.type'),
+    messageTimestampBeforeMaxMs: n('log.message.timestamp.before.max.ms'),
+    messageTimestampAfterMaxMs: n('log.message.timestamp.after.max.ms'),
+    messageMaxBytes: n('message.max.bytes'),
+    compressionType: v.get<CompressionTypeName>('compression.type'),
+    minInsyncReplicas: n('min.insync.replicas'),
+    uncleanLeaderElectionEnable: b('unclean.leader.election.enable'),
+    socketRequestMaxBytes: n('socket.request.max.bytes'),
+    connectionsMaxIdleMs: n('connections.max.idle.ms'),
+    queuedMaxRequests: n('queued.max.requests'),
+    offsetsTopicNumPartitions: n('offsets.topic.num.partitions'),
+    offsetsTopicReplicationFactor: n('offsets.topic.replication.factor'),
+    offsetsTopicSegmentBytes: n('offsets.topic.segment.bytes'),
+    offsetsRetentionMs: scaled(n('offsets.retention.minutes'), 60_000),
+    offsetsRetentionCheckIntervalMs: n('offsets.retention.check.interval.ms'),
+    groupInitialRebalanceDelayMs: n('group.initial.rebalance.delay.ms'),
+    groupMinSessionTimeoutMs: groupMin,
+    groupMaxSessionTimeoutMs: groupMax,
+    groupMaxSize: n('group.max.size'),
+    transactionStateLogNumPartitions: n('transaction.state.log.num.partitions'),
+    transactionMaxTimeoutMs: n('transaction.max.timeout.ms'),
+    transactionalIdExpirationMs: n('transactional.id.expiration.ms'),
+    producerIdExpirationMs: n('producer.id.expiration.ms'),
+    logLevel: v.get<LogLevel>('log.level'),
+    staticValues,
+    dynamicValues,
+  };
+}
+
+function resolveNodeId(v: Values): number {
+  const nodeId = v.get<number>('node.id');
+  const brokerId = v.get<number>('broker.id');
+  if (v.isSet('node.id') && v.isSet('broker.id') && nodeId !== brokerId) {
+    throw new ConfigError(
+      `Invalid value ${JSON.stringify(v.raw('broker.id'))} for configuration broker.id: it must equal node.id (${nodeId}) when both are set.`,
+      'broker.id',
+    );
+  }
+  return v.isSet('node.id') ? nodeId : brokerId;
+}
+
+/** log.retention.ms over .minutes over .hours; a negative value in any of them means "keep forever" (-1). */
+function retentionMs(v: Values): number {
+  let value: number;
+  if (v.isSet('log.retention.ms')) value = v.get<number>('log.retention.ms');
+  else if (v.isSet('log.retention.minutes')) value = scaled(v.get<number>('log.retention.minutes'), 60_000);
+  else value = scaled(v.get<number>('log.retention.hours'), 3_600_000);
+  return value < 0 ? -1 : value;
+}
+
+function scaled(value: number, factor: number): number {
+  return Math.max(Math.min(value * factor, Number.MAX_SAFE_INTEGER), Number.MIN_SAFE_INTEGER);
+}
