@@ -24,6 +24,11 @@ export interface ConnectionContext {
   onClose(cb: () => void): void;
 }
 
+/**
+ * Handles one request frame (without its size prefix). The frame may be a view into a larger socket buffer:
+ * copy it (Buffer.from) before keeping it past the request, or it pins that buffer in memory.
+ * Return the response chunks, null for no response (acks=0), or throw to close the connection.
+ */
 export type RequestHandler = (
   frame: Buffer,
   conn: ConnectionContext,
@@ -75,6 +80,8 @@ export class Connection implements ConnectionContext {
   /** A CloseConnection response is queued: read no more. */
   private closing = false;
   private dispatching = false;
+  /** end() was called: nothing more may be written. */
+  private ended = false;
   private readonly closedPromise: Promise<void>;
 
   constructor(
@@ -177,6 +184,7 @@ export class Connection implements ConnectionContext {
       !this.isClosed &&
       !this.draining &&
       !this.closing &&
+      !this.ended &&
       !this.writeBlocked &&
       this.inFlight < this.options.maxInFlight
     );
@@ -226,7 +234,7 @@ export class Connection implements ConnectionContext {
   }
 
   private complete(slot: Slot, response: ResponseFrame | null): void {
-    if (this.isClosed) return;
+    if (this.isClosed || this.ended) return;
     slot.done = true;
     slot.response = response;
     this.flush();
@@ -290,6 +298,8 @@ export class Connection implements ConnectionContext {
   }
 
   private end(): void {
+    if (this.ended) return;
+    this.ended = true;
     this.reader.clear();
     this.socket.end(() => this.socket.destroy());
   }
