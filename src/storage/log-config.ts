@@ -90,7 +90,8 @@ function parseEnum<T extends string>(allowed: readonly T[]) {
       .sort()
       .join(',');
     const found = allowed.find((a) => a === normalized);
-    if (found === undefined) throw new InvalidConfigError(key, value, `must be one of ${allowed.join(' | ')}`);
+    if (found === undefined)
+      throw new InvalidConfigError(key, value, `must be one of ${allowed.join(' | ')}`);
     return found;
   };
 }

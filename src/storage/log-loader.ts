@@ -65,7 +65,9 @@ export async function loadLog(
     // was fsynced (segments are sealed with an fsync on roll) and is trusted.
     let firstToRecover = last + 1;
     if (!hadCleanShutdown) {
-      firstToRecover = segments.findIndex((_s, i) => i === last || segments[i + 1]!.baseOffset > recoveryPoint);
+      firstToRecover = segments.findIndex(
+        (_s, i) => i === last || segments[i + 1]!.baseOffset > recoveryPoint,
+      );
     }
     const trustedTail = hadCleanShutdown ? last : firstToRecover;
     await Promise.all(

@@ -41,7 +41,11 @@ export class LogManager {
     readonly hadCleanShutdown: boolean,
   ) {}
 
-  static async open(dataDir: string, defaults: LogConfig, logger: StorageLogger = silentLogger): Promise<LogManager> {
+  static async open(
+    dataDir: string,
+    defaults: LogConfig,
+    logger: StorageLogger = silentLogger,
+  ): Promise<LogManager> {
     await mkdir(dataDir, { recursive: true });
     const marker = join(dataDir, CLEAN_SHUTDOWN_FILE);
     const hadCleanShutdown = await stat(marker).then(
@@ -97,7 +101,11 @@ export class LogManager {
           try {
             await log.deleteOldSegments(nowMs);
           } catch (err) {
-            this.logger.error('retention failed', { topic: log.topic, partition: log.partition, error: String(err) });
+            this.logger.error('retention failed', {
+              topic: log.topic,
+              partition: log.partition,
+              error: String(err),
+            });
           }
         }
       } finally {
@@ -152,10 +160,16 @@ export class LogManager {
         const dir = join(this.dataDir, UnifiedLog.dirName(topic, partition));
         await mkdir(dir, { recursive: true });
         // A directory left over from an earlier run is verified, not trusted; an empty one costs nothing.
-        const log = await UnifiedLog.open(dir, topic, partition, { ...this.defaults, ...config }, {
-          hadCleanShutdown: false,
-          logger: this.logger,
-        });
+        const log = await UnifiedLog.open(
+          dir,
+          topic,
+          partition,
+          { ...this.defaults, ...config },
+          {
+            hadCleanShutdown: false,
+            logger: this.logger,
+          },
+        );
         this.logs.set(k, log);
         return log;
       })().finally(() => this.creating.delete(k));

@@ -87,7 +87,12 @@ export class LogSegment {
 
   /** A new, empty segment. Synchronous so a roll decided during an append needs no await. */
   static create(dir: string, baseOffset: number, settings: SegmentSettings, nowMs: number): LogSegment {
-    const seg = new LogSegment(dir, baseOffset, settings, open(join(dir, offsetFileName(baseOffset, '.log')), 'w+'));
+    const seg = new LogSegment(
+      dir,
+      baseOffset,
+      settings,
+      open(join(dir, offsetFileName(baseOffset, '.log')), 'w+'),
+    );
     seg.offsetIndex = new OffsetIndex(baseOffset, seg.maxIndexEntries);
     seg.timeIndex = new TimeIndex(baseOffset, seg.maxIndexEntries);
     seg.indexesLoading = Promise.resolve();
@@ -178,7 +183,12 @@ export class LogSegment {
    * batch anyway when `minOneBatch`), stopping before any batch reaching `maxOffset`.
    * Returns null when this segment holds no batch at or after `fetchOffset`.
    */
-  async read(fetchOffset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean): Promise<Buffer | null> {
+  async read(
+    fetchOffset: number,
+    maxBytes: number,
+    maxOffset: number,
+    minOneBatch: boolean,
+  ): Promise<Buffer | null> {
     if (this.closed) return null; // deleted by retention after the caller looked it up
     this.refs++;
     try {
@@ -234,7 +244,11 @@ export class LogSegment {
         if (scanner.availableAt(pos) < BATCH_HEADER_BYTES) break;
         const ts = maxTimestampAt(scanner.buf, at);
         if (ts >= timestampMs) {
-          return { offset: baseOffsetAt(scanner.buf, at), timestampMs: ts, leaderEpoch: scanner.buf.readInt32BE(at + BATCH_OFFSET_LEADER_EPOCH) };
+          return {
+            offset: baseOffsetAt(scanner.buf, at),
+            timestampMs: ts,
+            leaderEpoch: scanner.buf.readInt32BE(at + BATCH_OFFSET_LEADER_EPOCH),
+          };
         }
         pos += batchSizeAt(scanner.buf, at);
       }
@@ -379,7 +393,7 @@ export class LogSegment {
     const ti = new TimeIndex(this.baseOffset, this.maxIndexEntries);
     this.resetIndexState();
     const scanner = new SegmentScanner(this.fh!, this.sizeBytes, RECOVERY_BLOCK_BYTES);
-    for (let pos = 0; pos < this.sizeBytes; ) {
+    for (let pos = 0; pos < this.sizeBytes;) {
       const at = await scanner.load(pos, BATCH_HEADER_BYTES);
       if (scanner.availableAt(pos) < BATCH_HEADER_BYTES) break;
       this.indexBatch(scanner.buf, at, pos, oi, ti);
@@ -412,14 +426,20 @@ export class LogSegment {
   /** Seals the segment: final time index entry, index files written, data fsynced. */
   async seal(): Promise<void> {
     await this.whenIdle();
-    if (this.offsetIndex === null || this.timeIndex === null) return; // never loaded, files unchanged
-    this.timeIndex.maybeAppend(this.maxTimestampMs, this.offsetOfMaxTimestamp, true);
-    const fh = this.fh ?? (await this.opening);
-    await Promise.all([
-      writeWhole(this.indexPath, this.offsetIndex.toBuffer()),
-      writeWhole(this.timeIndexPath, this.timeIndex.toBuffer()),
-      fh.datasync(),
-    ]);
+    // Deleted meanwhile (retention/truncation), or never loaded so the files are unchanged.
+    if (this.closed || this.offsetIndex === null || this.timeIndex === null) return;
+    this.refs++; // close()/delete() wait for the seal to finish
+    try {
+      this.timeIndex.maybeAppend(this.maxTimestampMs, this.offsetOfMaxTimestamp, true);
+      const fh = this.fh ?? (await this.opening);
+      await Promise.all([
+        writeWhole(this.indexPath, this.offsetIndex.toBuffer()),
+        writeWhole(this.timeIndexPath, this.timeIndex.toBuffer()),
+        fh.datasync(),
+      ]);
+    } finally {
+      this.release();
+    }
   }
 
   /** Cuts the segment so that it ends before the first batch whose last offset is >= `offset`. */
@@ -454,7 +474,8 @@ export class LogSegment {
     await Promise.all(
       [this.logPath, this.indexPath, this.timeIndexPath].map((p) =>
         unlink(p).catch((err: NodeJS.ErrnoException) => {
-          if (err.code !== 'ENOENT') throw new StorageError('KAFKA_STORAGE_ERROR', `delete ${p}`, { cause: err });
+          if (err.code !== 'ENOENT')
+            throw new StorageError('KAFKA_STORAGE_ERROR', `delete ${p}`, { cause: err });
         }),
       ),
     );

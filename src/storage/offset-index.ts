@@ -80,7 +80,12 @@ export class OffsetIndex {
   }
 
   /** Loads a persisted index; returns null when it is not a sane index for a file of `fileBytes`. */
-  static fromBuffer(baseOffset: number, maxEntries: number, buf: Buffer, fileBytes: number): OffsetIndex | null {
+  static fromBuffer(
+    baseOffset: number,
+    maxEntries: number,
+    buf: Buffer,
+    fileBytes: number,
+  ): OffsetIndex | null {
     if (buf.length % OFFSET_INDEX_ENTRY_BYTES !== 0) return null;
     const n = buf.length / OFFSET_INDEX_ENTRY_BYTES;
     const index = new OffsetIndex(baseOffset, Math.max(maxEntries, n));

@@ -179,7 +179,9 @@ export class ProducerStateManager {
     const offsets = (await this.snapshotOffsets()).sort((a, b) => a - b);
     const below = offsets.filter((o) => o < keepFromOffset);
     const doomed = [...below.slice(0, -1), ...offsets.filter((o) => o > maxOffset)];
-    await Promise.all(doomed.map((o) => unlink(join(this.dir, offsetFileName(o, SNAPSHOT_SUFFIX))).catch(() => {})));
+    await Promise.all(
+      doomed.map((o) => unlink(join(this.dir, offsetFileName(o, SNAPSHOT_SUFFIX))).catch(() => {})),
+    );
   }
 
   private async snapshotOffsets(): Promise<number[]> {

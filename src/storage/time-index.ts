@@ -67,7 +67,12 @@ export class TimeIndex {
     return this.entries.subarray(0, this.count * TIME_INDEX_ENTRY_BYTES);
   }
 
-  static fromBuffer(baseOffset: number, maxEntries: number, buf: Buffer, nextOffset: number): TimeIndex | null {
+  static fromBuffer(
+    baseOffset: number,
+    maxEntries: number,
+    buf: Buffer,
+    nextOffset: number,
+  ): TimeIndex | null {
     if (buf.length % TIME_INDEX_ENTRY_BYTES !== 0) return null;
     const n = buf.length / TIME_INDEX_ENTRY_BYTES;
     const index = new TimeIndex(baseOffset, Math.max(maxEntries, n));

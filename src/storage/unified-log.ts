@@ -19,7 +19,11 @@ import {
   type StorageLogger,
 } from './log-loader.js';
 import { LogSegment } from './log-segment.js';
-import type { PendingProducerState, ProducerBatchMetadata, ProducerStateManager } from './producer-state-manager.js';
+import type {
+  PendingProducerState,
+  ProducerBatchMetadata,
+  ProducerStateManager,
+} from './producer-state-manager.js';
 import {
   isControlBatchAt,
   leaderEpochAt,
@@ -168,7 +172,10 @@ export class UnifiedLog {
   }
   /** For replication: the leader moves the high watermark as followers catch up. */
   set highWatermark(offset: number) {
-    invariant(offset >= this.logStartOffsetValue && offset <= this.logEndOffsetValue, `high watermark ${offset}`);
+    invariant(
+      offset >= this.logStartOffsetValue && offset <= this.logEndOffsetValue,
+      `high watermark ${offset}`,
+    );
     this.highWatermarkValue = offset;
     this.emitAppend();
   }
@@ -206,10 +213,16 @@ export class UnifiedLog {
     const config = this.configValue;
     const summary = validateRecords(records, config.maxMessageBytes);
     if (records.length > config.segmentBytes) {
-      throw new StorageError('MESSAGE_TOO_LARGE', `record set of ${records.length} bytes exceeds segment.bytes`);
+      throw new StorageError(
+        'MESSAGE_TOO_LARGE',
+        `record set of ${records.length} bytes exceeds segment.bytes`,
+      );
     }
     if (this.pending.length - this.pendingHead >= MAX_PENDING_WRITES) {
-      throw new StorageError('KAFKA_STORAGE_ERROR', `too many writes in flight on ${this.topic}-${this.partition}`);
+      throw new StorageError(
+        'KAFKA_STORAGE_ERROR',
+        `too many writes in flight on ${this.topic}-${this.partition}`,
+      );
     }
     const nowMs = opts.nowMs ?? Date.now();
     if (summary.hasProducerBatches) {
@@ -220,7 +233,8 @@ export class UnifiedLog {
     invariant(firstOffset >= this.nextOffset, `append at ${firstOffset} below log end ${this.nextOffset}`);
     this.maybeRoll(records.length, firstOffset, firstOffset + summary.offsetCount - 1, nowMs);
 
-    const logAppendTime = opts.assignOffsets && (opts.timestampType ?? config.messageTimestampType) === 'LogAppendTime';
+    const logAppendTime =
+      opts.assignOffsets && (opts.timestampType ?? config.messageTimestampType) === 'LogAppendTime';
     let offset = firstOffset;
     for (let p = 0; p < records.length; p += batchSizeAt(records, p)) {
       if (opts.assignOffsets) {
@@ -303,7 +317,10 @@ export class UnifiedLog {
   /** Starts a new active segment at `baseOffset`; sealing the old one happens in the background. */
   private roll(baseOffset: number, nowMs: number): void {
     const old = this.segments[this.segments.length - 1]!;
-    const settings = { segmentBytes: this.configValue.segmentBytes, indexIntervalBytes: this.configValue.indexIntervalBytes };
+    const settings = {
+      segmentBytes: this.configValue.segmentBytes,
+      indexIntervalBytes: this.configValue.indexIntervalBytes,
+    };
     this.segments.push(LogSegment.create(this.dir, baseOffset, settings, nowMs));
     // The snapshot is taken now, synchronously, so it describes exactly the offsets below baseOffset.
     const snapshot = this.producerState.takeSnapshot(baseOffset);
@@ -321,7 +338,12 @@ export class UnifiedLog {
     this.track(this.rollChain, 'segment roll');
   }
 
-  private enqueueWrite(segment: LogSegment, endPosition: number, nextOffset: number, messages: number): PendingWrite {
+  private enqueueWrite(
+    segment: LogSegment,
+    endPosition: number,
+    nextOffset: number,
+    messages: number,
+  ): PendingWrite {
     let resolve!: () => void;
     let reject!: (err: Error) => void;
     const promise = new Promise<void>((res, rej) => {
@@ -330,7 +352,16 @@ export class UnifiedLog {
     });
     // Callers that ignore `durable` must not crash the process when the disk fails.
     promise.catch(() => undefined);
-    const write: PendingWrite = { segment, endPosition, nextOffset, messages, done: false, resolve, reject, promise };
+    const write: PendingWrite = {
+      segment,
+      endPosition,
+      nextOffset,
+      messages,
+      done: false,
+      resolve,
+      reject,
+      promise,
+    };
     this.pending.push(write);
     return write;
   }
@@ -507,7 +538,10 @@ export class UnifiedLog {
       if (s.maxTimestampMs >= 0 && (best === null || s.maxTimestampMs >= best.maxTimestampMs)) best = s;
     }
     if (best === null || best.offsetOfMaxTimestamp >= this.logEndOffsetValue) return null;
-    return { offset: Math.max(best.offsetOfMaxTimestamp, this.logStartOffsetValue), timestamp: best.maxTimestampMs };
+    return {
+      offset: Math.max(best.offsetOfMaxTimestamp, this.logStartOffsetValue),
+      timestamp: best.maxTimestampMs,
+    };
   }
 
   /** OffsetForLeaderEpoch. */
@@ -523,12 +557,17 @@ export class UnifiedLog {
   async deleteRecordsBefore(offset: number): Promise<number> {
     this.ensureWritable();
     if (offset < 0 || offset > this.highWatermarkValue) {
-      throw new StorageError('OFFSET_OUT_OF_RANGE', `cannot delete before ${offset}: high watermark is ${this.highWatermarkValue}`);
+      throw new StorageError(
+        'OFFSET_OUT_OF_RANGE',
+        `cannot delete before ${offset}: high watermark is ${this.highWatermarkValue}`,
+      );
     }
     if (offset <= this.logStartOffsetValue) return this.logStartOffsetValue;
     this.logStartOffsetValue = offset;
-    if (this.epochCache.truncateFromStart(offset)) this.track(this.epochCache.persist(), 'leader-epoch-checkpoint');
+    if (this.epochCache.truncateFromStart(offset))
+      this.track(this.epochCache.persist(), 'leader-epoch-checkpoint');
     await this.lsoWriter.write(encodeOffsetCheckpoint(offset));
+    await this.settleRolls();
     await this.deleteSegments(this.countSegmentsBelowStart());
     return this.logStartOffsetValue;
   }
@@ -545,6 +584,7 @@ export class UnifiedLog {
    * retention.bytes. The active segment is never deleted. Returns how many segments went.
    */
   async deleteOldSegments(nowMs = Date.now()): Promise<number> {
+    await this.settleRolls();
     if (this.state !== 'open' || this.failure !== null) return 0;
     const { retentionMs, retentionBytes, cleanupPolicy } = this.configValue;
     const deletable = this.segments.length - 1;
@@ -558,7 +598,8 @@ export class UnifiedLog {
       if (retentionBytes >= 0) {
         let excess = this.size - retentionBytes;
         let n = 0;
-        while (n < deletable && excess - this.segments[n]!.sizeBytes >= 0) excess -= this.segments[n++]!.sizeBytes;
+        while (n < deletable && excess - this.segments[n]!.sizeBytes >= 0)
+          excess -= this.segments[n++]!.sizeBytes;
         count = Math.max(count, n);
       }
     }
@@ -567,6 +608,16 @@ export class UnifiedLog {
     return count;
   }
 
+  /** Waits until every rolled segment is sealed, so deletion never races a seal's fsync. */
+  private async settleRolls(): Promise<void> {
+    let chain: Promise<void>;
+    do {
+      chain = this.rollChain;
+      await chain.catch(() => undefined);
+    } while (chain !== this.rollChain);
+  }
+
+  /** Callers run settleRolls() first and call this without awaiting in between. */
   private async deleteSegments(count: number): Promise<void> {
     if (count <= 0) return;
     invariant(count < this.segments.length, 'the active segment is never deleted');
@@ -577,7 +628,8 @@ export class UnifiedLog {
     for (const s of doomed) this.dirty.delete(s);
     if (newStart > this.logStartOffsetValue) {
       this.logStartOffsetValue = newStart;
-      if (this.epochCache.truncateFromStart(newStart)) this.track(this.epochCache.persist(), 'leader-epoch-checkpoint');
+      if (this.epochCache.truncateFromStart(newStart))
+        this.track(this.epochCache.persist(), 'leader-epoch-checkpoint');
       await this.lsoWriter.write(encodeOffsetCheckpoint(newStart));
     }
     this.logger.info('deleted segments', { dir: this.dir, count, logStartOffset: this.logStartOffsetValue });
@@ -588,8 +640,9 @@ export class UnifiedLog {
   /** Resolves when every append issued so far has completed its write. */
   private async drainWrites(): Promise<void> {
     const last = this.pending[this.pending.length - 1];
-    if (last !== undefined && this.pendingHead < this.pending.length) await last.promise.catch(() => undefined);
-    await this.rollChain.catch(() => undefined);
+    if (last !== undefined && this.pendingHead < this.pending.length)
+      await last.promise.catch(() => undefined);
+    await this.settleRolls();
   }
 
   /**
@@ -599,11 +652,18 @@ export class UnifiedLog {
   async truncateTo(offset: number): Promise<void> {
     this.ensureWritable();
     if (offset >= this.nextOffset) return;
-    invariant(offset >= this.logStartOffsetValue, `truncate to ${offset} below log start ${this.logStartOffsetValue}`);
+    invariant(
+      offset >= this.logStartOffsetValue,
+      `truncate to ${offset} below log start ${this.logStartOffsetValue}`,
+    );
     this.state = 'truncating';
     try {
       await this.drainWrites();
-      const keep = Math.max(1, this.segmentIndexFor(offset) + (this.segments[this.segmentIndexFor(offset)]!.baseOffset === offset ? 0 : 1));
+      const keep = Math.max(
+        1,
+        this.segmentIndexFor(offset) +
+          (this.segments[this.segmentIndexFor(offset)]!.baseOffset === offset ? 0 : 1),
+      );
       const doomed = this.segments.splice(keep);
       for (const s of doomed) this.dirty.delete(s);
       await Promise.all(doomed.map((s) => s.delete()));
@@ -611,7 +671,8 @@ export class UnifiedLog {
       await active.truncateTo(offset);
       this.nextOffset = this.logEndOffsetValue = active.isEmpty ? active.baseOffset : active.nextOffset;
       this.highWatermarkValue = Math.min(this.highWatermarkValue, this.logEndOffsetValue);
-      if (this.groupCommit.flushedOffset > this.logEndOffsetValue) this.groupCommit.flushedOffset = this.logEndOffsetValue;
+      if (this.groupCommit.flushedOffset > this.logEndOffsetValue)
+        this.groupCommit.flushedOffset = this.logEndOffsetValue;
       if (this.epochCache.truncateFromEnd(this.logEndOffsetValue)) await this.epochCache.persist();
       await this.rebuildProducerState();
       await this.recoveryPointWriter.write(encodeOffsetCheckpoint(this.groupCommit.flushedOffset));
@@ -623,7 +684,10 @@ export class UnifiedLog {
   private async rebuildProducerState(): Promise<void> {
     const end = this.logEndOffsetValue;
     await this.producerState.cleanSnapshots(0, end);
-    const from = Math.max((await this.producerState.loadLatestSnapshot(end)) ?? 0, this.segments[0]!.baseOffset);
+    const from = Math.max(
+      (await this.producerState.loadLatestSnapshot(end)) ?? 0,
+      this.segments[0]!.baseOffset,
+    );
     for (const seg of this.segments.slice(this.segmentIndexFor(from))) {
       await seg.forEachBatch(from, (buf, at) => {
         if (baseOffsetAt(buf, at) >= from && baseOffsetAt(buf, at) < end) this.producerState.update(buf, at);
@@ -650,7 +714,10 @@ export class UnifiedLog {
   /** Flushes when flush.ms has passed since the last flush (LogManager's periodic check). */
   async flushIfDue(nowMs = Date.now()): Promise<void> {
     if (this.state !== 'open' || this.failure !== null) return;
-    if (nowMs - this.lastFlushMs >= this.configValue.flushIntervalMs && this.logEndOffsetValue > this.recoveryPoint) {
+    if (
+      nowMs - this.lastFlushMs >= this.configValue.flushIntervalMs &&
+      this.logEndOffsetValue > this.recoveryPoint
+    ) {
       await this.groupCommit.waitFor(this.logEndOffsetValue);
     }
   }

@@ -78,9 +78,11 @@ export function valueBatch(count: number, size: number, tag: string, opts: Batch
 }
 
 /** Walks concatenated batches: [{ baseOffset, lastOffset, size, maxTimestamp }]. */
-export function listBatches(buf: Buffer): Array<{ baseOffset: number; lastOffset: number; size: number; maxTimestamp: number }> {
+export function listBatches(
+  buf: Buffer,
+): Array<{ baseOffset: number; lastOffset: number; size: number; maxTimestamp: number }> {
   const out = [];
-  for (let p = 0; p + 12 <= buf.length; ) {
+  for (let p = 0; p + 12 <= buf.length;) {
     const size = buf.readInt32BE(p + 8) + 12;
     const baseOffset = Number(buf.readBigInt64BE(p));
     out.push({

@@ -61,11 +61,17 @@ test('append/read round-trip across segment rolls keeps offsets contiguous and b
 test('offset index entries point at the batch with that offset, and every offset reads its batch', async () => {
   await withTempDir(async (dir) => {
     const log = await openLog(dir, { indexIntervalBytes: 100 });
-    await appendAll(log, Array.from({ length: 40 }, (_, i) => valueBatch(3, 30, `b${i}`)));
+    await appendAll(
+      log,
+      Array.from({ length: 40 }, (_, i) => valueBatch(3, 30, `b${i}`)),
+    );
     for (let k = 0; k < 120; k++) {
       const { records } = await log.read(k, 1, { minOneBatch: true });
       const [first] = listBatches(records);
-      assert.ok(first && first.baseOffset <= k && k <= first.lastOffset, `offset ${k} -> ${JSON.stringify(first)}`);
+      assert.ok(
+        first && first.baseOffset <= k && k <= first.lastOffset,
+        `offset ${k} -> ${JSON.stringify(first)}`,
+      );
     }
     await log.close();
     const index = await readFile(join(dir, 't-0', '00000000000000000000.index'));
@@ -84,7 +90,10 @@ test('read at an offset inside a batch returns that whole batch', async () => {
     const log = await openLog(dir);
     await appendAll(log, [valueBatch(10, 20, 'a'), valueBatch(10, 20, 'b')]);
     const { records } = await log.read(15, 1 << 20, { minOneBatch: true });
-    assert.deepEqual(listBatches(records).map((b) => b.baseOffset), [10]);
+    assert.deepEqual(
+      listBatches(records).map((b) => b.baseOffset),
+      [10],
+    );
     await log.close();
   });
 });
@@ -96,14 +105,23 @@ test('maxBytes returns whole batches only; minOneBatch returns one oversized bat
     await appendAll(log, batches);
     const size = batches[0]!.length;
     const two = await log.read(0, size * 2 + size - 1, { minOneBatch: false });
-    assert.deepEqual(listBatches(two.records).map((b) => b.baseOffset), [0, 2]);
+    assert.deepEqual(
+      listBatches(two.records).map((b) => b.baseOffset),
+      [0, 2],
+    );
     assert.equal(two.records.length, size * 2);
     const tooSmall = await log.read(0, 10, { minOneBatch: false });
     assert.equal(tooSmall.records.length, 0);
     const one = await log.read(0, 10, { minOneBatch: true });
-    assert.deepEqual(listBatches(one.records).map((b) => b.baseOffset), [0]);
+    assert.deepEqual(
+      listBatches(one.records).map((b) => b.baseOffset),
+      [0],
+    );
     const bounded = await log.read(0, 1 << 20, { minOneBatch: true, maxOffset: 4 });
-    assert.deepEqual(listBatches(bounded.records).map((b) => b.baseOffset), [0, 2]);
+    assert.deepEqual(
+      listBatches(bounded.records).map((b) => b.baseOffset),
+      [0, 2],
+    );
     const atEnd = await log.read(10, 1 << 20, { minOneBatch: true });
     assert.equal(atEnd.records.length, 0);
     assert.equal(atEnd.logEndOffset, 10);
@@ -126,16 +144,31 @@ test('corrupt, malformed and oversized batches are rejected and nothing is appen
     const log = await openLog(dir, { maxMessageBytes: 500 });
     const bad = valueBatch(2, 20, 'c');
     bad[bad.length - 3] ^= 0xff;
-    assert.throws(() => log.append(bad, { leaderEpoch: 0, assignOffsets: true }), assertStorageError('CORRUPT_MESSAGE'));
+    assert.throws(
+      () => log.append(bad, { leaderEpoch: 0, assignOffsets: true }),
+      assertStorageError('CORRUPT_MESSAGE'),
+    );
     const magic = valueBatch(2, 20, 'c');
     magic[16] = 1;
-    assert.throws(() => log.append(magic, { leaderEpoch: 0, assignOffsets: true }), assertStorageError('CORRUPT_MESSAGE'));
+    assert.throws(
+      () => log.append(magic, { leaderEpoch: 0, assignOffsets: true }),
+      assertStorageError('CORRUPT_MESSAGE'),
+    );
     const cut = valueBatch(2, 20, 'c').subarray(0, 50);
-    assert.throws(() => log.append(cut, { leaderEpoch: 0, assignOffsets: true }), assertStorageError('CORRUPT_MESSAGE'));
+    assert.throws(
+      () => log.append(cut, { leaderEpoch: 0, assignOffsets: true }),
+      assertStorageError('CORRUPT_MESSAGE'),
+    );
     const trailing = Buffer.concat([valueBatch(2, 20, 'c'), Buffer.from([1, 2, 3])]);
-    assert.throws(() => log.append(trailing, { leaderEpoch: 0, assignOffsets: true }), assertStorageError('CORRUPT_MESSAGE'));
+    assert.throws(
+      () => log.append(trailing, { leaderEpoch: 0, assignOffsets: true }),
+      assertStorageError('CORRUPT_MESSAGE'),
+    );
     const big = valueBatch(10, 100, 'big');
-    assert.throws(() => log.append(big, { leaderEpoch: 0, assignOffsets: true }), assertStorageError('MESSAGE_TOO_LARGE'));
+    assert.throws(
+      () => log.append(big, { leaderEpoch: 0, assignOffsets: true }),
+      assertStorageError('MESSAGE_TOO_LARGE'),
+    );
     assert.equal(log.logEndOffset, 0);
     assert.equal(log.size, 0);
     await log.close();
@@ -145,7 +178,11 @@ test('corrupt, malformed and oversized batches are rejected and nothing is appen
 test('LogAppendTime stamps maxTimestamp and the attribute bit and keeps the CRC valid', async () => {
   await withTempDir(async (dir) => {
     const log = await openLog(dir, { messageTimestampType: 'LogAppendTime' });
-    const r = log.append(valueBatch(2, 20, 'l'), { leaderEpoch: 7, assignOffsets: true, nowMs: 1_800_000_000_000 });
+    const r = log.append(valueBatch(2, 20, 'l'), {
+      leaderEpoch: 7,
+      assignOffsets: true,
+      nowMs: 1_800_000_000_000,
+    });
     assert.equal(r.logAppendTimeMs, 1_800_000_000_000);
     await r.durable;
     const { records } = await log.read(0, 1 << 20, { minOneBatch: true });
@@ -235,7 +272,10 @@ test('leader epoch cache answers OffsetForLeaderEpoch and survives reopen', asyn
 test('truncateTo drops later batches and segments, then appends continue from there', async () => {
   await withTempDir(async (dir) => {
     const log = await openLog(dir, { segmentBytes: 600 });
-    await appendAll(log, Array.from({ length: 12 }, (_, i) => valueBatch(2, 40, `r${i}`)));
+    await appendAll(
+      log,
+      Array.from({ length: 12 }, (_, i) => valueBatch(2, 40, `r${i}`)),
+    );
     assert.ok(log.segmentCount > 2);
     await log.truncateTo(10);
     assert.equal(log.logEndOffset, 10);
@@ -243,7 +283,10 @@ test('truncateTo drops later batches and segments, then appends continue from th
     await r.durable;
     assert.equal(r.baseOffset, 10);
     const all = await readEverything(log);
-    assert.deepEqual(all.map((b) => Number(b.readBigInt64BE(0))), [0, 2, 4, 6, 8, 10]);
+    assert.deepEqual(
+      all.map((b) => Number(b.readBigInt64BE(0))),
+      [0, 2, 4, 6, 8, 10],
+    );
     await log.close();
   });
 });
