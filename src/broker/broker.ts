@@ -10,7 +10,7 @@ import { resolveBrokerConfig, withDynamicBrokerConfig, type BrokerConfig } from 
 import { createLogger, type Logger, type LogLevel } from '../logger.js';
 import { SocketServer } from '../network/socket-server.js';
 import { LogManager } from '../storage/log-manager.js';
-import type { LogConfig } from '../storage/log-config.js';
+import { topicConfigToLogConfig, type LogConfig } from '../storage/log-config.js';
 import { RequestDispatcher } from './dispatch.js';
 import { HANDLERS } from './handlers/index.js';
 import { ProducerIdManager } from './producer-id-manager.js';
@@ -77,7 +77,6 @@ export class Broker {
   private stopping: Promise<void> | null = null;
 
   private constructor(
-    readonly config: BrokerConfig,
     readonly logger: Logger,
     private readonly server: SocketServer,
     private readonly logs: LogManager,
@@ -115,14 +114,39 @@ export class Broker {
     const topics = new TopicManager(metadata, logs, settings, logger.child({ name: 'topics' }));
     await topics.reconcile();
     const dispatcher = new RequestDispatcher(HANDLERS);
+    const replicas = new ReplicaManager(logs, logger);
     const services: BrokerServices = {
       settings,
       logger,
       metadata,
       topics,
-      replicas: new ReplicaManager(logs, logger),
+      replicas,
       producerIds: new ProducerIdManager(metadata),
       supportedApis: dispatcher.supportedApis(),
+      brokerConfig: () => config,
+      async reconfigure(updates, validateOnly = false) {
+        const next = withDynamicBrokerConfig(config, updates);
+        const defaults = logDefaultsFrom(next);
+        // Every topic's log config is rebuilt on the new defaults before anything changes, so a
+        // combination that storage rejects fails the request and leaves the broker as it was.
+        const perLog = [...topics.all()].map((t) => ({
+          t,
+          logConfig: topicConfigToLogConfig({ ...t.configs }, defaults),
+        }));
+        if (validateOnly) return next;
+        // Applied synchronously (no await in between), then persisted: concurrent requests see
+        // one order, and the metadata store's chained writes leave the file at the latest state.
+        config = next;
+        Object.assign(logs.defaults, defaults);
+        settings.messageMaxBytes = next.messageMaxBytes;
+        settings.raw = { ...next.staticValues, ...next.dynamicValues };
+        for (const { t, logConfig } of perLog) {
+          for (let p = 0; p < t.partitions; p++) replicas.getLog(t.name, p)?.updateConfig(logConfig);
+        }
+        await metadata.setBrokerConfigs({ ...next.dynamicValues });
+        logger.info('Broker config altered', { keys: Object.keys(updates).join(',') });
+        return next;
+      },
     };
 
     const server = new SocketServer({
@@ -146,7 +170,12 @@ export class Broker {
     if (settings.advertisedPort === 0) settings.advertisedPort = port;
     const host = listener.host === '' ? '0.0.0.0' : listener.host;
     logger.info('Brook broker started', { nodeId: config.nodeId, listener: `${host}:${port}`, dataDir });
-    return new Broker(config, logger, server, logs, metadata, services, port, host);
+    return new Broker(logger, server, logs, metadata, services, port, host);
+  }
+
+  /** The config in force: static values plus what AlterConfigs changed since. */
+  get config(): BrokerConfig {
+    return this.services.brokerConfig();
   }
 
   /** `host:port` for a client's bootstrap.servers. */

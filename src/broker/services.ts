@@ -1,5 +1,6 @@
 // The broker's services, as handlers see them. Built once by Broker and shared by every request.
 import type { MetadataStore } from '../cluster/metadata-store.js';
+import type { BrokerConfig } from '../config/broker-config.js';
 import type { Logger } from '../logger.js';
 import type { ProducerIdManager } from './producer-id-manager.js';
 import type { ReplicaManager } from './replica-manager.js';
@@ -35,4 +36,12 @@ export interface BrokerServices {
   readonly producerIds: ProducerIdManager;
   /** Every API this broker serves, with the version range it advertises (ApiVersions). */
   readonly supportedApis: readonly { apiKey: number; minVersion: number; maxVersion: number }[];
+  /** The broker config in force now: static values plus the dynamic ones AlterConfigs set. */
+  brokerConfig(): BrokerConfig;
+  /**
+   * Changes dynamic broker config (AlterConfigs on the broker resource): a string sets a key, null
+   * removes its dynamic value. Throws ConfigError (unknown, read-only or invalid) and changes
+   * nothing; otherwise applies the new log defaults and settings at once and persists them.
+   */
+  reconfigure(updates: Readonly<Record<string, string | null>>, validateOnly?: boolean): Promise<BrokerConfig>;
 }

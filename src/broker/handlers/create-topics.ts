@@ -7,7 +7,8 @@
 //   (the same topic twice in one request).
 // - validateOnly (v1+) checks everything and creates nothing.
 // v1: validateOnly, error messages. v2: throttle. v4: defaults (-1). v5: flexible, the created
-// topic's partitions, replication factor and configs in the response. v7: topic ids.
+// topic's partitions, replication factor and every config (effective value and source, as in
+// DescribeConfigs) in the response. v7: topic ids.
 import { ApiKey } from '../../protocol/generated/apis.js';
 import type {
   CreateTopicsRequest,
@@ -20,8 +21,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { defineHandler } from '../handler.js';
 import type { BrokerServices } from '../services.js';
 import { TopicError } from '../topic-manager.js';
-
-const DYNAMIC_TOPIC_CONFIG = 1;
+import { describeTopic } from './describe-configs.js';
 
 export const createTopicsHandler = defineHandler<CreateTopicsRequest, DeepPartial<CreateTopicsResponse>>({
   apiKey: ApiKey.CreateTopics,
@@ -71,12 +71,13 @@ async function createOne(
       errorMessage: null,
       numPartitions: topic.partitions,
       replicationFactor: topic.replicationFactor,
-      configs: Object.entries(topic.configs).map(([name, value]) => ({
-        name,
-        value,
-        readOnly: false,
-        configSource: DYNAMIC_TOPIC_CONFIG,
-        isSensitive: false,
+      // Every topic key with its effective value and source, as DescribeConfigs shows them.
+      configs: describeTopic(services, topic.configs).map((c) => ({
+        name: c.name,
+        value: c.value,
+        readOnly: c.readOnly,
+        configSource: c.source,
+        isSensitive: c.sensitive,
       })),
     };
   } catch (err) {

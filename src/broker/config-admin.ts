@@ -1,0 +1,103 @@
+// What DescribeConfigs, AlterConfigs and IncrementalAlterConfigs share: the resource types, which
+// broker resource names mean "this broker", and how a new set of topic overrides or dynamic broker
+// values is validated and applied. Errors come out as AdminError with Kafka's code and a message
+// that names the key and what is allowed (ConfigError's text, as the CLI prints it).
+import { ConfigError } from '../config/config-error.js';
+import { validateTopicConfigs } from '../config/topic-config.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { InvalidConfigError } from '../storage/errors.js';
+import type { BrokerServices } from './services.js';
+import { TopicError, invalidTopicNameReason } from './topic-manager.js';
+
+/** Kafka's ConfigResource.Type. */
+export const ResourceType = {
+  TOPIC: 2,
+  BROKER: 4,
+  BROKER_LOGGER: 8,
+} as const;
+
+export class AdminError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The code and message for an error thrown while handling one resource. */
+export function adminErrorOf(
+  services: BrokerServices,
+  err: unknown,
+  what: string,
+): { code: number; message: string } {
+  if (err instanceof AdminError || err instanceof TopicError) return { code: err.code, message: err.message };
+  if (err instanceof ConfigError || err instanceof InvalidConfigError) {
+    return { code: ErrorCode.INVALID_CONFIG, message: err.message };
+  }
+  services.logger.error(`${what} failed`, { err: (err as Error).stack });
+  return { code: ErrorCode.UNKNOWN_SERVER_ERROR, message: (err as Error).message };
+}
+
+/**
+ * A broker resource names this broker by its node id, or is "" for the cluster-wide default.
+ * Brook has one node, so both address the same dynamic values; returns whether it was "".
+ */
+export function checkBrokerResource(services: BrokerServices, name: string): { clusterDefault: boolean } {
+  if (name === '') return { clusterDefault: true };
+  if (!/^-?\d+$/.test(name)) {
+    throw new AdminError(ErrorCode.INVALID_REQUEST, `Broker id must be an integer, but it is: ${name}`);
+  }
+  const nodeId = services.settings.nodeId;
+  if (Number(name) !== nodeId) {
+    throw new AdminError(
+      ErrorCode.INVALID_REQUEST,
+      `Unexpected broker id, expected ${nodeId} or empty string, but received ${name}`,
+    );
+  }
+  return { clusterDefault: false };
+}
+
+/** The topic's current overrides; UNKNOWN_TOPIC_OR_PARTITION (or INVALID_TOPIC_EXCEPTION) otherwise. */
+export function topicOverrides(services: BrokerServices, name: string): Readonly<Record<string, string>> {
+  const reason = invalidTopicNameReason(name);
+  if (reason !== null) throw new AdminError(ErrorCode.INVALID_TOPIC_EXCEPTION, reason);
+  const topic = services.topics.get(name);
+  if (!topic) throw new AdminError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
+  return topic.configs;
+}
+
+/**
+ * Replaces a topic's whole override set (keys left out revert to the broker default) after
+ * checking every key and value, and the log settings they resolve to.
+ */
+export async function replaceTopicConfigs(
+  services: BrokerServices,
+  name: string,
+  overrides: Record<string, string>,
+  validateOnly: boolean,
+): Promise<void> {
+  const topic = services.topics.get(name);
+  if (!topic) throw new AdminError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
+  validateTopicConfigs(overrides);
+  services.topics.logConfigFor({ ...topic, configs: overrides });
+  if (!validateOnly) await services.topics.setConfigs(name, overrides);
+}
+
+/** Rejects the same resource twice in one alter request (Kafka: INVALID_REQUEST "Duplicate resource."). */
+export function duplicateResources(
+  resources: readonly { resourceType: number; resourceName: string }[],
+): Set<string> {
+  const seen = new Set<string>();
+  const dup = new Set<string>();
+  for (const r of resources) {
+    const k = `${r.resourceType}:${r.resourceName}`;
+    if (seen.has(k)) dup.add(k);
+    seen.add(k);
+  }
+  return dup;
+}
+
+export function resourceKey(r: { resourceType: number; resourceName: string }): string {
+  return `${r.resourceType}:${r.resourceName}`;
+}
