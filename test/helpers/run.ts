@@ -59,29 +59,41 @@ export function runCommand(cmd: string, args: string[], opts: RunOptions = {}): 
   });
 }
 
-/** Runs a Python script with Debian's /usr/bin/python3 (from a temp file, so tracebacks have line numbers). */
+/**
+ * Runs a Python script with Debian's /usr/bin/python3 (from a temp file, so tracebacks have line numbers).
+ * Pass large parameters as `input` (stdin), not env: one env string is limited to 128 KiB (spawn E2BIG).
+ */
 export async function runPython(
   script: string,
   env: Record<string, string> = {},
   timeoutMs = 60_000,
+  input?: string,
 ): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'brook-py-'));
   try {
     const file = join(dir, 'script.py');
     writeFileSync(file, script);
-    return await runCommand(PYTHON, ['-u', file], { env: { PYTHONUNBUFFERED: '1', ...env }, timeoutMs });
+    return await runCommand(PYTHON, ['-u', file], {
+      env: { PYTHONUNBUFFERED: '1', ...env },
+      timeoutMs,
+      input,
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** Runs a Python script that prints one JSON document as its last stdout line; fails loudly with its output. */
+/**
+ * Runs a Python script that prints one JSON document as its last stdout line and returns it parsed; a non-zero
+ * exit throws with the script's output. Large parameters go in `input` (stdin), e.g. `json.load(sys.stdin)`.
+ */
 export async function runPythonJson<T>(
   script: string,
   env: Record<string, string> = {},
   timeoutMs = 60_000,
+  input?: string,
 ): Promise<T> {
-  const r = await runPython(script, env, timeoutMs);
+  const r = await runPython(script, env, timeoutMs, input);
   const lines = r.stdout.trim().split('\n');
   if (r.code !== 0 || lines.length === 0) {
     throw new Error(

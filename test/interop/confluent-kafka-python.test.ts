@@ -17,7 +17,7 @@ const PRELUDE = String.raw`
 import json, os, sys, time
 from confluent_kafka import Producer, Consumer, TopicPartition, OFFSET_BEGINNING, KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
-P = json.loads(os.environ['PARAMS'])
+P = json.load(sys.stdin)
 BS = P['bootstrap']
 def unhex(s):
     return None if s is None else bytes.fromhex(s)
@@ -121,16 +121,18 @@ async function produce(
 ) {
   return runPythonJson<{ left: number; reports: (DeliveryReport | null)[] }>(
     PRELUDE + PRODUCE,
-    { PARAMS: JSON.stringify({ bootstrap, topic, messages, codec, lingerMs }) },
+    {},
     PY_TIMEOUT_MS,
+    JSON.stringify({ bootstrap, topic, messages, codec, lingerMs }),
   );
 }
 
 async function consume(bootstrap: string, topic: string, expected: number) {
   return runPythonJson<{ messages: ConsumedMessage[]; errors: string[] }>(
     PRELUDE + CONSUME,
-    { PARAMS: JSON.stringify({ bootstrap, topic, expected, group: `${topic}-unused-group` }) },
+    {},
     PY_TIMEOUT_MS,
+    JSON.stringify({ bootstrap, topic, expected, group: `${topic}-unused-group` }),
   );
 }
 
@@ -192,14 +194,21 @@ describe('confluent-kafka-python 1.7.0', { timeout: 10 * TEST_TIMEOUT_MS }, () =
           const messages = sampleMessages(40);
           await roundTrip(b.bootstrapServers, topic, messages, codec);
           const batches = await fetchAllBatches(b.bootstrapServers, topic, 0);
-          assert.deepEqual(
-            [...new Set(batches.map((x) => x.codec))],
-            [codec],
-            JSON.stringify(batches.map((x) => x.codec)),
+          const shown = JSON.stringify(batches.map((x) => `${x.baseOffset}-${x.lastOffset}:${x.codec}`));
+          // librdkafka sends a batch uncompressed when compressing does not shrink it (e.g. a lone tiny record),
+          // so a few 'none' batches are the client's choice; anything else means the broker changed the codec.
+          assert.ok(
+            batches.every((x) => x.codec === codec || x.codec === 'none'),
+            `only ${codec} or uncompressed batches: ${shown}`,
+          );
+          const compressed = batches.filter((x) => x.codec === codec).reduce((n, x) => n + x.recordCount, 0);
+          assert.ok(
+            compressed >= messages.length * 0.9,
+            `at least 90% of the records in ${codec} batches: ${shown}`,
           );
           assert.ok(
-            batches.some((x) => x.recordCount > 1),
-            JSON.stringify(batches.map((x) => x.recordCount)),
+            batches.some((x) => x.codec === codec && x.recordCount > 1),
+            `a ${codec} batch holds several records: ${shown}`,
           );
           assert.equal(
             batches.reduce((n, x) => n + x.recordCount, 0),
@@ -224,11 +233,7 @@ describe('confluent-kafka-python 1.7.0', { timeout: 10 * TEST_TIMEOUT_MS }, () =
           afterCreate: Record<string, number[]>;
           delete: Record<string, string>;
           afterDelete: Record<string, number[]>;
-        }>(
-          PRELUDE + ADMIN,
-          { PARAMS: JSON.stringify({ bootstrap: b.bootstrapServers, a, b: bb }) },
-          PY_TIMEOUT_MS,
-        );
+        }>(PRELUDE + ADMIN, {}, PY_TIMEOUT_MS, JSON.stringify({ bootstrap: b.bootstrapServers, a, b: bb }));
         assert.deepEqual(r.create, { [a]: 'ok', [bb]: 'ok' });
         assert.deepEqual(r.createAgain, { [a]: 'TOPIC_ALREADY_EXISTS' });
         assert.deepEqual(r.afterCreate[a], [0, 1, 2], JSON.stringify(r.afterCreate));

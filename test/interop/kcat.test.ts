@@ -53,7 +53,8 @@ async function available(t: TestContext): Promise<boolean> {
   return requireTool(t, 'kcat', hasKcat, 'install the Debian package kcat');
 }
 
-const lineOf = (i: number) => `key-${i}:value ${i} ${'z'.repeat(i * 7)}`;
+// Values compress well even one by one: librdkafka sends a batch uncompressed when compressing does not shrink it.
+const lineOf = (i: number) => `key-${i}:value ${i} ${'z'.repeat(200 + i * 7)}`;
 
 describe('kcat 1.7.1', { timeout: 10 * TEST_TIMEOUT_MS }, () => {
   test(
@@ -121,7 +122,10 @@ describe('kcat 1.7.1', { timeout: 10 * TEST_TIMEOUT_MS }, () => {
           assert.deepEqual(
             [...new Set(batches.map((x) => x.codec))],
             [codec],
-            JSON.stringify(batches.map((x) => x.codec)),
+            `stored batch codecs ${JSON.stringify(batches.map((x) => x.codec))}` +
+              (codec === 'lz4'
+                ? ' (librdkafka 2.0.2 silently disables LZ4 unless the broker advertises FindCoordinator v0)'
+                : ''),
           );
           assert.equal(
             batches.reduce((n, x) => n + x.recordCount, 0),
