@@ -9,6 +9,7 @@ import { EmbeddedMetadataStore, type MetadataStore } from '../cluster/metadata-s
 import { resolveBrokerConfig, withDynamicBrokerConfig, type BrokerConfig } from '../config/broker-config.js';
 import { createLogger, type Logger, type LogLevel } from '../logger.js';
 import { SocketServer } from '../network/socket-server.js';
+import { GroupCoordinator } from '../group/group-coordinator.js';
 import { LogManager } from '../storage/log-manager.js';
 import { topicConfigToLogConfig, type LogConfig } from '../storage/log-config.js';
 import { RequestDispatcher } from './dispatch.js';
@@ -113,6 +114,9 @@ export class Broker {
     };
     const topics = new TopicManager(metadata, logs, settings, logger.child({ name: 'topics' }));
     await topics.reconcile();
+    // Reads __consumer_offsets back before the broker takes its first request.
+    const groups = GroupCoordinator.forBroker(config, topics, logs, logger.child({ name: 'groups' }));
+    await groups.start();
     const dispatcher = new RequestDispatcher(HANDLERS);
     const replicas = new ReplicaManager(logs, logger);
     const services: BrokerServices = {
@@ -122,6 +126,7 @@ export class Broker {
       topics,
       replicas,
       producerIds: new ProducerIdManager(metadata),
+      groups,
       supportedApis: dispatcher.supportedApis(),
       brokerConfig: () => config,
       async reconfigure(updates, validateOnly = false) {
@@ -162,6 +167,7 @@ export class Broker {
     try {
       port = await server.listen();
     } catch (err) {
+      await groups.stop();
       await logs.close();
       await metadata.close();
       throw err;
@@ -187,7 +193,10 @@ export class Broker {
   /** Stops accepting, finishes in-flight requests, flushes and closes every log. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      // JoinGroup/SyncGroup requests parked in a rebalance are answered first, so close() need not wait.
+      this.services.groups.shutdown();
       await this.server.close();
+      await this.services.groups.stop();
       await this.logs.close();
       await this.metadata.close();
       this.logger.info('Brook broker stopped');

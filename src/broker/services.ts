@@ -1,6 +1,7 @@
 // The broker's services, as handlers see them. Built once by Broker and shared by every request.
 import type { MetadataStore } from '../cluster/metadata-store.js';
 import type { BrokerConfig } from '../config/broker-config.js';
+import type { GroupCoordinator } from '../group/group-coordinator.js';
 import type { Logger } from '../logger.js';
 import type { ProducerIdManager } from './producer-id-manager.js';
 import type { ReplicaManager } from './replica-manager.js';
@@ -34,6 +35,8 @@ export interface BrokerServices {
   readonly topics: TopicManager;
   readonly replicas: ReplicaManager;
   readonly producerIds: ProducerIdManager;
+  /** The classic group coordinator: membership, rebalances and committed offsets. */
+  readonly groups: GroupCoordinator;
   /** Every API this broker serves, with the version range it advertises (ApiVersions). */
   readonly supportedApis: readonly { apiKey: number; minVersion: number; maxVersion: number }[];
   /** The broker config in force now: static values plus the dynamic ones AlterConfigs set. */

@@ -1,0 +1,317 @@
+// Committed offsets of groups (Kafka's GroupCoordinator.handleCommitOffsets / handleFetchOffsets /
+// handleDeleteOffsets and GroupMetadataManager's expiry and loading).
+// - A commit is checked against the group like Kafka does (simple commits with generation -1 only
+//   for groups without members), written to __consumer_offsets as one batch, and acknowledged, and
+//   visible to OffsetFetch, once that write is durable.
+// - Expiry (offsets.retention.minutes): all offsets of a group that has been Empty that long; offsets
+//   of a standalone (simple) consumer that long after their commit; offsets of topics a Stable
+//   consumer group no longer subscribes to. A group left Empty without offsets is removed.
+import { ErrorCode } from '../protocol/errors.js';
+import { GroupMember, validateMember, type ClassicGroup, type CommittedOffset } from './group.js';
+import type { GroupCoordinator } from './group-coordinator.js';
+import { groupKey, offsetKey, offsetValue, parseGroupValue, parseKey, parseOffsetValue } from './offsets-records.js';
+import type { OffsetsRecord } from './offset-manager.js';
+
+export interface CommitEntry {
+  topic: string;
+  partition: number;
+  offset: number;
+  leaderEpoch: number;
+  metadata: string | null;
+  /** OffsetCommit v1 commit timestamp; -1 = now. */
+  commitTimestampMs: number;
+}
+
+export interface CommitParams {
+  groupId: string;
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  /** OffsetCommit v2-4 retention time; -1 = the broker's offsets.retention.minutes. */
+  retentionTimeMs: number;
+  offsets: CommitEntry[];
+}
+
+export interface FetchedOffset {
+  partition: number;
+  offset: number;
+  leaderEpoch: number;
+  metadata: string;
+  errorCode: number;
+}
+
+export interface FetchOffsetsResult {
+  errorCode: number;
+  topics: { name: string; partitions: FetchedOffset[] }[];
+}
+
+/** Checks the committer like Kafka's validateOffsetCommit; NONE lets the commit through. */
+function checkCommitter(coord: GroupCoordinator, group: ClassicGroup, p: CommitParams): number {
+  if (group.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+  // A consumer that only stores offsets here (assign() + commit): no membership to check.
+  if (p.generationId < 0 && group.state === 'Empty' && group.members.size === 0) return ErrorCode.NONE;
+  const error = validateMember(group, p.memberId, p.groupInstanceId);
+  if (error !== ErrorCode.NONE) return error;
+  if (p.generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
+  // Its generation is current but the assignment is not out yet: try again after SyncGroup.
+  if (group.state === 'CompletingRebalance') return ErrorCode.REBALANCE_IN_PROGRESS;
+  const member: GroupMember = group.members.get(p.memberId)!;
+  if (member.awaitingJoin === null && member.awaitingSync === null) coord.scheduleSessionExpiry(group, member);
+  return ErrorCode.NONE;
+}
+
+export async function commitOffsets(coord: GroupCoordinator, p: CommitParams): Promise<number[]> {
+  const all = (code: number) => p.offsets.map(() => code);
+  if (coord.loading) return all(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+  if (coord.isStopped) return all(ErrorCode.NOT_COORDINATOR);
+  let group = coord.groups.get(p.groupId);
+  if (!group) {
+    if (p.generationId >= 0) return all(ErrorCode.ILLEGAL_GENERATION);
+    group = coord.getOrCreateGroup(p.groupId);
+  }
+  const error = checkCommitter(coord, group, p);
+  if (error !== ErrorCode.NONE) {
+    coord.forgetIfUnused(group);
+    return all(error);
+  }
+  const nowMs = coord.now();
+  const errors: number[] = [];
+  const accepted: { entry: CommitEntry; value: CommittedOffset }[] = [];
+  for (const e of p.offsets) {
+    let code: number = ErrorCode.NONE;
+    if (!coord.partitionExists(e.topic, e.partition)) code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    else if (e.metadata !== null && Buffer.byteLength(e.metadata) > coord.config.offsetMetadataMaxBytes) {
+      code = ErrorCode.OFFSET_METADATA_TOO_LARGE;
+    }
+    errors.push(code);
+    if (code !== ErrorCode.NONE) continue;
+    const commitTimestampMs = e.commitTimestampMs >= 0 ? e.commitTimestampMs : nowMs;
+    accepted.push({
+      entry: e,
+      value: {
+        offset: e.offset,
+        leaderEpoch: e.leaderEpoch,
+        metadata: e.metadata ?? '',
+        commitTimestampMs,
+        expireTimestampMs: p.retentionTimeMs >= 0 ? commitTimestampMs + p.retentionTimeMs : -1,
+      },
+    });
+  }
+  if (accepted.length === 0) {
+    coord.forgetIfUnused(group);
+    return errors;
+  }
+  const records: OffsetsRecord[] = accepted.map(({ entry, value }) => ({
+    key: offsetKey(p.groupId, entry.topic, entry.partition),
+    value: offsetValue({
+      offset: BigInt(value.offset),
+      leaderEpoch: value.leaderEpoch,
+      metadata: value.metadata,
+      commitTimestamp: BigInt(value.commitTimestampMs),
+      expireTimestamp: BigInt(value.expireTimestampMs),
+    }),
+  }));
+  try {
+    await coord.store.write(p.groupId, records);
+  } catch (err) {
+    coord.logger.error('Offset commit could not be written', { group: p.groupId, err: String(err) });
+    const tooLarge = /too large/i.test(String(err));
+    const code = tooLarge ? ErrorCode.INVALID_COMMIT_OFFSET_SIZE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    coord.forgetIfUnused(group);
+    return errors.map((c) => (c === ErrorCode.NONE ? code : c));
+  }
+  for (const { entry, value } of accepted) setOffset(group, entry.topic, entry.partition, value);
+  return errors;
+}
+
+function setOffset(group: ClassicGroup, topic: string, partition: number, value: CommittedOffset): void {
+  let partitions = group.offsets.get(topic);
+  if (!partitions) group.offsets.set(topic, (partitions = new Map()));
+  partitions.set(partition, value);
+}
+
+function deleteOffset(group: ClassicGroup, topic: string, partition: number): boolean {
+  const partitions = group.offsets.get(topic);
+  if (!partitions?.delete(partition)) return false;
+  if (partitions.size === 0) group.offsets.delete(topic);
+  return true;
+}
+
+/** OffsetFetch for one group; `topics` null = every committed partition. */
+export function fetchOffsets(
+  coord: GroupCoordinator,
+  groupId: string,
+  topics: readonly { name: string; partitions: readonly number[] }[] | null,
+): FetchOffsetsResult {
+  if (coord.loading) return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, topics: [] };
+  if (coord.isStopped) return { errorCode: ErrorCode.NOT_COORDINATOR, topics: [] };
+  const group = coord.groups.get(groupId);
+  const committed = group?.state === 'Dead' ? undefined : group?.offsets;
+  const toFetched = (partition: number, o: CommittedOffset | undefined): FetchedOffset =>
+    o
+      ? { partition, offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata, errorCode: ErrorCode.NONE }
+      : { partition, offset: -1, leaderEpoch: -1, metadata: '', errorCode: ErrorCode.NONE };
+  if (topics === null) {
+    return {
+      errorCode: ErrorCode.NONE,
+      topics: [...(committed ?? new Map<string, Map<number, CommittedOffset>>())].map(([name, parts]) => ({
+        name,
+        partitions: [...parts].sort((a, b) => a[0] - b[0]).map(([p, o]) => toFetched(p, o)),
+      })),
+    };
+  }
+  return {
+    errorCode: ErrorCode.NONE,
+    topics: topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => toFetched(p, committed?.get(t.name)?.get(p))),
+    })),
+  };
+}
+
+export interface DeleteOffsetsResult {
+  errorCode: number;
+  topics: { name: string; partitions: { partition: number; errorCode: number }[] }[];
+}
+
+/** OffsetDelete: only for an Empty group, or for topics a consumer group does not subscribe to. */
+export async function deleteOffsets(
+  coord: GroupCoordinator,
+  groupId: string,
+  topics: readonly { name: string; partitions: readonly number[] }[],
+): Promise<DeleteOffsetsResult> {
+  const fail = (errorCode: number): DeleteOffsetsResult => ({ errorCode, topics: [] });
+  if (coord.loading) return fail(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+  if (coord.isStopped) return fail(ErrorCode.NOT_COORDINATOR);
+  const group = coord.groups.get(groupId);
+  if (!group || group.state === 'Dead') return fail(ErrorCode.GROUP_ID_NOT_FOUND);
+  let subscribed: Set<string> | null = new Set();
+  if (group.state !== 'Empty') {
+    subscribed = group.subscribedTopics();
+    if (subscribed === null) return fail(ErrorCode.NON_EMPTY_GROUP);
+  }
+  const tombstones: OffsetsRecord[] = [];
+  const removed: { topic: string; partition: number }[] = [];
+  const result = topics.map((t) => ({
+    name: t.name,
+    partitions: t.partitions.map((partition) => {
+      if (!coord.partitionExists(t.name, partition)) return { partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+      if (subscribed!.has(t.name)) return { partition, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC };
+      if (group.offsets.get(t.name)?.has(partition)) {
+        tombstones.push({ key: offsetKey(groupId, t.name, partition), value: null });
+        removed.push({ topic: t.name, partition });
+      }
+      return { partition, errorCode: ErrorCode.NONE };
+    }),
+  }));
+  try {
+    await coord.store.write(groupId, tombstones);
+  } catch (err) {
+    coord.logger.error('Offset delete could not be written', { group: groupId, err: String(err) });
+    return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+  }
+  for (const r of removed) deleteOffset(group, r.topic, r.partition);
+  return { errorCode: ErrorCode.NONE, topics: result };
+}
+
+/** Kafka's removeExpiredOffsets for one group: which offsets are past offsets.retention.minutes now. */
+function expiredOffsets(group: ClassicGroup, nowMs: number, retentionMs: number): { topic: string; partition: number }[] {
+  let base: ((o: CommittedOffset) => number) | null = null;
+  let keep = new Set<string>();
+  if (group.protocolType === null) base = (o) => o.commitTimestampMs;
+  else if (group.state === 'Empty') base = () => group.stateTimestampMs;
+  else if (group.state === 'Stable') {
+    const subscribed = group.subscribedTopics();
+    if (subscribed !== null) {
+      base = (o) => o.commitTimestampMs;
+      keep = subscribed;
+    }
+  }
+  if (base === null) return [];
+  const out: { topic: string; partition: number }[] = [];
+  for (const [topic, partitions] of group.offsets) {
+    if (keep.has(topic)) continue;
+    for (const [partition, o] of partitions) {
+      const expired = o.expireTimestampMs >= 0 ? nowMs >= o.expireTimestampMs : nowMs - base(o) >= retentionMs;
+      if (expired) out.push({ topic, partition });
+    }
+  }
+  return out;
+}
+
+/** One pass of offset expiry (offsets.retention.check.interval.ms); returns how many offsets went. */
+export async function expireOffsets(coord: GroupCoordinator, nowMs = coord.now()): Promise<number> {
+  let count = 0;
+  for (const group of [...coord.groups.values()]) {
+    if (group.state === 'Dead') continue;
+    const expired = expiredOffsets(group, nowMs, coord.config.offsetsRetentionMs);
+    const records: OffsetsRecord[] = expired.map((e) => ({ key: offsetKey(group.groupId, e.topic, e.partition), value: null }));
+    for (const e of expired) deleteOffset(group, e.topic, e.partition);
+    count += expired.length;
+    const remove =
+      group.state === 'Empty' && !group.hasOffsets() && group.members.size === 0 && group.pendingMembers.size === 0;
+    if (remove) {
+      group.transitionTo('Dead', nowMs);
+      coord.groups.delete(group.groupId);
+      records.push({ key: groupKey(group.groupId), value: null });
+    }
+    try {
+      await coord.store.write(group.groupId, records);
+    } catch (err) {
+      coord.logger.warn('Could not write expired offsets', { group: group.groupId, err: String(err) });
+    }
+  }
+  if (count > 0) coord.logger.info('Expired committed offsets', { count });
+  return count;
+}
+
+/** Applies one __consumer_offsets record while loading (log order). */
+export function replayRecord(coord: GroupCoordinator, record: OffsetsRecord): void {
+  const key = parseKey(record.key);
+  if (key.kind === 'offset') {
+    if (record.value === null) {
+      const group = coord.groups.get(key.group);
+      if (group) deleteOffset(group, key.topic, key.partition);
+      return;
+    }
+    const v = parseOffsetValue(record.value);
+    setOffset(coord.getOrCreateGroup(key.group), key.topic, key.partition, {
+      offset: Number(v.offset),
+      leaderEpoch: v.leaderEpoch,
+      metadata: v.metadata,
+      commitTimestampMs: Number(v.commitTimestamp),
+      expireTimestampMs: Number(v.expireTimestamp),
+    });
+    return;
+  }
+  if (record.value === null) {
+    coord.groups.delete(key.group);
+    return;
+  }
+  const v = parseGroupValue(record.value);
+  const group = coord.getOrCreateGroup(key.group);
+  group.protocolType = v.protocolType === '' ? null : v.protocolType;
+  group.generationId = v.generation;
+  group.protocolName = v.protocol;
+  group.leaderId = null;
+  group.members.clear();
+  group.staticMembers.clear();
+  if (v.currentStateTimestamp >= 0n) group.stateTimestampMs = Number(v.currentStateTimestamp);
+  for (const m of v.members) {
+    const member = new GroupMember(m.memberId, m.groupInstanceId, m.clientId, m.clientHost,
+      m.rebalanceTimeout > 0 ? m.rebalanceTimeout : m.sessionTimeout, m.sessionTimeout,
+      [{ name: v.protocol ?? '', metadata: m.subscription }]);
+    member.assignment = m.assignment;
+    group.add(member, group.protocolType ?? '');
+  }
+  group.protocolType = v.protocolType === '' ? null : v.protocolType;
+  if (v.leader !== null && group.members.has(v.leader)) group.leaderId = v.leader;
+}
+
+/** After loading: groups with members resume Stable (their sessions must be renewed by heartbeats). */
+export function finishLoad(coord: GroupCoordinator): void {
+  for (const group of coord.groups.values()) {
+    group.state = group.members.size > 0 ? 'Stable' : 'Empty';
+    for (const m of group.members.values()) coord.scheduleSessionExpiry(group, m);
+  }
+}

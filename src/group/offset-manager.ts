@@ -1,0 +1,104 @@
+// The group coordinator's durable state: __consumer_offsets, a compacted internal topic on the
+// broker's own log (Kafka's GroupMetadataManager). A group lives in partition
+// abs(groupId.hashCode) % offsets.topic.num.partitions, as in Kafka.
+// - write(): one record batch per call (all offsets of one OffsetCommit together), resolved once the
+//   batch is written (and fsynced when log.flush.before.ack is on), so an acknowledged commit
+//   survives a crash.
+// - load(): reads every partition from its log start to its end at startup and hands each record,
+//   in log order, to the coordinator.
+import type { Logger } from '../logger.js';
+import { iterateBatches, readBatchInfo, decodeBatchSync, encodeBatchSync } from '../protocol/records.js';
+import { LEADER_EPOCH } from '../broker/replica-manager.js';
+import type { TopicManager } from '../broker/topic-manager.js';
+import type { LogManager } from '../storage/log-manager.js';
+import type { UnifiedLog } from '../storage/unified-log.js';
+import { partitionForGroup } from './offsets-records.js';
+
+export const OFFSETS_TOPIC = '__consumer_offsets';
+/** Bytes asked per read while loading; a bigger batch still comes whole (minOneBatch). */
+const LOAD_READ_BYTES = 4 * 1024 * 1024;
+
+export interface OffsetsRecord {
+  key: Buffer;
+  /** null = tombstone. */
+  value: Buffer | null;
+}
+
+export class OffsetManager {
+  private numPartitions: number;
+
+  constructor(
+    private readonly topics: TopicManager,
+    private readonly logs: LogManager,
+    configuredPartitions: number,
+    private readonly segmentBytes: number,
+    private readonly logger: Logger,
+  ) {
+    this.numPartitions = configuredPartitions;
+  }
+
+  partitionFor(groupId: string): number {
+    return partitionForGroup(groupId, this.numPartitions);
+  }
+
+  /** Creates __consumer_offsets (compacted) unless it exists; an existing topic keeps its partition count. */
+  async ensureTopic(): Promise<void> {
+    const existing = this.topics.get(OFFSETS_TOPIC);
+    if (existing) {
+      this.numPartitions = existing.partitions;
+      return;
+    }
+    const created = await this.topics.create({
+      name: OFFSETS_TOPIC,
+      numPartitions: this.numPartitions,
+      replicationFactor: 1,
+      configs: { 'cleanup.policy': 'compact', 'segment.bytes': String(this.segmentBytes) },
+    });
+    this.numPartitions = created.partitions;
+  }
+
+  private logFor(groupId: string): UnifiedLog | undefined {
+    return this.logs.getLog(OFFSETS_TOPIC, this.partitionFor(groupId));
+  }
+
+  /** Appends records of one group as one batch; resolves when durable. Throws on storage errors. */
+  async write(groupId: string, records: readonly OffsetsRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const log = this.logFor(groupId);
+    if (!log) throw new Error(`${OFFSETS_TOPIC} partition ${this.partitionFor(groupId)} is not available`);
+    const batch = encodeBatchSync({ records, partitionLeaderEpoch: LEADER_EPOCH });
+    const result = log.append(batch, { leaderEpoch: LEADER_EPOCH, assignOffsets: true });
+    await result.durable;
+  }
+
+  /** Visits every record of every partition, in log order per partition. */
+  async load(visit: (record: OffsetsRecord, timestampMs: number) => void): Promise<number> {
+    let count = 0;
+    for (let p = 0; p < this.numPartitions; p++) {
+      const log = this.logs.getLog(OFFSETS_TOPIC, p);
+      if (!log) continue;
+      let offset = log.logStartOffset;
+      const end = log.logEndOffset;
+      while (offset < end) {
+        const read = await log.read(offset, LOAD_READ_BYTES, { minOneBatch: true, maxOffset: end });
+        if (read.records.length === 0) break;
+        let next = offset;
+        for (const { pos } of iterateBatches(read.records)) {
+          const info = readBatchInfo(read.records, pos);
+          next = info.lastOffset + 1;
+          if (info.isControl) continue;
+          const { records } = decodeBatchSync(read.records, pos);
+          for (const r of records) {
+            if (r.offset < offset || r.key === null) continue;
+            visit({ key: Buffer.from(r.key), value: r.value === null ? null : Buffer.from(r.value) }, r.timestamp);
+            count++;
+          }
+        }
+        if (next <= offset) break; // no progress: a truncated tail; what was read is all there is
+        offset = next;
+      }
+    }
+    this.logger.debug('Loaded __consumer_offsets', { records: count, partitions: this.numPartitions });
+    return count;
+  }
+}
