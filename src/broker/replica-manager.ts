@@ -92,24 +92,20 @@ export class ReplicaManager {
   }
 
   /**
-   * Waits until one of `logs` gets new data, `timeoutMs` passes, or `isCancelled()` turns true.
-   * Used by Fetch's long poll (MaxWaitMs / MinBytes).
+   * Waits until one of `logs` gets new data or `timeoutMs` passes: Fetch's long poll (MaxWaitMs,
+   * MinBytes). A client that disconnects meanwhile is noticed by the caller when this returns, as
+   * Kafka's purgatory does; the wait is bounded by the client's own MaxWaitMs.
    */
-  waitForData(logs: UnifiedLog[], timeoutMs: number, isCancelled: () => boolean): Promise<void> {
+  waitForData(logs: UnifiedLog[], timeoutMs: number): Promise<void> {
     return new Promise((resolve) => {
       const unsubscribes: (() => void)[] = [];
-      let timer: NodeJS.Timeout | undefined;
-      let cancelPoll: NodeJS.Timeout | undefined;
       const done = (): void => {
         clearTimeout(timer);
-        clearInterval(cancelPoll);
         for (const u of unsubscribes) u();
         resolve();
       };
       for (const log of logs) unsubscribes.push(log.onAppend(done));
-      timer = setTimeout(done, timeoutMs);
-      // A client that hung up does not need its answer: stop holding the request.
-      cancelPoll = setInterval(() => isCancelled() && done(), 100);
+      const timer = setTimeout(done, timeoutMs);
     });
   }
 }

@@ -80,7 +80,7 @@ export const fetchHandler = defineHandler<FetchRequest, DeepPartial<FetchRespons
         while (result.bytes < req.minBytes && !connection.closed) {
           const left = deadline - Date.now();
           if (left <= 0) break;
-          await replicas.waitForData(logs, left, () => connection.closed);
+          await replicas.waitForData(logs, left);
           result = await readAll(plans, maxBytes, readCommitted);
           if (result.hasError) break;
         }
