@@ -541,8 +541,13 @@ export class GroupCoordinator {
       for (const a of p.assignments) if (g.members.has(a.memberId)) assignments.set(a.memberId, a.assignment);
       const generation = g.generationId;
       // Persist first (Kafka stores the group before it answers), then hand out the assignments.
+      // Membership is best effort: a group record too big for the log (megabytes of member metadata)
+      // is logged and the group carries on; only the offsets must be durable.
       this.store
         .write(g.groupId, [groupRecord(g, assignments, this.now())])
+        .catch((err: unknown) => {
+          this.logger.warn('Could not store group assignment', { group: g.groupId, err: String(err) });
+        })
         .then(() => {
           if (g.state !== 'CompletingRebalance' || g.generationId !== generation) return;
           for (const m of g.members.values()) {
@@ -552,12 +557,6 @@ export class GroupCoordinator {
             reply?.(this.syncResult(g, m));
           }
           g.transitionTo('Stable', this.now());
-        })
-        .catch((err: unknown) => {
-          this.logger.error('Could not store group assignment', { group: g.groupId, err: String(err) });
-          if (g.state !== 'CompletingRebalance' || g.generationId !== generation) return;
-          this.resetAssignments(g, ErrorCode.COORDINATOR_NOT_AVAILABLE);
-          this.prepareRebalance(g);
         });
     });
   }

@@ -266,3 +266,86 @@ export const Errors = {
   FENCED_INSTANCE_ID: 82,
   UNKNOWN_TOPIC_OR_PARTITION: 3,
 } as const;
+
+/**
+ * A member that behaves like a real consumer's coordinator loop: join (with MEMBER_ID_REQUIRED),
+ * sync, heartbeat every heartbeatMs, and rejoin whenever the coordinator asks for it.
+ */
+export class SimMember {
+  memberId = '';
+  generationId = -1;
+  assignment: Buffer = Buffer.alloc(0);
+  private stopped = false;
+  private loop: Promise<void> | null = null;
+
+  constructor(
+    readonly client: TestClient,
+    readonly groupId: string,
+    readonly opts: { sessionTimeoutMs?: number; rebalanceTimeoutMs?: number; heartbeatMs?: number } = {},
+  ) {}
+
+  start(): void {
+    this.loop = this.run().catch(() => {});
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      const join = await joinGroup(this.client, {
+        groupId: this.groupId,
+        memberId: this.memberId,
+        sessionTimeoutMs: this.opts.sessionTimeoutMs ?? 10_000,
+        rebalanceTimeoutMs: this.opts.rebalanceTimeoutMs ?? 10_000,
+      });
+      if (this.stopped) return;
+      if (join.errorCode === Errors.MEMBER_ID_REQUIRED) {
+        this.memberId = join.memberId;
+        continue;
+      }
+      if (join.errorCode === Errors.UNKNOWN_MEMBER_ID) {
+        this.memberId = '';
+        continue;
+      }
+      if (join.errorCode !== Errors.NONE) {
+        await sleep(50);
+        continue;
+      }
+      this.memberId = join.memberId;
+      this.generationId = join.generationId;
+      const assignments =
+        join.leader === join.memberId
+          ? join.members.map((m) => ({ memberId: m.memberId, assignment: Buffer.from(m.memberId) }))
+          : [];
+      const sync = await syncGroup(this.client, {
+        groupId: this.groupId,
+        generationId: join.generationId,
+        memberId: join.memberId,
+        assignments,
+      });
+      if (this.stopped) return;
+      if (sync.errorCode !== Errors.NONE) continue;
+      this.assignment = sync.assignment;
+      while (!this.stopped) {
+        await sleep(this.opts.heartbeatMs ?? 100);
+        if (this.stopped) return;
+        const hb = await heartbeat(this.client, {
+          groupId: this.groupId,
+          generationId: this.generationId,
+          memberId: this.memberId,
+        });
+        if (hb.errorCode === Errors.NONE) continue;
+        if (hb.errorCode === Errors.UNKNOWN_MEMBER_ID) this.memberId = '';
+        break;
+      }
+    }
+  }
+
+  /** Stops the loop; with leave, sends LeaveGroup like a consumer's close(). */
+  async stop(leave: boolean): Promise<void> {
+    this.stopped = true;
+    if (leave && this.memberId !== '') {
+      await leaveGroup(this.client, this.groupId, [{ memberId: this.memberId }]).catch(() => {});
+    }
+    this.client.close();
+    await this.loop;
+  }
+}
