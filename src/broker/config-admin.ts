@@ -84,6 +84,19 @@ export async function replaceTopicConfigs(
   if (!validateOnly) await services.topics.setConfigs(name, overrides);
 }
 
+let adminChain: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs topic-changing admin work one at a time. TopicManager.createPartitions and setConfigs each
+ * read a topic, await I/O, then write the whole topic back, so two of them interleaved would lose
+ * one change (new partitions or new overrides).
+ */
+export function runExclusive<T>(work: () => Promise<T>): Promise<T> {
+  const result = adminChain.then(work);
+  adminChain = result.catch(() => undefined);
+  return result;
+}
+
 /** Rejects the same resource twice in one alter request (Kafka: INVALID_REQUEST "Duplicate resource."). */
 export function duplicateResources(
   resources: readonly { resourceType: number; resourceName: string }[],

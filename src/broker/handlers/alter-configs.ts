@@ -25,6 +25,7 @@ import {
   duplicateResources,
   replaceTopicConfigs,
   resourceKey,
+  runExclusive,
 } from '../config-admin.js';
 import { defineHandler } from '../handler.js';
 import type { BrokerServices } from '../services.js';
@@ -41,7 +42,7 @@ export const alterConfigsHandler = defineHandler<AlterConfigsRequest, DeepPartia
       try {
         if (duplicates.has(resourceKey(r)))
           throw new AdminError(ErrorCode.INVALID_REQUEST, 'Duplicate resource.');
-        await alterResource(ctx.services, r, req.validateOnly);
+        await runExclusive(() => alterResource(ctx.services, r, req.validateOnly));
         responses.push({ ...base, errorCode: ErrorCode.NONE, errorMessage: null });
       } catch (err) {
         const { code, message } = adminErrorOf(ctx.services, err, 'AlterConfigs');

@@ -14,6 +14,7 @@ import type {
 } from '../../protocol/generated/create-partitions.js';
 import type { DeepPartial } from '../../protocol/schema.js';
 import { ErrorCode } from '../../protocol/errors.js';
+import { runExclusive } from '../config-admin.js';
 import { defineHandler } from '../handler.js';
 import type { BrokerServices } from '../services.js';
 import { TopicError } from '../topic-manager.js';
@@ -33,8 +34,10 @@ export const createPartitionsHandler = defineHandler<
           if (counts.get(t.name)! > 1) {
             throw new TopicError(ErrorCode.INVALID_REQUEST, `Duplicate topic in request: ${t.name}.`);
           }
-          checkAssignment(ctx.services, t);
-          await ctx.services.topics.createPartitions(t.name, t.count, req.validateOnly);
+          await runExclusive(async () => {
+            checkAssignment(ctx.services, t);
+            await ctx.services.topics.createPartitions(t.name, t.count, req.validateOnly);
+          });
           return { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null };
         } catch (err) {
           if (err instanceof TopicError)

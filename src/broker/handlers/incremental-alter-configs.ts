@@ -28,6 +28,7 @@ import {
   duplicateResources,
   replaceTopicConfigs,
   resourceKey,
+  runExclusive,
   topicOverrides,
 } from '../config-admin.js';
 import { defineHandler } from '../handler.js';
@@ -51,7 +52,7 @@ export const incrementalAlterConfigsHandler = defineHandler<
       try {
         if (duplicates.has(resourceKey(r)))
           throw new AdminError(ErrorCode.INVALID_REQUEST, 'Duplicate resource.');
-        await alterResource(ctx.services, r, req.validateOnly);
+        await runExclusive(() => alterResource(ctx.services, r, req.validateOnly));
         responses.push({ ...base, errorCode: ErrorCode.NONE, errorMessage: null });
       } catch (err) {
         const { code, message } = adminErrorOf(ctx.services, err, 'IncrementalAlterConfigs');
