@@ -1,12 +1,13 @@
 // Owns every partition log under one data directory, after Kafka's LogManager: loads the
 // `<topic>-<partition>` directories at startup (in parallel), creates and deletes logs, and runs
-// retention and time-based flushes in the background. A `.clean-shutdown` marker written by
+// retention, time-based flushes and the log cleaner (compaction) in the background. A `.clean-shutdown` marker written by
 // close() tells the next start that indexes can be trusted and no recovery scan is needed.
 
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeIfExists, writeFileAtomic } from './checkpoint-file.js';
 import { StorageError } from './errors.js';
+import { LogCleaner } from './log-cleaner.js';
 import type { LogConfig } from './log-config.js';
 import { silentLogger, type StorageLogger } from './log-loader.js';
 import { UnifiedLog } from './unified-log.js';
@@ -21,6 +22,13 @@ export const RECOVERY_CHECKPOINT_INTERVAL_MS = 60_000;
 /** Bounds how many logs are opened at once at startup, to stay under the file-descriptor limit. */
 const LOAD_CONCURRENCY = 64;
 
+export interface LogManagerOptions {
+  /** log.cleaner.enable (default true): run the LogCleaner for compacted topics. */
+  cleanerEnable?: boolean;
+  /** log.cleaner.backoff.ms (default 15 s): pause between cleaner passes. */
+  cleanerBackoffMs?: number;
+}
+
 function key(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
@@ -32,6 +40,8 @@ export class LogManager {
   private retentionRun: Promise<void> | null = null;
   private flushRun: Promise<void> | null = null;
   private closed = false;
+  /** Null with log.cleaner.enable=false. */
+  readonly cleaner: LogCleaner | null;
 
   private constructor(
     readonly dataDir: string,
@@ -39,12 +49,19 @@ export class LogManager {
     private readonly logger: StorageLogger,
     /** False when the previous run crashed: its logs were recovered by scanning. */
     readonly hadCleanShutdown: boolean,
-  ) {}
+    options: LogManagerOptions,
+  ) {
+    this.cleaner =
+      options.cleanerEnable === false
+        ? null
+        : new LogCleaner(() => this.allLogs(), { backoffMs: options.cleanerBackoffMs, logger });
+  }
 
   static async open(
     dataDir: string,
     defaults: LogConfig,
     logger: StorageLogger = silentLogger,
+    options: LogManagerOptions = {},
   ): Promise<LogManager> {
     await mkdir(dataDir, { recursive: true });
     const marker = join(dataDir, CLEAN_SHUTDOWN_FILE);
@@ -52,12 +69,15 @@ export class LogManager {
       () => true,
       () => false,
     );
-    const manager = new LogManager(dataDir, defaults, logger, hadCleanShutdown);
+    const manager = new LogManager(dataDir, defaults, logger, hadCleanShutdown, options);
     const startMs = Date.now();
     await manager.loadLogs();
     // Removed only after loading and before any write: from here on a crash must trigger recovery.
     await removeIfExists(marker);
-    logger.info('logs loaded', { count: manager.logs.size, hadCleanShutdown, ms: Date.now() - startMs });
+    // Worth a line only when there was something to load (an empty data dir is the common first start).
+    if (manager.logs.size > 0) {
+      logger.info('logs loaded', { count: manager.logs.size, hadCleanShutdown, ms: Date.now() - startMs });
+    }
     manager.startBackgroundTasks();
     return manager;
   }
@@ -91,6 +111,12 @@ export class LogManager {
     every(RECOVERY_CHECKPOINT_INTERVAL_MS, () => {
       for (const log of this.logs.values()) log.checkpointRecoveryPoint().catch(() => undefined);
     });
+    this.cleaner?.start();
+  }
+
+  /** One cleaner pass now (tests, tools); resolves at once when the cleaner is disabled. */
+  runCleaner(nowMs?: number): Promise<void> {
+    return this.cleaner?.runOnce(nowMs) ?? Promise.resolve();
   }
 
   /** One retention pass over all logs; a pass never overlaps the previous one. */
@@ -185,6 +211,7 @@ export class LogManager {
     const log = this.logs.get(k);
     if (log === undefined) return;
     this.logs.delete(k);
+    await this.cleaner?.abortLog(log);
     await log.delete();
   }
 
@@ -200,6 +227,7 @@ export class LogManager {
     if (this.closed) return;
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
+    await this.cleaner?.stop();
     await Promise.allSettled([this.retentionRun, this.flushRun, ...this.creating.values()]);
     const results = await Promise.allSettled([...this.logs.values()].map((l) => l.close()));
     const failed = results.filter((r) => r.status === 'rejected');
