@@ -2,3 +2,4 @@
 export { Broker, type BrokerOptions } from './broker/broker.js';
 export { ErrorCode } from './protocol/errors.js';
 export { createLogger, type Logger, type LogLevel } from './logger.js';
+export { Admin, Consumer, KafkaClientError, Producer } from './client/index.js';

@@ -1,0 +1,383 @@
+// Admin: topics, configs and consumer groups. Topic changes go to the controller, group requests to
+// the group's coordinator (FindCoordinator), offsets to each partition's leader. Every error is a
+// KafkaClientError naming the API and the topic, group or resource it was attached to.
+import { ErrorCode } from '../protocol/errors.js';
+import { ApiKey } from '../protocol/generated/apis.js';
+import { ZERO_UUID } from '../protocol/wire.js';
+import { Cluster, type BrokerNode, type ClientOptions } from './cluster.js';
+import { decodeAssignment, decodeSubscription } from './consumer-protocol.js';
+import { KafkaClientError, check } from './errors.js';
+import { listOffsets, tpKey, type TopicPartition } from './offsets.js';
+
+export interface NewTopic {
+  name: string;
+  /** Default: the broker's num.partitions. */
+  partitions?: number;
+  /** Default: the broker's default.replication.factor. */
+  replicationFactor?: number;
+  configs?: Record<string, string>;
+}
+
+export interface PartitionDescription {
+  partition: number;
+  leader: number;
+  replicas: number[];
+  isr: number[];
+  /** Log start offset. */
+  earliestOffset: number;
+  /** Log end offset (high watermark). */
+  latestOffset: number;
+}
+
+export interface TopicDescription {
+  name: string;
+  topicId: string;
+  isInternal: boolean;
+  partitions: PartitionDescription[];
+}
+
+export type ConfigResourceType = 'topic' | 'broker';
+const RESOURCE_TYPE: Record<ConfigResourceType, number> = { topic: 2, broker: 4 };
+
+export interface ConfigResource {
+  type: ConfigResourceType;
+  name: string;
+  /** Only these keys (default: all). */
+  keys?: string[];
+}
+
+export interface ConfigEntry {
+  name: string;
+  value: string | null;
+  readOnly: boolean;
+  isDefault: boolean;
+  isSensitive: boolean;
+  /** Kafka's ConfigSource: 1 dynamic topic, 2 dynamic broker, 4 static broker, 5 default, ... */
+  source: number;
+}
+
+export interface GroupListing {
+  groupId: string;
+  protocolType: string;
+  state: string;
+}
+
+export interface GroupMemberDescription {
+  memberId: string;
+  groupInstanceId: string | null;
+  clientId: string;
+  clientHost: string;
+  /** Decoded when the group uses the consumer protocol; empty otherwise. */
+  assignment: TopicPartition[];
+  /** Subscribed topics, for the consumer protocol. */
+  subscription: string[];
+}
+
+export interface GroupDescription {
+  groupId: string;
+  state: string;
+  protocolType: string;
+  protocol: string;
+  members: GroupMemberDescription[];
+}
+
+export interface CommittedOffset extends TopicPartition {
+  offset: number;
+  metadata: string | null;
+}
+
+export interface PartitionLag extends TopicPartition {
+  /** null when the group has not committed an offset for this partition. */
+  committedOffset: number | null;
+  logEndOffset: number;
+  /** logEndOffset - committedOffset (never below 0); null without a committed offset. */
+  lag: number | null;
+}
+
+export class Admin {
+  private readonly cluster: Cluster;
+
+  private constructor(opts: ClientOptions) {
+    this.cluster = new Cluster(opts);
+  }
+
+  /** Connects to a bootstrap server ('host:port[,host:port...]'). */
+  static async connect(opts: ClientOptions | string): Promise<Admin> {
+    const admin = new Admin(typeof opts === 'string' ? { bootstrap: opts } : opts);
+    await admin.cluster.connect();
+    return admin;
+  }
+
+  async close(): Promise<void> {
+    await this.cluster.close();
+  }
+
+  brokers(): BrokerNode[] {
+    return this.cluster.brokers();
+  }
+
+  // ---- topics -----------------------------------------------------------------------------------
+
+  async createTopics(topics: readonly NewTopic[], timeoutMs = 30_000): Promise<void> {
+    const conn = await this.cluster.controller();
+    const res = await conn.send(
+      ApiKey.CreateTopics,
+      {
+        topics: topics.map((t) => ({
+          name: t.name,
+          numPartitions: t.partitions ?? -1,
+          replicationFactor: t.replicationFactor ?? -1,
+          assignments: [],
+          configs: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
+        })),
+        timeoutMs,
+        validateOnly: false,
+      },
+      { minVersion: 4, extraTimeoutMs: timeoutMs }, // v4: broker defaults for partitions and replication
+    );
+    for (const t of res.topics) check(t.errorCode, 'CreateTopics', `topic '${t.name}'`, t.errorMessage);
+  }
+
+  async deleteTopics(names: readonly string[], timeoutMs = 30_000): Promise<void> {
+    const conn = await this.cluster.controller();
+    const res = await conn.send(
+      ApiKey.DeleteTopics,
+      { topicNames: [...names], topics: names.map((name) => ({ name, topicId: ZERO_UUID })), timeoutMs },
+      { extraTimeoutMs: timeoutMs },
+    );
+    for (const t of res.responses) check(t.errorCode, 'DeleteTopics', `topic '${t.name}'`, t.errorMessage);
+  }
+
+  /** Names of every topic, internal ones included, sorted. */
+  async listTopics(): Promise<string[]> {
+    const topics = await this.cluster.refreshMetadata(null);
+    return topics.map((t) => t.name).sort();
+  }
+
+  /** Partitions with their leader, replicas and earliest/latest offsets. */
+  async describeTopics(names: readonly string[]): Promise<TopicDescription[]> {
+    const out: TopicDescription[] = [];
+    for (const name of names) {
+      const md = await this.cluster.topic(name, true);
+      const tps = md.partitions.map((p) => ({ topic: name, partition: p.partition }));
+      const [earliest, latest] = await Promise.all([
+        listOffsets(this.cluster, tps, 'earliest'),
+        listOffsets(this.cluster, tps, 'latest'),
+      ]);
+      out.push({
+        name,
+        topicId: md.topicId,
+        isInternal: md.isInternal,
+        partitions: md.partitions.map((p) => ({
+          partition: p.partition,
+          leader: p.leader,
+          replicas: p.replicas,
+          isr: p.isr,
+          earliestOffset: earliest.get(tpKey(name, p.partition))!,
+          latestOffset: latest.get(tpKey(name, p.partition))!,
+        })),
+      });
+    }
+    return out;
+  }
+
+  /** Grows topics to `count` partitions each. */
+  async createPartitions(topics: readonly { topic: string; count: number }[], timeoutMs = 30_000): Promise<void> {
+    const conn = await this.cluster.controller();
+    const res = await conn.send(
+      ApiKey.CreatePartitions,
+      {
+        topics: topics.map((t) => ({ name: t.topic, count: t.count, assignments: null })),
+        timeoutMs,
+        validateOnly: false,
+      },
+      { extraTimeoutMs: timeoutMs },
+    );
+    for (const r of res.results) check(r.errorCode, 'CreatePartitions', `topic '${r.name}'`, r.errorMessage);
+  }
+
+  // ---- configs ----------------------------------------------------------------------------------
+
+  async describeConfigs(resources: readonly ConfigResource[]): Promise<Map<string, ConfigEntry[]>> {
+    const conn = await this.cluster.anyConnection();
+    const res = await conn.send(ApiKey.DescribeConfigs, {
+      resources: resources.map((r) => ({
+        resourceType: RESOURCE_TYPE[r.type],
+        resourceName: r.name,
+        configurationKeys: r.keys ?? null,
+      })),
+      includeSynonyms: false,
+      includeDocumentation: false,
+    });
+    const out = new Map<string, ConfigEntry[]>();
+    for (const r of res.results) {
+      check(r.errorCode, 'DescribeConfigs', `resource '${r.resourceName}'`, r.errorMessage);
+      out.set(
+        r.resourceName,
+        r.configs.map((c) => ({
+          name: c.name,
+          value: c.value,
+          readOnly: c.readOnly,
+          isDefault: c.configSource === 5 || (c.configSource === -1 && c.isDefault),
+          isSensitive: c.isSensitive,
+          source: c.configSource,
+        })),
+      );
+    }
+    return out;
+  }
+
+  /**
+   * AlterConfigs (the non-incremental API): the given keys become the resource's whole set of dynamic
+   * configs, as in Kafka; keys not listed return to their defaults.
+   */
+  async alterConfigs(
+    resources: readonly { type: ConfigResourceType; name: string; configs: Record<string, string | null> }[],
+  ): Promise<void> {
+    const conn = await this.cluster.anyConnection();
+    const res = await conn.send(ApiKey.AlterConfigs, {
+      resources: resources.map((r) => ({
+        resourceType: RESOURCE_TYPE[r.type],
+        resourceName: r.name,
+        configs: Object.entries(r.configs).map(([name, value]) => ({ name, value })),
+      })),
+      validateOnly: false,
+    });
+    for (const r of res.responses) check(r.errorCode, 'AlterConfigs', `resource '${r.resourceName}'`, r.errorMessage);
+  }
+
+  // ---- groups -----------------------------------------------------------------------------------
+
+  /** Every group of every broker. */
+  async listGroups(): Promise<GroupListing[]> {
+    await this.cluster.refreshMetadata([]);
+    const out = new Map<string, GroupListing>();
+    for (const node of this.cluster.brokers()) {
+      const conn = await this.cluster.connectionTo(node.nodeId);
+      const res = await conn.send(ApiKey.ListGroups, { statesFilter: [], typesFilter: [] });
+      check(res.errorCode, 'ListGroups', `on broker ${node.nodeId}`);
+      for (const g of res.groups) {
+        out.set(g.groupId, { groupId: g.groupId, protocolType: g.protocolType, state: g.groupState });
+      }
+    }
+    return [...out.values()].sort((a, b) => a.groupId.localeCompare(b.groupId));
+  }
+
+  async describeGroups(groupIds: readonly string[]): Promise<GroupDescription[]> {
+    const out: GroupDescription[] = [];
+    for (const groupId of groupIds) {
+      const conn = await this.cluster.coordinator(groupId);
+      const res = await conn.send(ApiKey.DescribeGroups, { groups: [groupId], includeAuthorizedOperations: false });
+      const g = res.groups.find((x) => x.groupId === groupId);
+      if (!g) throw new KafkaClientError(ErrorCode.GROUP_ID_NOT_FOUND, 'DescribeGroups', `group '${groupId}'`);
+      check(g.errorCode, 'DescribeGroups', `group '${groupId}'`);
+      const consumer = g.protocolType === 'consumer';
+      out.push({
+        groupId,
+        state: g.groupState,
+        protocolType: g.protocolType,
+        protocol: g.protocolData,
+        members: g.members.map((m) => ({
+          memberId: m.memberId,
+          groupInstanceId: m.groupInstanceId,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          assignment: consumer
+            ? (decodeAssignment(m.memberAssignment)?.assignedPartitions ?? []).flatMap((t) =>
+                t.partitions.map((partition) => ({ topic: t.topic, partition })),
+              )
+            : [],
+          subscription: consumer ? (decodeSubscription(m.memberMetadata)?.topics ?? []) : [],
+        })),
+      });
+    }
+    return out;
+  }
+
+  /** The group's committed offsets (OffsetFetch of all its partitions). */
+  async fetchOffsets(groupId: string): Promise<CommittedOffset[]> {
+    const conn = await this.cluster.coordinator(groupId);
+    const res = await conn.send(ApiKey.OffsetFetch, {
+      groupId,
+      topics: null,
+      groups: [{ groupId, memberId: null, memberEpoch: -1, topics: null }],
+      requireStable: false,
+    }, { minVersion: 2 }); // v2: null topics = all of the group's partitions
+    // v8+ answers per group; older versions at the top level.
+    const group = res.groups.find((g) => g.groupId === groupId);
+    const errorCode = group ? group.errorCode : res.errorCode;
+    check(errorCode, 'OffsetFetch', `group '${groupId}'`);
+    const topics = group ? group.topics : res.topics;
+    const out: CommittedOffset[] = [];
+    for (const t of topics) {
+      for (const p of t.partitions) {
+        check(p.errorCode, 'OffsetFetch', `group '${groupId}' ${t.name}-${p.partitionIndex}`);
+        if (p.committedOffset < 0n) continue;
+        out.push({ topic: t.name, partition: p.partitionIndex, offset: Number(p.committedOffset), metadata: p.metadata });
+      }
+    }
+    return out.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  }
+
+  async deleteGroups(groupIds: readonly string[]): Promise<void> {
+    for (const groupId of groupIds) {
+      const conn = await this.cluster.coordinator(groupId);
+      const res = await conn.send(ApiKey.DeleteGroups, { groupsNames: [groupId] });
+      for (const r of res.results) check(r.errorCode, 'DeleteGroups', `group '${r.groupId}'`);
+    }
+  }
+
+  /**
+   * Committed offset, log end offset and lag of every partition the group has committed to or has
+   * assigned to a member (as kafka-consumer-groups.sh --describe shows them).
+   */
+  async groupLag(groupId: string, assigned: readonly TopicPartition[] = []): Promise<PartitionLag[]> {
+    const committed = await this.fetchOffsets(groupId);
+    const byKey = new Map<string, TopicPartition & { committedOffset: number | null }>();
+    for (const c of committed) byKey.set(tpKey(c.topic, c.partition), { ...c, committedOffset: c.offset });
+    for (const a of assigned) {
+      const key = tpKey(a.topic, a.partition);
+      if (!byKey.has(key)) byKey.set(key, { topic: a.topic, partition: a.partition, committedOffset: null });
+    }
+    const tps = [...byKey.values()].sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+    await this.cluster.refreshMetadata([...new Set(tps.map((t) => t.topic))]);
+    const ends = await listOffsets(this.cluster, tps, 'latest');
+    return tps.map((tp) => {
+      const logEndOffset = ends.get(tpKey(tp.topic, tp.partition))!;
+      return {
+        topic: tp.topic,
+        partition: tp.partition,
+        committedOffset: tp.committedOffset,
+        logEndOffset,
+        lag: tp.committedOffset === null ? null : Math.max(0, logEndOffset - tp.committedOffset),
+      };
+    });
+  }
+
+  /** OffsetCommit outside any generation (generation -1), as a standalone consumer or a reset tool does. */
+  async commitOffsets(groupId: string, offsets: readonly (TopicPartition & { offset: number })[]): Promise<void> {
+    const byTopic = new Map<string, { partition: number; offset: number }[]>();
+    for (const o of offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o]);
+    const conn = await this.cluster.coordinator(groupId);
+    const res = await conn.send(ApiKey.OffsetCommit, {
+      groupId,
+      generationIdOrMemberEpoch: -1,
+      memberId: '',
+      groupInstanceId: null,
+      retentionTimeMs: -1n,
+      topics: [...byTopic].map(([name, ps]) => ({
+        name,
+        partitions: ps.map((p) => ({
+          partitionIndex: p.partition,
+          committedOffset: BigInt(p.offset),
+          committedLeaderEpoch: -1,
+          commitTimestamp: -1n,
+          committedMetadata: '',
+        })),
+      })),
+    });
+    for (const t of res.topics) {
+      for (const p of t.partitions) check(p.errorCode, 'OffsetCommit', `group '${groupId}' ${t.name}-${p.partitionIndex}`);
+    }
+  }
+}
