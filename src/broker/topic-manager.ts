@@ -47,6 +47,18 @@ export interface CreateTopicOptions {
 
 export class TopicManager {
   private readonly creating = new Map<string, Promise<TopicMetadata>>();
+  /**
+   * Topic changes run one at a time: each reads a topic, waits on disk, then writes it back, so two
+   * concurrent changes (or a delete racing a partition increase) would otherwise lose one of them.
+   * They are rare admin operations; produce and fetch never wait here.
+   */
+  private changes: Promise<unknown> = Promise.resolve();
+
+  private serially<T>(change: () => Promise<T>): Promise<T> {
+    const result = this.changes.then(change);
+    this.changes = result.catch(() => undefined);
+    return result;
+  }
 
   constructor(
     private readonly metadata: MetadataStore,
@@ -142,7 +154,10 @@ export class TopicManager {
       configs: { ...opts.configs },
     };
     if (opts.validateOnly) return topic;
-    const work = (async () => {
+    const work = this.serially(async () => {
+      if (this.metadata.getTopic(topic.name)) {
+        throw new TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${topic.name}' already exists.`);
+      }
       const config = this.logConfigFor(topic);
       await Promise.all(
         Array.from({ length: topic.partitions }, (_, p) => this.logs.createLog(topic.name, p, config)),
@@ -150,7 +165,7 @@ export class TopicManager {
       await this.metadata.putTopic(topic);
       this.logger.info('Created topic', { topic: topic.name, partitions: topic.partitions });
       return topic;
-    })();
+    });
     this.creating.set(opts.name, work);
     try {
       return await work;
@@ -173,7 +188,11 @@ export class TopicManager {
     });
   }
 
-  async delete(name: string): Promise<void> {
+  delete(name: string): Promise<void> {
+    return this.serially(() => this.deleteNow(name));
+  }
+
+  private async deleteNow(name: string): Promise<void> {
     const topic = this.metadata.getTopic(name);
     if (!topic) throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Unknown topic '${name}'.`);
     if (!this.settings.deleteTopicEnable) {
@@ -187,7 +206,11 @@ export class TopicManager {
     this.logger.info('Deleted topic', { topic: name });
   }
 
-  async createPartitions(name: string, count: number, validateOnly: boolean): Promise<void> {
+  createPartitions(name: string, count: number, validateOnly: boolean): Promise<void> {
+    return this.serially(() => this.createPartitionsNow(name, count, validateOnly));
+  }
+
+  private async createPartitionsNow(name: string, count: number, validateOnly: boolean): Promise<void> {
     const topic = this.metadata.getTopic(name);
     if (!topic) throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Unknown topic '${name}'.`);
     if (count <= topic.partitions) {
@@ -206,7 +229,11 @@ export class TopicManager {
   }
 
   /** Replaces a topic's config overrides (AlterConfigs) and applies them to its open logs. */
-  async setConfigs(name: string, configs: Record<string, string>): Promise<void> {
+  setConfigs(name: string, configs: Record<string, string>): Promise<void> {
+    return this.serially(() => this.setConfigsNow(name, configs));
+  }
+
+  private async setConfigsNow(name: string, configs: Record<string, string>): Promise<void> {
     const topic = this.metadata.getTopic(name);
     if (!topic) throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Unknown topic '${name}'.`);
     const updated = { ...topic, configs: { ...configs } };
