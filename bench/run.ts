@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { brookAvailable, startBrook, type BrookHandle } from './lib/brook.js';
-import { installExitHandlers, loadAverage, onCleanup, runChild } from './lib/procs.js';
+import { installExitHandlers, loadAverage, onCleanup, runChild, waitForQuiet } from './lib/procs.js';
 import {
   buildRdkafkaPerformance,
   rdConsume,
@@ -34,6 +34,7 @@ const { values: flags } = parseArgs({
     profile: { type: 'boolean', default: false },
     tsx: { type: 'boolean', default: false },
     build: { type: 'boolean', default: false },
+    'wait-idle': { type: 'string' },
     'no-brook': { type: 'boolean', default: false },
     'latency-seconds': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -44,7 +45,8 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   process.stdout.write(
     'usage: npm run bench -- [--quick] [--peers] [--messages N] [--only produce|consume|latency|fsync]\n' +
-      '                        [--partitions N] [--latency-seconds S] [--profile] [--build] [--tsx] [--no-brook]\n',
+      '                        [--partitions N] [--latency-seconds S] [--profile] [--build] [--tsx] [--no-brook]\n' +
+      '                        [--wait-idle SECONDS]\n',
   );
   process.exit(0);
 }
@@ -64,6 +66,11 @@ const partitions = Math.max(1, Number(flags.partitions));
 const latencySeconds = flags['latency-seconds'] ? Number(flags['latency-seconds']) : quick ? 4 : 30;
 const LATENCY_RATE = 10_000;
 const timeoutMs = quick ? 25_000 : 180_000;
+const waitIdleS = flags['wait-idle'] !== undefined ? Number(flags['wait-idle']) : quick ? 0 : 60;
+/** Before each measured phase: wait (bounded) for other processes on a shared host to go quiet. */
+const quiet = async (): Promise<void> => {
+  if (waitIdleS > 0) await waitForQuiet(waitIdleS, 25, log);
+};
 
 const log = (s: string): void => {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
@@ -179,6 +186,7 @@ async function main(): Promise<void> {
           const count = size === 100 ? N : N1k;
           const topic = `bench-p${size}`;
           if (want('produce') || want('consume')) {
+            await quiet();
             log(`produce ${count} x ${size} B acks=1 -> ${topic}`);
             const p = await rdProduce({ ...common, topic, size, count, acks: '1' }, b.pid);
             if (want('produce')) rows.push(tpRow(SYS, 'produce acks=1', size, p));
@@ -191,6 +199,7 @@ async function main(): Promise<void> {
                   note: `consume ${size} B: skipped, nothing was produced (${p.note})`,
                 });
               } else {
+                await quiet();
                 log(`consume ${p.msgs} x ${size} B from beginning`);
                 const c = await rdConsume({ ...common, topic, count: p.msgs, size }, b.pid);
                 rows.push(tpRow(SYS, 'consume', size, c));
@@ -199,12 +208,14 @@ async function main(): Promise<void> {
           }
           if (want('produce')) {
             const topicAll = `bench-pall${size}`;
+            await quiet();
             log(`produce ${count} x ${size} B acks=all -> ${topicAll}`);
             const p = await rdProduce({ ...common, topic: topicAll, size, count, acks: acksAll }, b.pid);
             rows.push(tpRow(SYS, 'produce acks=all', size, p));
           }
         }
         if (want('latency')) {
+          await quiet();
           log(`latency: ${LATENCY_RATE} msgs/s for ${latencySeconds} s, 100 B, acks=all, linger.ms=0`);
           const l = await rdLatency(
             {
@@ -254,6 +265,7 @@ async function main(): Promise<void> {
         const common = { bin: rdBin, brokers: b.bootstrap, partitions, timeoutMs };
         for (const size of [100, 1024]) {
           const count = size === 100 ? N : N1k;
+          await quiet();
           log(`fsync mode: produce ${count} x ${size} B acks=all`);
           const p = await rdProduce(
             { ...common, topic: `bench-fsync${size}`, size, count, acks: acksAll },
@@ -272,13 +284,13 @@ async function main(): Promise<void> {
     ];
     log('peer: Redis Streams');
     try {
-      rows.push(...(await benchRedis({ tmpRoot, sizes, timeoutMs, log })));
+      rows.push(...(await benchRedis({ tmpRoot, sizes, timeoutMs, log, beforePhase: quiet })));
     } catch (e) {
       rows.push({ system: 'Redis Streams', test: 'failed', size: 0, note: `failed: ${String(e)}` });
     }
     log('peer: NATS JetStream');
     try {
-      rows.push(...(await benchNats({ tmpRoot, sizes, timeoutMs, log })));
+      rows.push(...(await benchNats({ tmpRoot, sizes, timeoutMs, log, beforePhase: quiet })));
     } catch (e) {
       rows.push({ system: 'NATS JetStream', test: 'failed', size: 0, note: `failed: ${String(e)}` });
     }

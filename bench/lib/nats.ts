@@ -131,6 +131,7 @@ export async function benchNats(opts: {
   sizes: Array<{ size: number; count: number }>;
   timeoutMs: number;
   log: (s: string) => void;
+  beforePhase?: () => Promise<void>;
 }): Promise<Row[]> {
   const server = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) =>
     existsSync(p),
@@ -168,6 +169,7 @@ export async function benchNats(opts: {
     for (const { size, count } of opts.sizes) {
       const subject = `bench.s${size}`;
       // ---- publish -----------------------------------------------------------------------------
+      await opts.beforePhase?.();
       opts.log(`nats: JetStream publish ${count} x ${size} B`);
       const payload = Buffer.alloc(size, 'x');
       const inbox = `_INBOX.brookbench.ack${size}`;
@@ -220,6 +222,7 @@ export async function benchNats(opts: {
           (nc.error ? `; ${nc.error}` : ''),
       });
       // ---- consume -----------------------------------------------------------------------------
+      await opts.beforePhase?.();
       opts.log(`nats: JetStream consume ${acked} x ${size} B`);
       const deliver = `deliver.brookbench.${size}`;
       let got = 0;

@@ -277,3 +277,32 @@ export function loadAverage(): string {
     return '?';
   }
 }
+
+/**
+ * On a shared machine, waits (bounded by maxWaitS) until the host's CPU use over one second is at
+ * most thresholdPct of one core. Returns the last measured host CPU %.
+ */
+export async function waitForQuiet(
+  maxWaitS: number,
+  thresholdPct: number,
+  log: (s: string) => void,
+): Promise<number> {
+  const started = performance.now();
+  let logged = false;
+  for (;;) {
+    const m = new HostMonitor();
+    m.start();
+    await sleep(1000);
+    const pct = m.stop();
+    if (pct <= thresholdPct || (performance.now() - started) / 1000 >= maxWaitS) {
+      if (logged) log(`host CPU now ${pct.toFixed(0)}%, continuing`);
+      return pct;
+    }
+    if (!logged) {
+      log(
+        `host busy (${pct.toFixed(0)}% CPU from other processes), waiting up to ${maxWaitS}s for it to calm down`,
+      );
+      logged = true;
+    }
+  }
+}

@@ -22,32 +22,26 @@ function which(cmd: string): string | undefined {
   return undefined;
 }
 
-function bulk(s: string | Buffer): Buffer {
-  const b = typeof s === 'string' ? Buffer.from(s) : s;
-  return Buffer.concat([Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n')]);
-}
-
-function command(parts: Array<string | Buffer>): Buffer {
-  return Buffer.concat([Buffer.from(`*${parts.length}\r\n`), ...parts.map(bulk)]);
+/** One RESP command; every argument here is ASCII, so strings are enough (and fast). */
+function command(parts: string[]): string {
+  let c = `*${parts.length}\r\n`;
+  for (const p of parts) c += `$${p.length}\r\n${p}\r\n`;
+  return c;
 }
 
 /** Writes `count` commands produced by gen(i) to path, in ~4 MB writes. */
-function writeCommands(path: string, count: number, gen: (i: number) => Buffer): void {
+function writeCommands(path: string, count: number, gen: (i: number) => string): void {
   const fd = openSync(path, 'w');
   try {
-    let chunk: Buffer[] = [];
-    let size = 0;
+    let chunk = '';
     for (let i = 0; i < count; i++) {
-      const c = gen(i);
-      chunk.push(c);
-      size += c.length;
-      if (size >= 4 << 20) {
-        writeSync(fd, Buffer.concat(chunk));
-        chunk = [];
-        size = 0;
+      chunk += gen(i);
+      if (chunk.length >= 4 << 20) {
+        writeSync(fd, Buffer.from(chunk, 'latin1'));
+        chunk = '';
       }
     }
-    if (chunk.length) writeSync(fd, Buffer.concat(chunk));
+    if (chunk.length) writeSync(fd, Buffer.from(chunk, 'latin1'));
   } finally {
     closeSync(fd);
   }
@@ -84,6 +78,7 @@ export async function benchRedis(opts: {
   sizes: Array<{ size: number; count: number }>;
   timeoutMs: number;
   log: (s: string) => void;
+  beforePhase?: () => Promise<void>;
 }): Promise<Row[]> {
   const server = which('redis-server');
   const cli = which('redis-cli');
@@ -124,7 +119,7 @@ export async function benchRedis(opts: {
     await waitForOutput(child, /Ready to accept connections/, 20_000);
     for (const { size, count } of opts.sizes) {
       const key = `bench-${size}`;
-      const payload = Buffer.alloc(size, 'x');
+      const payload = 'x'.repeat(size);
       const batch = 1000;
       const addFile = join(dir, `xadd-${size}.resp`);
       const scanFile = join(dir, `xrange-${size}.resp`);
@@ -134,6 +129,7 @@ export async function benchRedis(opts: {
         command(['XRANGE', key, `0-${i * batch + 1}`, `0-${Math.min(count, (i + 1) * batch)}`]),
       );
 
+      await opts.beforePhase?.();
       opts.log(`redis: XADD ${count} x ${size} B`);
       let mon = new ProcMonitor(child.pid);
       mon.start();
@@ -156,6 +152,7 @@ export async function benchRedis(opts: {
         execFileSync(cli, ['-h', '127.0.0.1', '-p', String(port), 'XLEN', key], { encoding: 'utf8' }).trim(),
       );
 
+      await opts.beforePhase?.();
       opts.log(`redis: XRANGE scan ${xlen} x ${size} B`);
       mon = new ProcMonitor(child.pid);
       mon.start();
