@@ -70,8 +70,13 @@ export function logDefaultsFrom(config: BrokerConfig): LogConfig {
     messageTimestampType: config.messageTimestampType,
     deleteRetentionMs: config.cleanerDeleteRetentionMs,
     minCompactionLagMs: config.minCompactionLagMs,
+    minCleanableDirtyRatio: config.minCleanableDirtyRatio,
     retentionCheckIntervalMs: config.retentionCheckIntervalMs,
   };
+}
+
+function numberOrUndefined(value: string | undefined): number | undefined {
+  return value === undefined ? undefined : Number(value);
 }
 
 export class Broker {
@@ -98,7 +103,11 @@ export class Broker {
     const dynamic = metadata.brokerConfigs();
     if (Object.keys(dynamic).length > 0) config = withDynamicBrokerConfig(config, dynamic);
 
-    const logs = await LogManager.open(dataDir, logDefaultsFrom(config), logger.child({ name: 'storage' }));
+    const logs = await LogManager.open(dataDir, logDefaultsFrom(config), logger.child({ name: 'storage' }), {
+      cleanerEnable: config.cleanerEnable,
+      // log.cleaner.backoff.ms is static and validated by the config layer; undefined = the default.
+      cleanerBackoffMs: numberOrUndefined(config.staticValues['log.cleaner.backoff.ms']),
+    });
     const listener = config.listeners[0]!;
     const advertised = config.advertisedListeners[0] ?? listener;
     const settings: BrokerSettings = {

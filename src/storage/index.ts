@@ -3,6 +3,7 @@
 export * from './errors.js';
 export * from './log-config.js';
 export * from './log-manager.js';
+export * from './log-cleaner.js';
 export * from './unified-log.js';
 export * from './log-segment.js';
 export * from './offset-index.js';

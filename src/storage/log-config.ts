@@ -23,16 +23,18 @@ export interface LogConfig {
   indexIntervalBytes: number;
   /** max.message.bytes: largest record batch accepted. */
   maxMessageBytes: number;
-  /** cleanup.policy. Only 'delete' is acted on today; compaction is not implemented yet. */
+  /** cleanup.policy: 'delete' runs retention, 'compact' the LogCleaner, 'compact,delete' both. */
   cleanupPolicy: CleanupPolicy;
   /** log.flush.before.ack (Brook): ack a produce only after its bytes are fsynced (group commit). */
   flushBeforeAck: boolean;
   /** message.timestamp.type. */
   messageTimestampType: TimestampType;
-  /** delete.retention.ms (used by compaction, kept for config round-trips). */
+  /** delete.retention.ms: a tombstone outlives the first cleaning of its batch by this long. */
   deleteRetentionMs: number;
-  /** min.compaction.lag.ms (used by compaction, kept for config round-trips). */
+  /** min.compaction.lag.ms: segments holding records younger than this are not compacted. */
   minCompactionLagMs: number;
+  /** min.cleanable.dirty.ratio: compact once dirty bytes / cleanable bytes reach this. */
+  minCleanableDirtyRatio: number;
   /** How often LogManager runs retention (log.retention.check.interval.ms). */
   retentionCheckIntervalMs: number;
 }
@@ -53,6 +55,7 @@ export const defaultLogConfig: Readonly<LogConfig> = Object.freeze({
   messageTimestampType: 'CreateTime',
   deleteRetentionMs: DAY_MS,
   minCompactionLagMs: 0,
+  minCleanableDirtyRatio: 0.5,
   retentionCheckIntervalMs: 300_000,
 });
 
@@ -78,6 +81,15 @@ function parseLong(min: number, max = Number.MAX_SAFE_INTEGER) {
       throw new InvalidConfigError(key, value, `must be in [${min}, ${max}]`);
     }
     return clamped;
+  };
+}
+
+function parseDouble(min: number, max: number) {
+  return (key: string, value: string): number => {
+    const n = Number(value.trim());
+    if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidConfigError(key, value, 'not a number');
+    if (n < min || n > max) throw new InvalidConfigError(key, value, `must be in [${min}, ${max}]`);
+    return n;
   };
 }
 
@@ -123,6 +135,7 @@ export const topicConfigKeys: Readonly<Record<string, KeySpec>> = Object.freeze(
   },
   'delete.retention.ms': { field: 'deleteRetentionMs', parse: parseLong(0) },
   'min.compaction.lag.ms': { field: 'minCompactionLagMs', parse: parseLong(0) },
+  'min.cleanable.dirty.ratio': { field: 'minCleanableDirtyRatio', parse: parseDouble(0, 1) },
   'log.flush.before.ack': { field: 'flushBeforeAck', parse: parseBool },
 });
 

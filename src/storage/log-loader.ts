@@ -10,7 +10,7 @@ import { decodeOffsetCheckpoint, readOptional } from './checkpoint-file.js';
 import { invariant } from './errors.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
 import type { LogConfig } from './log-config.js';
-import { LogSegment } from './log-segment.js';
+import { completeInterruptedSwaps, LogSegment } from './log-segment.js';
 import { ProducerStateManager } from './producer-state-manager.js';
 import { leaderEpochAt } from './record-batches.js';
 
@@ -42,9 +42,15 @@ export async function loadLog(
   hadCleanShutdown: boolean,
   logger: StorageLogger,
 ): Promise<LoadedLog> {
-  const names = await readdir(dir);
+  let names = await readdir(dir);
   // Leftovers of interrupted atomic writes; the real file is either old or new, never these.
   await Promise.all(names.filter((n) => n.endsWith('.tmp')).map((n) => unlink(join(dir, n)).catch(() => {})));
+  // A cleaner swap cut short by a crash is finished (committed) or discarded before segments load.
+  const swapped = await completeInterruptedSwaps(dir, names);
+  if (swapped > 0) {
+    logger.warn('completed interrupted cleaner swaps', { dir, segments: swapped });
+    names = await readdir(dir);
+  }
   const bases = names
     .filter((n) => /^\d{20}\.log$/.test(n))
     .map((n) => Number(n.slice(0, 20)))

@@ -3,7 +3,7 @@
 // as batches are appended and written to disk when the segment is sealed (roll, clean close);
 // a crash loses them, and recovery rebuilds them from the .log.
 
-import { open, readFile, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   BATCH_HEADER_BYTES,
@@ -14,6 +14,7 @@ import {
   lastOffsetAt,
   maxTimestampAt,
 } from '../protocol/batch-header.js';
+import { fsyncDir } from './checkpoint-file.js';
 import { invariant, StorageError } from './errors.js';
 import { OffsetIndex } from './offset-index.js';
 import { checkBatch } from './record-batches.js';
@@ -23,6 +24,16 @@ import { TIME_INDEX_ENTRY_BYTES, TimeIndex } from './time-index.js';
 export function offsetFileName(offset: number, suffix: string): string {
   return `${String(offset).padStart(20, '0')}${suffix}`;
 }
+
+/**
+ * Log cleaner swap protocol (after Kafka's): a cleaned segment is written as `<base>.log.cleaned`
+ * (+ `.index.cleaned`, `.timeindex.cleaned`) and fsynced; renaming the log to `<base>.log.swap`
+ * commits it; the `.swap` files are then renamed over the originals. On load, `.cleaned` files are
+ * discarded and a `.log.swap` is finished (see completeInterruptedSwaps).
+ */
+export const CLEANED_SUFFIX = '.cleaned';
+export const SWAP_SUFFIX = '.swap';
+const SEGMENT_FILE_EXTENSIONS = ['.index', '.timeindex', '.log'] as const;
 
 export interface SegmentSettings {
   segmentBytes: number;
@@ -100,6 +111,29 @@ export class LogSegment {
     return seg;
   }
 
+  /**
+   * Log cleaner: an empty segment replacing the one at `baseOffset`, written to `<base>.log.cleaned`
+   * until commitCleaned() renames it into place. Nobody else sees it until UnifiedLog swaps it in.
+   */
+  static createCleaned(
+    dir: string,
+    baseOffset: number,
+    settings: SegmentSettings,
+    rollingBaseMs: number,
+  ): LogSegment {
+    const seg = new LogSegment(
+      dir,
+      baseOffset,
+      settings,
+      open(join(dir, offsetFileName(baseOffset, '.log') + CLEANED_SUFFIX), 'w+'),
+    );
+    seg.offsetIndex = new OffsetIndex(baseOffset, seg.maxIndexEntries);
+    seg.timeIndex = new TimeIndex(baseOffset, seg.maxIndexEntries);
+    seg.indexesLoading = Promise.resolve();
+    seg.rollingBaseMs = rollingBaseMs;
+    return seg;
+  }
+
   /** An existing segment file; the caller then runs recover(), loadTail() or setSealedInfo(). */
   static async openExisting(dir: string, baseOffset: number, settings: SegmentSettings): Promise<LogSegment> {
     const fh = await open(join(dir, offsetFileName(baseOffset, '.log')), 'r+');
@@ -108,6 +142,10 @@ export class LogSegment {
     const { size } = await fh.stat();
     seg.sizeBytes = seg.readableBytes = size;
     return seg;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   get isEmpty(): boolean {
@@ -442,6 +480,68 @@ export class LogSegment {
     }
   }
 
+  /** Log cleaner: appends batches (offsets already set, growing) to a segment from createCleaned(). */
+  async appendCleaned(records: Buffer): Promise<void> {
+    const position = this.reserve(records, this.rollingBaseMs);
+    await this.write(records, position);
+    this.readableBytes = this.sizeBytes;
+  }
+
+  /**
+   * Log cleaner: writes the `.cleaned` indexes and fsyncs everything. The segment keeps the offset
+   * range of the one it replaces (`nextOffset`), and the file's mtime is set to the source's
+   * largest timestamp, as Kafka keeps lastModified, so time retention does not restart.
+   */
+  async sealCleaned(nextOffset: number, sourceLargestTimestampMs: number): Promise<void> {
+    invariant(this.offsetIndex !== null && this.timeIndex !== null, 'cleaned segment without indexes');
+    this.nextOffset = Math.max(this.nextOffset, nextOffset);
+    this.sealedBounds = true;
+    this.timeIndex.maybeAppend(this.maxTimestampMs, this.offsetOfMaxTimestamp, true);
+    const fh = this.fh ?? (await this.opening);
+    const mtime = sourceLargestTimestampMs >= 0 ? sourceLargestTimestampMs / 1000 : Date.now() / 1000;
+    await Promise.all([
+      writeWhole(this.indexPath + CLEANED_SUFFIX, this.offsetIndex.toBuffer()),
+      writeWhole(this.timeIndexPath + CLEANED_SUFFIX, this.timeIndex.toBuffer()),
+      fh.datasync(),
+    ]);
+    await fh.utimes(mtime, mtime);
+  }
+
+  /**
+   * Log cleaner: renames the `.cleaned` files into place (the swap protocol above). The caller has
+   * already swapped this segment into the log in memory and pins it, so no delete races the renames.
+   */
+  async commitCleaned(): Promise<void> {
+    const path = (ext: string): string => join(this.dir, offsetFileName(this.baseOffset, ext));
+    // The log goes last: its .swap name is the commit point, so it must follow complete indexes.
+    for (const ext of SEGMENT_FILE_EXTENSIONS)
+      await rename(path(ext) + CLEANED_SUFFIX, path(ext) + SWAP_SUFFIX);
+    await fsyncDir(this.dir);
+    for (const ext of SEGMENT_FILE_EXTENSIONS) await rename(path(ext) + SWAP_SUFFIX, path(ext));
+    await fsyncDir(this.dir);
+  }
+
+  /** Log cleaner: closes a segment from createCleaned() that will not be used and removes its files. */
+  async discardCleaned(): Promise<void> {
+    await this.close();
+    await Promise.all(
+      SEGMENT_FILE_EXTENSIONS.map((ext) =>
+        unlink(join(this.dir, offsetFileName(this.baseOffset, ext) + CLEANED_SUFFIX)).catch(() => undefined),
+      ),
+    );
+  }
+
+  /** Keeps close()/delete() waiting until the returned release is called (a reader-like reference). */
+  pin(): () => void {
+    this.refs++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.release();
+    };
+  }
+
   /** Cuts the segment so that it ends before the first batch whose last offset is >= `offset`. */
   async truncateTo(offset: number): Promise<void> {
     await this.whenIdle();
@@ -494,6 +594,39 @@ export class LogSegment {
     if (this.refs === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
+}
+
+/**
+ * Log loading: finishes or discards an interrupted cleaner swap. A `<base>.log.swap` means the
+ * swap was committed: it replaces `<base>.log`, and the indexes of that base (old, new or half
+ * renamed) are removed so they are rebuilt from the log. Every `.cleaned` file, and `.swap` index
+ * files without a committed log, are leftovers of an uncommitted clean and are deleted.
+ * Returns how many swaps were completed.
+ */
+export async function completeInterruptedSwaps(dir: string, names: readonly string[]): Promise<number> {
+  const committed = names.filter((n) => /^\d{20}\.log\.swap$/.test(n)).map((n) => n.slice(0, 20));
+  const committedSet = new Set(committed);
+  const leftovers = names.filter((n) => {
+    const m = /^(\d{20})\.(?:log|index|timeindex)\.(cleaned|swap)$/.exec(n);
+    return m !== null && (m[2] === 'cleaned' || !committedSet.has(m[1]!));
+  });
+  await Promise.all(leftovers.map((n) => unlinkIfExists(join(dir, n))));
+  for (const base of committed) {
+    for (const ext of ['.index', '.timeindex']) {
+      await unlinkIfExists(join(dir, `${base}${ext}${SWAP_SUFFIX}`));
+      await unlinkIfExists(join(dir, `${base}${ext}`));
+    }
+    await rename(join(dir, `${base}.log${SWAP_SUFFIX}`), join(dir, `${base}.log`));
+  }
+  if (committed.length > 0 || leftovers.length > 0) await fsyncDir(dir);
+  return committed.length;
+}
+
+async function unlinkIfExists(path: string): Promise<void> {
+  await unlink(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT')
+      throw new StorageError('KAFKA_STORAGE_ERROR', `delete ${path}`, { cause: err });
+  });
 }
 
 /** Only the last 12 bytes: a clean start must not read whole index files of sealed segments. */

@@ -21,6 +21,7 @@ import {
   BATCH_OFFSET_BASE_SEQUENCE,
   BATCH_OFFSET_RECORDS_COUNT,
 } from '../protocol/batch-header.js';
+import { CorruptRecordError, decodeBatchSync } from '../protocol/records.js';
 import { StorageError } from './errors.js';
 
 /** A batch can never be shorter than its header. */
@@ -135,4 +136,31 @@ export function isControlBatchAt(buf: Buffer, pos: number): boolean {
 
 export function leaderEpochAt(buf: Buffer, pos: number): number {
   return buf.readInt32BE(pos + BATCH_OFFSET_LEADER_EPOCH);
+}
+
+/**
+ * Compacted topics need a key on every record (Kafka rejects keyless records with INVALID_RECORD).
+ * This decodes (and decompresses) the records, so it runs only for compacted topics, after
+ * validateRecords() checked the CRCs.
+ */
+export function assertRecordsHaveKeys(records: Buffer): void {
+  for (
+    let p = 0;
+    p < records.length;
+    p += records.readInt32BE(p + BATCH_OFFSET_LENGTH) + BATCH_LOG_OVERHEAD
+  ) {
+    if (isControlBatchAt(records, p)) continue;
+    let decoded;
+    try {
+      decoded = decodeBatchSync(records, p, { verifyCrc: false });
+    } catch (err) {
+      if (err instanceof CorruptRecordError) throw new StorageError('CORRUPT_MESSAGE', err.message);
+      throw err;
+    }
+    for (const r of decoded.records) {
+      if (r.key === null) {
+        throw new StorageError('INVALID_RECORD', 'compacted topic cannot accept a message without key');
+      }
+    }
+  }
 }

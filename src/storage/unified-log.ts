@@ -25,6 +25,7 @@ import type {
   ProducerStateManager,
 } from './producer-state-manager.js';
 import {
+  assertRecordsHaveKeys,
   isControlBatchAt,
   leaderEpochAt,
   producerIdAt,
@@ -200,6 +201,11 @@ export class UnifiedLog {
     return this.segments.map((s) => s.baseOffset);
   }
 
+  /** False once the log is closing, closed, truncating or failed: background work should stop. */
+  get isOpen(): boolean {
+    return this.state === 'open' && this.failure === null;
+  }
+
   updateConfig(config: LogConfig): void {
     this.configValue = config;
   }
@@ -212,6 +218,7 @@ export class UnifiedLog {
     this.ensureWritable();
     const config = this.configValue;
     const summary = validateRecords(records, config.maxMessageBytes);
+    if (config.cleanupPolicy !== 'delete') assertRecordsHaveKeys(records);
     if (records.length > config.segmentBytes) {
       throw new StorageError(
         'MESSAGE_TOO_LARGE',
@@ -606,6 +613,53 @@ export class UnifiedLog {
     this.producerState.removeExpiredProducers(nowMs);
     await this.deleteSegments(count);
     return count;
+  }
+
+  /**
+   * Log cleaner: the oldest segments it may rewrite (sealed, fully written, below the high
+   * watermark, and past min.compaction.lag.ms by their largest timestamp) and the offset where they
+   * end, i.e. the base offset of the first segment it may not touch. The active segment never is.
+   */
+  async cleanableSegments(nowMs: number): Promise<{ segments: LogSegment[]; endOffset: number }> {
+    await this.settleRolls();
+    const segments: LogSegment[] = [];
+    if (!this.isOpen) return { segments, endOffset: this.segments[0]!.baseOffset };
+    const lagMs = this.configValue.minCompactionLagMs;
+    for (let i = 0; i < this.segments.length - 1; i++) {
+      const s = this.segments[i]!;
+      if (this.segments[i + 1]!.baseOffset > this.highWatermarkValue || s.readableBytes !== s.sizeBytes)
+        break;
+      if (lagMs > 0 && s.largestTimestampMs > nowMs - lagMs) break;
+      segments.push(s);
+    }
+    return { segments, endOffset: this.segments[segments.length]!.baseOffset };
+  }
+
+  /**
+   * Log cleaner: puts `cleaned` (same base offset) in place of `old`. Returns false, changing
+   * nothing, when `old` left the log meanwhile (retention, truncation) or the log is closing.
+   * The list changes synchronously, so later reads see the cleaned data; reads already running on
+   * `old` hold a reference and its file is closed only when they finish (the rename over its name
+   * leaves their open handle on the old data).
+   */
+  async replaceSegment(old: LogSegment, cleaned: LogSegment): Promise<boolean> {
+    const i = this.segments.indexOf(old);
+    if (!this.isOpen || i < 0 || i === this.segments.length - 1) return false;
+    invariant(cleaned.baseOffset === old.baseOffset, 'a cleaned segment keeps its base offset');
+    const unpin = cleaned.pin(); // a retention delete of `cleaned` waits for the renames
+    this.segments[i] = cleaned;
+    this.dirty.delete(old);
+    try {
+      await cleaned.commitCleaned();
+    } catch (err) {
+      // Memory and disk disagree now: take the partition offline, recovery sorts the files out.
+      this.fail(err as Error, 'segment swap');
+      throw this.failure!;
+    } finally {
+      unpin();
+    }
+    await old.close();
+    return true;
   }
 
   /** Waits until every rolled segment is sealed, so deletion never races a seal's fsync. */
