@@ -46,14 +46,20 @@ export function listGroups(
     if (g.state === 'Dead') continue;
     if (states.size > 0 && !states.has(g.state.toLowerCase())) continue;
     if (types.size > 0 && !types.has('classic')) continue;
-    groups.push({ groupId: g.groupId, protocolType: g.protocolType ?? '', groupState: g.state, groupType: 'classic' });
+    groups.push({
+      groupId: g.groupId,
+      protocolType: g.protocolType ?? '',
+      groupState: g.state,
+      groupType: 'classic',
+    });
   }
   return { errorCode: ErrorCode.NONE, groups };
 }
 
 export function describeGroup(coord: GroupCoordinator, groupId: string): DescribedGroup {
   const base = { groupId, protocolType: '', protocolData: '', members: [] };
-  if (coord.loading) return { ...base, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, groupState: 'Dead' };
+  if (coord.loading)
+    return { ...base, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, groupState: 'Dead' };
   const g = coord.groups.get(groupId);
   if (!g) return { ...base, errorCode: ErrorCode.NONE, groupState: 'Dead' };
   const stable = g.state === 'Stable';

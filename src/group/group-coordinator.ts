@@ -125,8 +125,19 @@ export class GroupCoordinator {
   ) {}
 
   /** The coordinator of a broker, configured from its group.* and offsets.* keys. */
-  static forBroker(config: BrokerConfig, topics: TopicManager, logs: LogManager, logger: Logger): GroupCoordinator {
-    const store = new OffsetManager(topics, logs, config.offsetsTopicNumPartitions, config.offsetsTopicSegmentBytes, logger);
+  static forBroker(
+    config: BrokerConfig,
+    topics: TopicManager,
+    logs: LogManager,
+    logger: Logger,
+  ): GroupCoordinator {
+    const store = new OffsetManager(
+      topics,
+      logs,
+      config.offsetsTopicNumPartitions,
+      config.offsetsTopicSegmentBytes,
+      logger,
+    );
     const groupConfig: GroupConfig = {
       initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
       minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
@@ -156,11 +167,17 @@ export class GroupCoordinator {
     });
     finishLoad(this);
     this.loading = false;
-    this.logger.info('Group coordinator loaded', { groups: this.groups.size, records, ms: this.now() - started });
+    this.logger.info('Group coordinator loaded', {
+      groups: this.groups.size,
+      records,
+      ms: this.now() - started,
+    });
     this.retentionTimer = setInterval(() => {
-      this.retentionRun = this.retentionRun.then(() => expireOffsets(this)).catch((err: unknown) => {
-        this.logger.warn('Offset expiry failed', { err: String(err) });
-      });
+      this.retentionRun = this.retentionRun
+        .then(() => expireOffsets(this))
+        .catch((err: unknown) => {
+          this.logger.warn('Offset expiry failed', { err: String(err) });
+        });
     }, this.config.offsetsRetentionCheckIntervalMs);
     this.retentionTimer.unref();
   }
@@ -209,7 +226,10 @@ export class GroupCoordinator {
     if (this.loading) return Promise.resolve(joinError(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, p.memberId));
     if (this.stopped) return Promise.resolve(joinError(ErrorCode.NOT_COORDINATOR, p.memberId));
     if (p.groupId === '') return Promise.resolve(joinError(ErrorCode.INVALID_GROUP_ID, p.memberId));
-    if (p.sessionTimeoutMs < this.config.minSessionTimeoutMs || p.sessionTimeoutMs > this.config.maxSessionTimeoutMs) {
+    if (
+      p.sessionTimeoutMs < this.config.minSessionTimeoutMs ||
+      p.sessionTimeoutMs > this.config.maxSessionTimeoutMs
+    ) {
       return Promise.resolve(joinError(ErrorCode.INVALID_SESSION_TIMEOUT, p.memberId));
     }
     const isNewMember = p.memberId === '';
@@ -240,7 +260,8 @@ export class GroupCoordinator {
     const newMemberId = `${p.groupInstanceId ?? p.clientId}-${randomUUID()}`;
     if (p.groupInstanceId !== null) {
       const oldMemberId = group.staticMembers.get(p.groupInstanceId);
-      if (oldMemberId !== undefined) return this.replaceStaticMember(group, oldMemberId, newMemberId, p, reply);
+      if (oldMemberId !== undefined)
+        return this.replaceStaticMember(group, oldMemberId, newMemberId, p, reply);
       return this.addMemberAndRebalance(group, newMemberId, p, reply);
     }
     if (p.requireKnownMemberId) {
@@ -321,7 +342,9 @@ export class GroupCoordinator {
     if (group.state === 'PreparingRebalance' && group.inInitialDelay) group.newMemberAdded = true;
     // A new member cannot heartbeat while it waits; a client that went away retries with a new id.
     clearTimeout(member.timer);
-    member.timer = this.timer(NEW_MEMBER_JOIN_TIMEOUT_MS, () => this.removeMember(group, member, 'join timeout'));
+    member.timer = this.timer(NEW_MEMBER_JOIN_TIMEOUT_MS, () =>
+      this.removeMember(group, member, 'join timeout'),
+    );
     this.maybePrepareRebalance(group);
   }
 
@@ -514,8 +537,10 @@ export class GroupCoordinator {
     const error = this.checkCurrentMember(group, p.memberId, p.groupInstanceId, p.generationId);
     if (error !== ErrorCode.NONE) return Promise.resolve(syncError(error));
     const g = group!;
-    if ((p.protocolType !== null && p.protocolType !== g.protocolType) ||
-        (p.protocolName !== null && p.protocolName !== g.protocolName)) {
+    if (
+      (p.protocolType !== null && p.protocolType !== g.protocolType) ||
+      (p.protocolName !== null && p.protocolName !== g.protocolName)
+    ) {
       return Promise.resolve(syncError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
     }
     const member = g.members.get(p.memberId)!;
@@ -613,7 +638,10 @@ export class GroupCoordinator {
     if (this.stopped) return { errorCode: ErrorCode.NOT_COORDINATOR, members: [] };
     const group = this.groups.get(groupId);
     if (group?.state === 'Dead') return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, members: [] };
-    const members = leaving.map((l) => ({ ...l, errorCode: group ? this.leaveOne(group, l) : ErrorCode.UNKNOWN_MEMBER_ID }));
+    const members = leaving.map((l) => ({
+      ...l,
+      errorCode: group ? this.leaveOne(group, l) : ErrorCode.UNKNOWN_MEMBER_ID,
+    }));
     return { errorCode: ErrorCode.NONE, members };
   }
 
@@ -682,9 +710,12 @@ export class GroupCoordinator {
   }
 
   private timer(ms: number, fn: () => void): NodeJS.Timeout {
-    const t = setTimeout(() => {
-      if (!this.stopped) fn();
-    }, Math.max(0, Math.min(ms, 0x7fffffff)));
+    const t = setTimeout(
+      () => {
+        if (!this.stopped) fn();
+      },
+      Math.max(0, Math.min(ms, 0x7fffffff)),
+    );
     t.unref();
     return t;
   }
@@ -702,8 +733,14 @@ export class GroupCoordinator {
 
   /** A group created by a request that then failed, with nothing to remember, is dropped again. */
   forgetIfUnused(group: ClassicGroup): void {
-    if (group.state === 'Empty' && group.members.size === 0 && group.pendingMembers.size === 0 &&
-        !group.hasOffsets() && group.generationId === 0 && this.groups.get(group.groupId) === group) {
+    if (
+      group.state === 'Empty' &&
+      group.members.size === 0 &&
+      group.pendingMembers.size === 0 &&
+      !group.hasOffsets() &&
+      group.generationId === 0 &&
+      this.groups.get(group.groupId) === group
+    ) {
       this.groups.delete(group.groupId);
     }
   }

@@ -9,7 +9,14 @@
 import { ErrorCode } from '../protocol/errors.js';
 import { GroupMember, validateMember, type ClassicGroup, type CommittedOffset } from './group.js';
 import type { GroupCoordinator } from './group-coordinator.js';
-import { groupKey, offsetKey, offsetValue, parseGroupValue, parseKey, parseOffsetValue } from './offsets-records.js';
+import {
+  groupKey,
+  offsetKey,
+  offsetValue,
+  parseGroupValue,
+  parseKey,
+  parseOffsetValue,
+} from './offsets-records.js';
 import type { OffsetsRecord } from './offset-manager.js';
 
 export interface CommitEntry {
@@ -56,7 +63,8 @@ function checkCommitter(coord: GroupCoordinator, group: ClassicGroup, p: CommitP
   // Its generation is current but the assignment is not out yet: try again after SyncGroup.
   if (group.state === 'CompletingRebalance') return ErrorCode.REBALANCE_IN_PROGRESS;
   const member: GroupMember = group.members.get(p.memberId)!;
-  if (member.awaitingJoin === null && member.awaitingSync === null) coord.scheduleSessionExpiry(group, member);
+  if (member.awaitingJoin === null && member.awaitingSync === null)
+    coord.scheduleSessionExpiry(group, member);
   return ErrorCode.NONE;
 }
 
@@ -149,7 +157,13 @@ export function fetchOffsets(
   const committed = group?.state === 'Dead' ? undefined : group?.offsets;
   const toFetched = (partition: number, o: CommittedOffset | undefined): FetchedOffset =>
     o
-      ? { partition, offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata, errorCode: ErrorCode.NONE }
+      ? {
+          partition,
+          offset: o.offset,
+          leaderEpoch: o.leaderEpoch,
+          metadata: o.metadata,
+          errorCode: ErrorCode.NONE,
+        }
       : { partition, offset: -1, leaderEpoch: -1, metadata: '', errorCode: ErrorCode.NONE };
   if (topics === null) {
     return {
@@ -195,7 +209,8 @@ export async function deleteOffsets(
   const result = topics.map((t) => ({
     name: t.name,
     partitions: t.partitions.map((partition) => {
-      if (!coord.partitionExists(t.name, partition)) return { partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+      if (!coord.partitionExists(t.name, partition))
+        return { partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
       if (subscribed!.has(t.name)) return { partition, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC };
       if (group.offsets.get(t.name)?.has(partition)) {
         tombstones.push({ key: offsetKey(groupId, t.name, partition), value: null });
@@ -215,7 +230,11 @@ export async function deleteOffsets(
 }
 
 /** Kafka's removeExpiredOffsets for one group: which offsets are past offsets.retention.minutes now. */
-function expiredOffsets(group: ClassicGroup, nowMs: number, retentionMs: number): { topic: string; partition: number }[] {
+function expiredOffsets(
+  group: ClassicGroup,
+  nowMs: number,
+  retentionMs: number,
+): { topic: string; partition: number }[] {
   let base: ((o: CommittedOffset) => number) | null = null;
   let keep = new Set<string>();
   if (group.protocolType === null) base = (o) => o.commitTimestampMs;
@@ -232,7 +251,8 @@ function expiredOffsets(group: ClassicGroup, nowMs: number, retentionMs: number)
   for (const [topic, partitions] of group.offsets) {
     if (keep.has(topic)) continue;
     for (const [partition, o] of partitions) {
-      const expired = o.expireTimestampMs >= 0 ? nowMs >= o.expireTimestampMs : nowMs - base(o) >= retentionMs;
+      const expired =
+        o.expireTimestampMs >= 0 ? nowMs >= o.expireTimestampMs : nowMs - base(o) >= retentionMs;
       if (expired) out.push({ topic, partition });
     }
   }
@@ -245,11 +265,17 @@ export async function expireOffsets(coord: GroupCoordinator, nowMs = coord.now()
   for (const group of [...coord.groups.values()]) {
     if (group.state === 'Dead') continue;
     const expired = expiredOffsets(group, nowMs, coord.config.offsetsRetentionMs);
-    const records: OffsetsRecord[] = expired.map((e) => ({ key: offsetKey(group.groupId, e.topic, e.partition), value: null }));
+    const records: OffsetsRecord[] = expired.map((e) => ({
+      key: offsetKey(group.groupId, e.topic, e.partition),
+      value: null,
+    }));
     for (const e of expired) deleteOffset(group, e.topic, e.partition);
     count += expired.length;
     const remove =
-      group.state === 'Empty' && !group.hasOffsets() && group.members.size === 0 && group.pendingMembers.size === 0;
+      group.state === 'Empty' &&
+      !group.hasOffsets() &&
+      group.members.size === 0 &&
+      group.pendingMembers.size === 0;
     if (remove) {
       group.transitionTo('Dead', nowMs);
       coord.groups.delete(group.groupId);
@@ -298,9 +324,15 @@ export function replayRecord(coord: GroupCoordinator, record: OffsetsRecord): vo
   group.staticMembers.clear();
   if (v.currentStateTimestamp >= 0n) group.stateTimestampMs = Number(v.currentStateTimestamp);
   for (const m of v.members) {
-    const member = new GroupMember(m.memberId, m.groupInstanceId, m.clientId, m.clientHost,
-      m.rebalanceTimeout > 0 ? m.rebalanceTimeout : m.sessionTimeout, m.sessionTimeout,
-      [{ name: v.protocol ?? '', metadata: m.subscription }]);
+    const member = new GroupMember(
+      m.memberId,
+      m.groupInstanceId,
+      m.clientId,
+      m.clientHost,
+      m.rebalanceTimeout > 0 ? m.rebalanceTimeout : m.sessionTimeout,
+      m.sessionTimeout,
+      [{ name: v.protocol ?? '', metadata: m.subscription }],
+    );
     member.assignment = m.assignment;
     group.add(member, group.protocolType ?? '');
   }

@@ -82,7 +82,9 @@ export class GroupMember {
   /** Same protocols, in the same order, with the same metadata (a rejoin that changes nothing). */
   matches(protocols: readonly Protocol[]): boolean {
     if (protocols.length !== this.protocols.length) return false;
-    return protocols.every((p, i) => p.name === this.protocols[i]!.name && p.metadata.equals(this.protocols[i]!.metadata));
+    return protocols.every(
+      (p, i) => p.name === this.protocols[i]!.name && p.metadata.equals(this.protocols[i]!.metadata),
+    );
   }
 }
 
@@ -146,7 +148,8 @@ export class ClassicGroup {
     }
     if (this.leaderId === memberId) {
       // Prefer a member that is already waiting in JoinGroup: it can receive the member list.
-      const next = [...this.members.values()].find((m) => m.awaitingJoin !== null) ?? this.members.values().next().value;
+      const next =
+        [...this.members.values()].find((m) => m.awaitingJoin !== null) ?? this.members.values().next().value;
       this.leaderId = next?.memberId ?? null;
     }
     return member;
@@ -167,7 +170,8 @@ export class ClassicGroup {
   /** Protocols every member supports. */
   candidateProtocols(): Set<string> {
     const counts = new Map<string, number>();
-    for (const m of this.members.values()) for (const p of m.protocols) counts.set(p.name, (counts.get(p.name) ?? 0) + 1);
+    for (const m of this.members.values())
+      for (const p of m.protocols) counts.set(p.name, (counts.get(p.name) ?? 0) + 1);
     return new Set([...counts].filter(([, n]) => n === this.members.size).map(([name]) => name));
   }
 
@@ -218,14 +222,19 @@ export class ClassicGroup {
 
   /** Topics the members subscribe to, when they speak the "consumer" protocol; null when unknown. */
   subscribedTopics(): Set<string> | null {
-    if (this.protocolType !== 'consumer' || this.protocolName === null || this.members.size === 0) return null;
+    if (this.protocolType !== 'consumer' || this.protocolName === null || this.members.size === 0)
+      return null;
     const topics = new Set<string>();
     for (const m of this.members.values()) {
       const metadata = m.metadataFor(this.protocolName);
       try {
         const r = new Reader(metadata);
         const version = Math.min(r.int16(), ConsumerProtocolSubscriptionSchema.validVersions[1]);
-        const sub = decodeMessage<{ topics: string[] }>(ConsumerProtocolSubscriptionSchema, Math.max(version, 0), r);
+        const sub = decodeMessage<{ topics: string[] }>(
+          ConsumerProtocolSubscriptionSchema,
+          Math.max(version, 0),
+          r,
+        );
         for (const t of sub.topics) topics.add(t);
       } catch {
         return null; // not a consumer subscription we can read: keep every offset
@@ -236,7 +245,11 @@ export class ClassicGroup {
 }
 
 /** FENCED_INSTANCE_ID for a replaced static member, UNKNOWN_MEMBER_ID for a stranger, else NONE. */
-export function validateMember(group: ClassicGroup, memberId: string, groupInstanceId: string | null): number {
+export function validateMember(
+  group: ClassicGroup,
+  memberId: string,
+  groupInstanceId: string | null,
+): number {
   if (groupInstanceId !== null) {
     const current = group.staticMembers.get(groupInstanceId);
     if (current !== undefined && current !== memberId) return ErrorCode.FENCED_INSTANCE_ID;

@@ -40,14 +40,22 @@ export interface GroupLag {
 export type HighWatermarkOf = (topic: string, partition: number) => number | undefined;
 
 /** Lag of one group; null when the coordinator does not know it. */
-export function groupLag(groups: GroupCoordinator, highWatermarkOf: HighWatermarkOf, groupId: string): GroupLag | null {
+export function groupLag(
+  groups: GroupCoordinator,
+  highWatermarkOf: HighWatermarkOf,
+  groupId: string,
+): GroupLag | null {
   const group = groups.groups.get(groupId);
   if (!group || group.state === 'Dead') return null;
   const owners = new Map<string, { memberId: string; clientId: string; host: string }>();
   if (group.protocolType === 'consumer') {
     for (const m of group.members.values()) {
       for (const tp of assignedPartitions(m.assignment)) {
-        owners.set(key(tp.topic, tp.partition), { memberId: m.memberId, clientId: m.clientId, host: m.clientHost });
+        owners.set(key(tp.topic, tp.partition), {
+          memberId: m.memberId,
+          clientId: m.clientId,
+          host: m.clientHost,
+        });
       }
     }
   }
@@ -91,7 +99,9 @@ export function groupLag(groups: GroupCoordinator, highWatermarkOf: HighWatermar
       totalLag += r.lag;
     }
   }
-  const partitions = [...rows.values()].sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  const partitions = [...rows.values()].sort(
+    (a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition,
+  );
   return {
     groupId,
     state: group.state,
@@ -118,7 +128,9 @@ export function assignedPartitions(assignment: Buffer): { topic: string; partiti
       version,
       r,
     );
-    return a.assignedPartitions.flatMap((tp) => tp.partitions.map((partition) => ({ topic: tp.topic, partition })));
+    return a.assignedPartitions.flatMap((tp) =>
+      tp.partitions.map((partition) => ({ topic: tp.topic, partition })),
+    );
   } catch {
     return [];
   }

@@ -90,7 +90,10 @@ export class OffsetManager {
           const { records } = decodeBatchSync(read.records, pos);
           for (const r of records) {
             if (r.offset < offset || r.key === null) continue;
-            visit({ key: Buffer.from(r.key), value: r.value === null ? null : Buffer.from(r.value) }, r.timestamp);
+            visit(
+              { key: Buffer.from(r.key), value: r.value === null ? null : Buffer.from(r.value) },
+              r.timestamp,
+            );
             count++;
           }
         }

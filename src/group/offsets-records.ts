@@ -54,7 +54,12 @@ const GroupMetadataValueSchema: MessageSchema = {
     { name: 'protocol', type: 'string', versions: [0, MAX], nullable: [0, MAX] },
     { name: 'leader', type: 'string', versions: [0, MAX], nullable: [0, MAX] },
     { name: 'currentStateTimestamp', type: 'int64', versions: [2, MAX], default: -1n },
-    { name: 'members', type: 'struct', array: true, versions: [0, MAX], fields: [
+    {
+      name: 'members',
+      type: 'struct',
+      array: true,
+      versions: [0, MAX],
+      fields: [
         { name: 'memberId', type: 'string', versions: [0, MAX] },
         { name: 'groupInstanceId', type: 'string', versions: [3, MAX], nullable: [3, MAX], default: null },
         { name: 'clientId', type: 'string', versions: [0, MAX] },
@@ -63,7 +68,8 @@ const GroupMetadataValueSchema: MessageSchema = {
         { name: 'sessionTimeout', type: 'int32', versions: [0, MAX] },
         { name: 'subscription', type: 'bytes', versions: [0, MAX] },
         { name: 'assignment', type: 'bytes', versions: [0, MAX] },
-      ] },
+      ],
+    },
   ],
 };
 
@@ -97,8 +103,7 @@ export interface GroupMetadataValue {
 }
 
 export type OffsetsKey =
-  | { kind: 'offset'; group: string; topic: string; partition: number }
-  | { kind: 'group'; group: string };
+  { kind: 'offset'; group: string; topic: string; partition: number } | { kind: 'group'; group: string };
 
 function versioned(schema: MessageSchema, version: number, value: object): Buffer {
   const w = new Writer();
@@ -128,7 +133,11 @@ export function parseKey(buf: Buffer): OffsetsKey {
   const r = new Reader(buf);
   const version = r.int16();
   if (version === 0 || version === 1) {
-    const k = decodeMessage<{ group: string; topic: string; partition: number }>(OffsetCommitKeySchema, version, r);
+    const k = decodeMessage<{ group: string; topic: string; partition: number }>(
+      OffsetCommitKeySchema,
+      version,
+      r,
+    );
     return { kind: 'offset', ...k };
   }
   if (version === 2) {

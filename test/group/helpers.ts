@@ -70,7 +70,10 @@ export class TestClient {
   send<T>(apiKey: number, version: number, body: object): Promise<T> {
     if (this.closedError) return Promise.reject(this.closedError);
     const correlationId = ++this.correlationId;
-    const frame = encodeRequest({ apiKey, apiVersion: version, correlationId, clientId: this.clientId }, body);
+    const frame = encodeRequest(
+      { apiKey, apiVersion: version, correlationId, clientId: this.clientId },
+      body,
+    );
     const size = Buffer.alloc(4);
     size.writeInt32BE(frame.length);
     return new Promise<T>((resolve, reject) => {
@@ -143,7 +146,13 @@ export function syncGroup(
 
 export function heartbeat(
   c: TestClient,
-  o: { groupId: string; generationId: number; memberId: string; groupInstanceId?: string | null; version?: number },
+  o: {
+    groupId: string;
+    generationId: number;
+    memberId: string;
+    groupInstanceId?: string | null;
+    version?: number;
+  },
 ): Promise<{ errorCode: number }> {
   return c.send(ApiKey.Heartbeat, o.version ?? 3, {
     groupId: o.groupId,
@@ -174,30 +183,34 @@ export interface CommitPartition {
 
 export async function commitOffsets(
   c: TestClient,
-  o: { groupId: string; generationId?: number; memberId?: string; groupInstanceId?: string | null; version?: number },
+  o: {
+    groupId: string;
+    generationId?: number;
+    memberId?: string;
+    groupInstanceId?: string | null;
+    version?: number;
+  },
   partitions: CommitPartition[],
 ): Promise<number[]> {
   const byTopic = new Map<string, CommitPartition[]>();
   for (const p of partitions) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p]);
-  const r = await c.send<{ topics: { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[] }>(
-    ApiKey.OffsetCommit,
-    o.version ?? 8,
-    {
-      groupId: o.groupId,
-      generationIdOrMemberEpoch: o.generationId ?? -1,
-      memberId: o.memberId ?? '',
-      groupInstanceId: o.groupInstanceId ?? null,
-      topics: [...byTopic].map(([name, ps]) => ({
-        name,
-        partitions: ps.map((p) => ({
-          partitionIndex: p.partition,
-          committedOffset: p.offset,
-          committedLeaderEpoch: p.leaderEpoch ?? -1,
-          committedMetadata: p.metadata === undefined ? '' : p.metadata,
-        })),
+  const r = await c.send<{
+    topics: { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[];
+  }>(ApiKey.OffsetCommit, o.version ?? 8, {
+    groupId: o.groupId,
+    generationIdOrMemberEpoch: o.generationId ?? -1,
+    memberId: o.memberId ?? '',
+    groupInstanceId: o.groupInstanceId ?? null,
+    topics: [...byTopic].map(([name, ps]) => ({
+      name,
+      partitions: ps.map((p) => ({
+        partitionIndex: p.partition,
+        committedOffset: p.offset,
+        committedLeaderEpoch: p.leaderEpoch ?? -1,
+        committedMetadata: p.metadata === undefined ? '' : p.metadata,
       })),
-    },
-  );
+    })),
+  });
   return r.topics.flatMap((t) => t.partitions.map((p) => p.errorCode));
 }
 
@@ -205,7 +218,13 @@ export interface FetchedOffsets {
   errorCode: number;
   topics: {
     name: string;
-    partitions: { partitionIndex: number; committedOffset: bigint; committedLeaderEpoch: number; metadata: string | null; errorCode: number }[];
+    partitions: {
+      partitionIndex: number;
+      committedOffset: bigint;
+      committedLeaderEpoch: number;
+      metadata: string | null;
+      errorCode: number;
+    }[];
   }[];
 }
 
@@ -229,23 +248,36 @@ export function createTopic(c: TestClient, name: string, numPartitions = 1): Pro
 export async function describeGroup(
   c: TestClient,
   groupId: string,
-): Promise<{ groupState: string; protocolData: string; members: { memberId: string; memberAssignment: Buffer }[] }> {
-  const r = await c.send<{ groups: { groupState: string; protocolData: string; members: { memberId: string; memberAssignment: Buffer }[] }[] }>(
-    ApiKey.DescribeGroups,
-    4,
-    { groups: [groupId], includeAuthorizedOperations: false },
-  );
+): Promise<{
+  groupState: string;
+  protocolData: string;
+  members: { memberId: string; memberAssignment: Buffer }[];
+}> {
+  const r = await c.send<{
+    groups: {
+      groupState: string;
+      protocolData: string;
+      members: { memberId: string; memberAssignment: Buffer }[];
+    }[];
+  }>(ApiKey.DescribeGroups, 4, { groups: [groupId], includeAuthorizedOperations: false });
   return r.groups[0]!;
 }
 
 /** Polls the in-process coordinator until the group reaches `state` (or fails after timeoutMs). */
-export async function waitForGroupState(b: TestBroker, groupId: string, state: string, timeoutMs = 20_000): Promise<void> {
+export async function waitForGroupState(
+  b: TestBroker,
+  groupId: string,
+  state: string,
+  timeoutMs = 20_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (b.broker.services.groups.groups.get(groupId)?.state === state) return;
     await sleep(50);
   }
-  throw new Error(`group ${groupId} did not reach ${state} (now ${b.broker.services.groups.groups.get(groupId)?.state})`);
+  throw new Error(
+    `group ${groupId} did not reach ${state} (now ${b.broker.services.groups.groups.get(groupId)?.state})`,
+  );
 }
 
 export function sleep(ms: number): Promise<void> {

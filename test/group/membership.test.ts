@@ -26,18 +26,37 @@ async function clients(b: TestBroker, n: number): Promise<TestClient[]> {
 }
 
 /** Two members in one Stable generation: a is the leader, b the follower; returns their ids and generation. */
-async function twoMemberGroup(a: TestClient, b: TestClient, groupId: string, extra: { aInstance?: string; bInstance?: string } = {}) {
+async function twoMemberGroup(
+  a: TestClient,
+  b: TestClient,
+  groupId: string,
+  extra: { aInstance?: string; bInstance?: string } = {},
+) {
   const ja = await joinWithId(a, { groupId, groupInstanceId: extra.aInstance ?? null });
   assert.equal(ja.errorCode, Errors.NONE);
   // b joins: the group rebalances and waits for a, which learns it from its heartbeat.
   const jbPromise = joinWithId(b, { groupId, groupInstanceId: extra.bInstance ?? null });
-  let hb = await heartbeat(a, { groupId, generationId: ja.generationId, memberId: ja.memberId, groupInstanceId: extra.aInstance ?? null });
+  let hb = await heartbeat(a, {
+    groupId,
+    generationId: ja.generationId,
+    memberId: ja.memberId,
+    groupInstanceId: extra.aInstance ?? null,
+  });
   for (let i = 0; hb.errorCode === Errors.NONE && i < 50; i++) {
     await sleep(20);
-    hb = await heartbeat(a, { groupId, generationId: ja.generationId, memberId: ja.memberId, groupInstanceId: extra.aInstance ?? null });
+    hb = await heartbeat(a, {
+      groupId,
+      generationId: ja.generationId,
+      memberId: ja.memberId,
+      groupInstanceId: extra.aInstance ?? null,
+    });
   }
   assert.equal(hb.errorCode, Errors.REBALANCE_IN_PROGRESS);
-  const ja2 = await joinGroup(a, { groupId, memberId: ja.memberId, groupInstanceId: extra.aInstance ?? null });
+  const ja2 = await joinGroup(a, {
+    groupId,
+    memberId: ja.memberId,
+    groupInstanceId: extra.aInstance ?? null,
+  });
   const jb = await jbPromise;
   assert.equal(ja2.errorCode, Errors.NONE);
   assert.equal(jb.errorCode, Errors.NONE);
@@ -59,7 +78,10 @@ describe('group membership', () => {
       assert.equal(second.leader, first.memberId);
       assert.equal(second.generationId, 1);
       assert.equal(second.protocolName, 'range');
-      assert.deepEqual(second.members.map((m) => m.memberId), [first.memberId]);
+      assert.deepEqual(
+        second.members.map((m) => m.memberId),
+        [first.memberId],
+      );
       // v2 (kafka-python) gets a member id at once.
       const [old] = await clients(b, 1);
       const v2 = await joinGroup(old!, { groupId: 'g-v2', version: 2 });
@@ -84,7 +106,11 @@ describe('group membership', () => {
       const leaderClient = leader === ja ? a! : c!;
       const followerClient = leader === ja ? c! : a!;
       // The follower's SyncGroup waits for the leader's.
-      const followerSync = syncGroup(followerClient, { groupId: 'g2', generationId: follower.generationId, memberId: follower.memberId });
+      const followerSync = syncGroup(followerClient, {
+        groupId: 'g2',
+        generationId: follower.generationId,
+        memberId: follower.memberId,
+      });
       await sleep(50);
       const leaderSync = await syncGroup(leaderClient, {
         groupId: 'g2',
@@ -108,13 +134,21 @@ describe('group membership', () => {
 
       // SyncGroup v5 checks the protocol type and name.
       const bad = await syncGroup(leaderClient, {
-        groupId: 'g2', generationId: leader.generationId, memberId: leader.memberId, version: 5,
-        protocolType: 'consumer', protocolName: 'roundrobin',
+        groupId: 'g2',
+        generationId: leader.generationId,
+        memberId: leader.memberId,
+        version: 5,
+        protocolType: 'consumer',
+        protocolName: 'roundrobin',
       });
       assert.equal(bad.errorCode, Errors.INCONSISTENT_GROUP_PROTOCOL);
       const good = await syncGroup(leaderClient, {
-        groupId: 'g2', generationId: leader.generationId, memberId: leader.memberId, version: 5,
-        protocolType: 'consumer', protocolName: 'range',
+        groupId: 'g2',
+        generationId: leader.generationId,
+        memberId: leader.memberId,
+        version: 5,
+        protocolType: 'consumer',
+        protocolName: 'range',
       });
       assert.equal(good.errorCode, Errors.NONE);
       assert.equal(good.protocolName, 'range');
@@ -128,16 +162,33 @@ describe('group membership', () => {
     await withBroker({ config: CONFIG }, async (b) => {
       const [c] = await clients(b, 1);
       const j = await joinWithId(c!, { groupId: 'g3' });
-      await syncGroup(c!, { groupId: 'g3', generationId: j.generationId, memberId: j.memberId, assignments: [] });
+      await syncGroup(c!, {
+        groupId: 'g3',
+        generationId: j.generationId,
+        memberId: j.memberId,
+        assignments: [],
+      });
       const ok = await heartbeat(c!, { groupId: 'g3', generationId: j.generationId, memberId: j.memberId });
       assert.equal(ok.errorCode, Errors.NONE);
-      const stale = await heartbeat(c!, { groupId: 'g3', generationId: j.generationId - 1, memberId: j.memberId });
+      const stale = await heartbeat(c!, {
+        groupId: 'g3',
+        generationId: j.generationId - 1,
+        memberId: j.memberId,
+      });
       assert.equal(stale.errorCode, Errors.ILLEGAL_GENERATION);
-      const unknown = await heartbeat(c!, { groupId: 'g3', generationId: j.generationId, memberId: 'nobody' });
+      const unknown = await heartbeat(c!, {
+        groupId: 'g3',
+        generationId: j.generationId,
+        memberId: 'nobody',
+      });
       assert.equal(unknown.errorCode, Errors.UNKNOWN_MEMBER_ID);
       const noGroup = await heartbeat(c!, { groupId: 'no-such-group', generationId: 1, memberId: 'x' });
       assert.equal(noGroup.errorCode, Errors.UNKNOWN_MEMBER_ID);
-      const staleSync = await syncGroup(c!, { groupId: 'g3', generationId: j.generationId + 5, memberId: j.memberId });
+      const staleSync = await syncGroup(c!, {
+        groupId: 'g3',
+        generationId: j.generationId + 5,
+        memberId: j.memberId,
+      });
       assert.equal(staleSync.errorCode, Errors.ILLEGAL_GENERATION);
       const rejoinUnknown = await joinGroup(c!, { groupId: 'g3', memberId: 'nobody' });
       assert.equal(rejoinUnknown.errorCode, Errors.UNKNOWN_MEMBER_ID);
@@ -169,7 +220,10 @@ describe('group membership', () => {
       const ja3 = await joinGroup(a!, { groupId: 'g4', memberId: ja2.memberId, sessionTimeoutMs: 10_000 });
       assert.equal(ja3.errorCode, Errors.NONE);
       assert.equal(ja3.generationId, 3);
-      assert.deepEqual(ja3.members.map((m) => m.memberId), [ja2.memberId]);
+      assert.deepEqual(
+        ja3.members.map((m) => m.memberId),
+        [ja2.memberId],
+      );
       const gone = await heartbeat(c!, { groupId: 'g4', generationId: 2, memberId: jb.memberId });
       assert.equal(gone.errorCode, Errors.UNKNOWN_MEMBER_ID);
       a!.close();
@@ -181,11 +235,22 @@ describe('group membership', () => {
     await withBroker({ config: CONFIG }, async (b) => {
       const [a, c, c2] = await clients(b, 3);
       await createTopic(a!, 'static-topic');
-      const { a: ja, b: jb } = await twoMemberGroup(a!, c!, 'g5', { aInstance: 'instance-a', bInstance: 'instance-b' });
+      const { a: ja, b: jb } = await twoMemberGroup(a!, c!, 'g5', {
+        aInstance: 'instance-a',
+        bInstance: 'instance-b',
+      });
       const gen = ja.generationId;
-      const bSync = syncGroup(c!, { groupId: 'g5', generationId: gen, memberId: jb.memberId, groupInstanceId: 'instance-b' });
+      const bSync = syncGroup(c!, {
+        groupId: 'g5',
+        generationId: gen,
+        memberId: jb.memberId,
+        groupInstanceId: 'instance-b',
+      });
       const aSync = await syncGroup(a!, {
-        groupId: 'g5', generationId: gen, memberId: ja.memberId, groupInstanceId: 'instance-a',
+        groupId: 'g5',
+        generationId: gen,
+        memberId: ja.memberId,
+        groupInstanceId: 'instance-a',
         assignments: [
           { memberId: ja.memberId, assignment: Buffer.from('A') },
           { memberId: jb.memberId, assignment: Buffer.from('B') },
@@ -201,15 +266,30 @@ describe('group membership', () => {
       assert.notEqual(rejoin.memberId, jb.memberId);
       assert.equal(rejoin.generationId, gen, 'no generation bump');
       assert.equal(b.broker.services.groups.groups.get('g5')!.state, 'Stable', 'no rebalance');
-      const resync = await syncGroup(c2!, { groupId: 'g5', generationId: gen, memberId: rejoin.memberId, groupInstanceId: 'instance-b' });
+      const resync = await syncGroup(c2!, {
+        groupId: 'g5',
+        generationId: gen,
+        memberId: rejoin.memberId,
+        groupInstanceId: 'instance-b',
+      });
       assert.equal(resync.errorCode, Errors.NONE);
       assert.equal(resync.assignment.toString(), 'B');
       // The leader is not disturbed.
-      const hbA = await heartbeat(a!, { groupId: 'g5', generationId: gen, memberId: ja.memberId, groupInstanceId: 'instance-a' });
+      const hbA = await heartbeat(a!, {
+        groupId: 'g5',
+        generationId: gen,
+        memberId: ja.memberId,
+        groupInstanceId: 'instance-a',
+      });
       assert.equal(hbA.errorCode, Errors.NONE);
 
       // The old instance is fenced on heartbeat and commit.
-      const hbOld = await heartbeat(c!, { groupId: 'g5', generationId: gen, memberId: jb.memberId, groupInstanceId: 'instance-b' });
+      const hbOld = await heartbeat(c!, {
+        groupId: 'g5',
+        generationId: gen,
+        memberId: jb.memberId,
+        groupInstanceId: 'instance-b',
+      });
       assert.equal(hbOld.errorCode, Errors.FENCED_INSTANCE_ID);
       const commitOld = await commitOffsets(
         c!,
@@ -233,15 +313,25 @@ describe('group membership', () => {
   test('protocol type and protocols must match the group: INCONSISTENT_GROUP_PROTOCOL', async () => {
     await withBroker({ config: CONFIG }, async (b) => {
       const [a, c] = await clients(b, 2);
-      const ja = await joinWithId(a!, { groupId: 'g6', protocols: [{ name: 'range', metadata: Buffer.alloc(0) }] });
+      const ja = await joinWithId(a!, {
+        groupId: 'g6',
+        protocols: [{ name: 'range', metadata: Buffer.alloc(0) }],
+      });
       assert.equal(ja.errorCode, Errors.NONE);
-      const other = await joinWithId(c!, { groupId: 'g6', protocols: [{ name: 'RoundRobinAssigner', metadata: Buffer.alloc(0) }] });
+      const other = await joinWithId(c!, {
+        groupId: 'g6',
+        protocols: [{ name: 'RoundRobinAssigner', metadata: Buffer.alloc(0) }],
+      });
       assert.equal(other.errorCode, Errors.INCONSISTENT_GROUP_PROTOCOL);
       const otherType = await joinWithId(c!, { groupId: 'g6', protocolType: 'connect' });
       assert.equal(otherType.errorCode, Errors.INCONSISTENT_GROUP_PROTOCOL);
       const noProtocols = await joinWithId(c!, { groupId: 'g6-new', protocols: [] });
       assert.equal(noProtocols.errorCode, Errors.INCONSISTENT_GROUP_PROTOCOL);
-      assert.equal(b.broker.services.groups.groups.has('g6-new'), false, 'a failed join leaves no group behind');
+      assert.equal(
+        b.broker.services.groups.groups.has('g6-new'),
+        false,
+        'a failed join leaves no group behind',
+      );
       a!.close();
       c!.close();
     });
@@ -252,8 +342,20 @@ describe('group membership', () => {
       const [a, c] = await clients(b, 2);
       const meta = Buffer.alloc(0);
       const [ja, jb] = await Promise.all([
-        joinWithId(a!, { groupId: 'g7', protocols: [{ name: 'range', metadata: meta }, { name: 'roundrobin', metadata: meta }] }),
-        joinWithId(c!, { groupId: 'g7', protocols: [{ name: 'cooperative-sticky', metadata: meta }, { name: 'roundrobin', metadata: meta }] }),
+        joinWithId(a!, {
+          groupId: 'g7',
+          protocols: [
+            { name: 'range', metadata: meta },
+            { name: 'roundrobin', metadata: meta },
+          ],
+        }),
+        joinWithId(c!, {
+          groupId: 'g7',
+          protocols: [
+            { name: 'cooperative-sticky', metadata: meta },
+            { name: 'roundrobin', metadata: meta },
+          ],
+        }),
       ]);
       assert.equal(ja.errorCode, Errors.NONE);
       assert.equal(jb.generationId, ja.generationId);
@@ -272,7 +374,12 @@ describe('group membership', () => {
       const j = await joinWithId(c!, { groupId: 'g8', protocols: [{ name: 'range', metadata: big }] });
       assert.equal(j.errorCode, Errors.NONE);
       assert.ok(j.members[0]!.metadata.equals(big));
-      const s = await syncGroup(c!, { groupId: 'g8', generationId: j.generationId, memberId: j.memberId, assignments: [{ memberId: j.memberId, assignment: big }] });
+      const s = await syncGroup(c!, {
+        groupId: 'g8',
+        generationId: j.generationId,
+        memberId: j.memberId,
+        assignments: [{ memberId: j.memberId, assignment: big }],
+      });
       assert.equal(s.errorCode, Errors.NONE);
       assert.ok(s.assignment.equals(big));
       c!.close();
@@ -283,10 +390,18 @@ describe('group membership', () => {
     await withBroker({ config: CONFIG }, async (b) => {
       const [c] = await clients(b, 1);
       const j = await joinWithId(c!, { groupId: 'g9' });
-      await syncGroup(c!, { groupId: 'g9', generationId: j.generationId, memberId: j.memberId, assignments: [] });
+      await syncGroup(c!, {
+        groupId: 'g9',
+        generationId: j.generationId,
+        memberId: j.memberId,
+        assignments: [],
+      });
       const r = await leaveGroup(c!, 'g9', [{ memberId: j.memberId }, { memberId: 'stranger' }]);
       assert.equal(r.errorCode, Errors.NONE);
-      assert.deepEqual(r.members.map((m) => m.errorCode), [Errors.NONE, Errors.UNKNOWN_MEMBER_ID]);
+      assert.deepEqual(
+        r.members.map((m) => m.errorCode),
+        [Errors.NONE, Errors.UNKNOWN_MEMBER_ID],
+      );
       await waitForGroupState(b, 'g9', 'Empty');
       c!.close();
     });

@@ -15,8 +15,13 @@ test('200 members joining and leaving at once: no crash, no stuck group', { time
     'group.min.session.timeout.ms': '100',
   };
   await withBroker({ config }, async (b) => {
-    const clients = await Promise.all(Array.from({ length: MEMBERS }, (_, i) => TestClient.connect(b.port, `m${i}`)));
-    const members = clients.map((c) => new SimMember(c, 'crowd', { sessionTimeoutMs: 2000, rebalanceTimeoutMs: 5000, heartbeatMs: 200 }));
+    const clients = await Promise.all(
+      Array.from({ length: MEMBERS }, (_, i) => TestClient.connect(b.port, `m${i}`)),
+    );
+    const members = clients.map(
+      (c) =>
+        new SimMember(c, 'crowd', { sessionTimeoutMs: 2000, rebalanceTimeoutMs: 5000, heartbeatMs: 200 }),
+    );
     for (const m of members) m.start();
 
     const groups = b.broker.services.groups;
@@ -43,7 +48,12 @@ test('200 members joining and leaving at once: no crash, no stuck group', { time
     const c = await TestClient.connect(b.port);
     const j = await joinWithId(c, { groupId: 'crowd' });
     assert.equal(j.errorCode, Errors.NONE);
-    const s = await syncGroup(c, { groupId: 'crowd', generationId: j.generationId, memberId: j.memberId, assignments: [] });
+    const s = await syncGroup(c, {
+      groupId: 'crowd',
+      generationId: j.generationId,
+      memberId: j.memberId,
+      assignments: [],
+    });
     assert.equal(s.errorCode, Errors.NONE);
     await waitForGroupState(b, 'crowd', 'Stable');
     c.close();

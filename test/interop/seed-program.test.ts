@@ -58,37 +58,44 @@ async function stop(c: LongRunning): Promise<void> {
   clearTimeout(killer);
 }
 
-test('the seed program: a kafka-python consumer loop prints what a producer sends, and resumes after a restart', { timeout: 240_000 }, async (t) => {
-  if (!(await requireTool(t, 'kafka-python', hasPythonKafka, 'install python3-kafka'))) return;
-  const dir = mkdtempSync(join(tmpdir(), 'brook-seed-'));
-  try {
-    await withBroker({ config: CONFIG }, async (b) => {
-      const bootstrap = b.bootstrapServers;
-      const first = startConsumer(dir, bootstrap);
-      try {
-        await waitAssigned(b);
-        await produce(bootstrap, [`b'Hello Kafka!'`]);
-        await first.waitForLine((l) => l === `b'Hello Kafka!'`, 60_000);
-        // Auto-commit runs every 5 s (and on close); let the committed offset reach the broker.
-        await waitForCommit(b, 1);
-      } finally {
-        await stop(first);
-      }
-      await produce(bootstrap, [`b'one'`, `b'two'`, `b'three'`]);
+test(
+  'the seed program: a kafka-python consumer loop prints what a producer sends, and resumes after a restart',
+  { timeout: 240_000 },
+  async (t) => {
+    if (!(await requireTool(t, 'kafka-python', hasPythonKafka, 'install python3-kafka'))) return;
+    const dir = mkdtempSync(join(tmpdir(), 'brook-seed-'));
+    try {
+      await withBroker({ config: CONFIG }, async (b) => {
+        const bootstrap = b.bootstrapServers;
+        const first = startConsumer(dir, bootstrap);
+        try {
+          await waitAssigned(b);
+          await produce(bootstrap, [`b'Hello Kafka!'`]);
+          await first.waitForLine((l) => l === `b'Hello Kafka!'`, 60_000);
+          // Auto-commit runs every 5 s (and on close); let the committed offset reach the broker.
+          await waitForCommit(b, 1);
+        } finally {
+          await stop(first);
+        }
+        await produce(bootstrap, [`b'one'`, `b'two'`, `b'three'`]);
 
-      const second = startConsumer(dir, bootstrap);
-      try {
-        await second.waitForLine((l) => l === `b'three'`, 90_000);
-        await new Promise((r) => setTimeout(r, 1000));
-        assert.deepEqual(second.lines.filter((l) => l.startsWith('b')), [`b'one'`, `b'two'`, `b'three'`]);
-      } finally {
-        await stop(second);
-      }
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+        const second = startConsumer(dir, bootstrap);
+        try {
+          await second.waitForLine((l) => l === `b'three'`, 90_000);
+          await new Promise((r) => setTimeout(r, 1000));
+          assert.deepEqual(
+            second.lines.filter((l) => l.startsWith('b')),
+            [`b'one'`, `b'two'`, `b'three'`],
+          );
+        } finally {
+          await stop(second);
+        }
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
 
 async function waitForCommit(b: TestBroker, offset: number): Promise<void> {
   const deadline = Date.now() + 30_000;

@@ -5,7 +5,10 @@
 // v1: throttle. v3: authorized operations (all group operations: this broker has no ACLs).
 // v4: group instance id. v5: flexible.
 import { ApiKey } from '../../protocol/generated/apis.js';
-import type { DescribeGroupsRequest, DescribeGroupsResponse } from '../../protocol/generated/describe-groups.js';
+import type {
+  DescribeGroupsRequest,
+  DescribeGroupsResponse,
+} from '../../protocol/generated/describe-groups.js';
 import type { DeepPartial } from '../../protocol/schema.js';
 import { defineHandler } from '../handler.js';
 
@@ -14,14 +17,23 @@ const OPERATIONS_NOT_REQUESTED = -2147483648;
 /** READ (3), DESCRIBE (8) and DELETE (6) as AclOperation bits: what a group supports. */
 const GROUP_OPERATIONS = (1 << 3) | (1 << 8) | (1 << 6);
 
-export const describeGroupsHandler = defineHandler<DescribeGroupsRequest, DeepPartial<DescribeGroupsResponse>>({
+export const describeGroupsHandler = defineHandler<
+  DescribeGroupsRequest,
+  DeepPartial<DescribeGroupsResponse>
+>({
   apiKey: ApiKey.DescribeGroups,
   versions: [0, 5],
   handle(ctx, req) {
-    const ops = ctx.header.apiVersion >= 3 && req.includeAuthorizedOperations ? GROUP_OPERATIONS : OPERATIONS_NOT_REQUESTED;
+    const ops =
+      ctx.header.apiVersion >= 3 && req.includeAuthorizedOperations
+        ? GROUP_OPERATIONS
+        : OPERATIONS_NOT_REQUESTED;
     return {
       throttleTimeMs: 0,
-      groups: req.groups.map((id) => ({ ...ctx.services.groups.describeGroup(id), authorizedOperations: ops })),
+      groups: req.groups.map((id) => ({
+        ...ctx.services.groups.describeGroup(id),
+        authorizedOperations: ops,
+      })),
     };
   },
 });

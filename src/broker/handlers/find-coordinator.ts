@@ -18,13 +18,19 @@ import type { BrokerSettings } from '../services.js';
 const KEY_TYPE_GROUP = 0;
 const KEY_TYPE_TRANSACTION = 1;
 
-export const findCoordinatorHandler = defineHandler<FindCoordinatorRequest, DeepPartial<FindCoordinatorResponse>>({
+export const findCoordinatorHandler = defineHandler<
+  FindCoordinatorRequest,
+  DeepPartial<FindCoordinatorResponse>
+>({
   apiKey: ApiKey.FindCoordinator,
   versions: [0, 6],
   handle(ctx, req) {
     const { settings } = ctx.services;
     if (ctx.header.apiVersion >= 4) {
-      return { throttleTimeMs: 0, coordinators: req.coordinatorKeys.map((key) => lookup(settings, key, req.keyType)) };
+      return {
+        throttleTimeMs: 0,
+        coordinators: req.coordinatorKeys.map((key) => lookup(settings, key, req.keyType)),
+      };
     }
     const c = lookup(settings, req.key, req.keyType);
     return {
@@ -39,11 +45,19 @@ export const findCoordinatorHandler = defineHandler<FindCoordinatorRequest, Deep
 });
 
 function lookup(settings: BrokerSettings, key: string, keyType: number): FindCoordinatorResponseCoordinator {
-  const fail = (errorCode: number, errorMessage: string) => ({ key, nodeId: -1, host: '', port: -1, errorCode, errorMessage });
+  const fail = (errorCode: number, errorMessage: string) => ({
+    key,
+    nodeId: -1,
+    host: '',
+    port: -1,
+    errorCode,
+    errorMessage,
+  });
   if (keyType === KEY_TYPE_TRANSACTION) {
     return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'This broker has no transaction coordinator.');
   }
-  if (keyType !== KEY_TYPE_GROUP) return fail(ErrorCode.INVALID_REQUEST, `Unknown coordinator key type ${keyType}.`);
+  if (keyType !== KEY_TYPE_GROUP)
+    return fail(ErrorCode.INVALID_REQUEST, `Unknown coordinator key type ${keyType}.`);
   return {
     key,
     nodeId: settings.nodeId,

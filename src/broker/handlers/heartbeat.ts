@@ -14,7 +14,12 @@ export const heartbeatHandler = defineHandler<HeartbeatRequest, DeepPartial<Hear
   versions: [0, 4],
   handle(ctx, req) {
     const groupInstanceId = ctx.header.apiVersion >= 3 ? req.groupInstanceId : null;
-    const errorCode = ctx.services.groups.heartbeat(req.groupId, req.memberId, groupInstanceId, req.generationId);
+    const errorCode = ctx.services.groups.heartbeat(
+      req.groupId,
+      req.memberId,
+      groupInstanceId,
+      req.generationId,
+    );
     return { throttleTimeMs: 0, errorCode };
   },
 });

@@ -20,7 +20,8 @@ export const leaveGroupHandler = defineHandler<LeaveGroupRequest, DeepPartial<Le
       : [{ memberId: req.memberId, groupInstanceId: null }];
     const r = ctx.services.groups.leaveGroup(req.groupId, leaving);
     if (batched) return { throttleTimeMs: 0, errorCode: r.errorCode, members: r.members };
-    const errorCode = r.errorCode !== ErrorCode.NONE ? r.errorCode : (r.members[0]?.errorCode ?? ErrorCode.NONE);
+    const errorCode =
+      r.errorCode !== ErrorCode.NONE ? r.errorCode : (r.members[0]?.errorCode ?? ErrorCode.NONE);
     return { throttleTimeMs: 0, errorCode };
   },
 });

@@ -14,7 +14,10 @@ export const listGroupsHandler = defineHandler<ListGroupsRequest, DeepPartial<Li
   versions: [0, 5],
   handle(ctx, req) {
     const version = ctx.header.apiVersion;
-    const r = ctx.services.groups.listGroups(version >= 4 ? req.statesFilter : [], version >= 5 ? req.typesFilter : []);
+    const r = ctx.services.groups.listGroups(
+      version >= 4 ? req.statesFilter : [],
+      version >= 5 ? req.typesFilter : [],
+    );
     return { throttleTimeMs: 0, errorCode: r.errorCode, groups: r.groups };
   },
 });

@@ -21,14 +21,21 @@ export const offsetFetchHandler = defineHandler<OffsetFetchRequest, DeepPartial<
     const { groups } = ctx.services;
     const version = ctx.header.apiVersion;
     const fetch = (groupId: string, topics: TopicsIn) => {
-      const r = groups.fetchOffsets(groupId, topics && topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes })));
+      const r = groups.fetchOffsets(
+        groupId,
+        topics && topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes })),
+      );
       // Before v2 there is no group-level error: each requested partition carries it.
       const perPartition = version < 2 && r.errorCode !== ErrorCode.NONE;
       const out = perPartition
         ? (topics ?? []).map((t) => ({
             name: t.name,
             partitions: t.partitionIndexes.map((partition) => ({
-              partition, offset: -1, leaderEpoch: -1, metadata: '', errorCode: r.errorCode,
+              partition,
+              offset: -1,
+              leaderEpoch: -1,
+              metadata: '',
+              errorCode: r.errorCode,
             })),
           }))
         : r.topics;
@@ -47,7 +54,10 @@ export const offsetFetchHandler = defineHandler<OffsetFetchRequest, DeepPartial<
       };
     };
     if (version >= 8) {
-      return { throttleTimeMs: 0, groups: req.groups.map((g) => ({ groupId: g.groupId, ...fetch(g.groupId, g.topics) })) };
+      return {
+        throttleTimeMs: 0,
+        groups: req.groups.map((g) => ({ groupId: g.groupId, ...fetch(g.groupId, g.topics) })),
+      };
     }
     const r = fetch(req.groupId, req.topics);
     return { throttleTimeMs: 0, errorCode: r.errorCode, topics: r.topics };

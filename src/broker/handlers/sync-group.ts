@@ -22,7 +22,10 @@ export const syncGroupHandler = defineHandler<SyncGroupRequest, DeepPartial<Sync
       groupInstanceId: version >= 3 ? req.groupInstanceId : null,
       protocolType: version >= 5 ? req.protocolType : null,
       protocolName: version >= 5 ? req.protocolName : null,
-      assignments: req.assignments.map((a) => ({ memberId: a.memberId, assignment: Buffer.from(a.assignment) })),
+      assignments: req.assignments.map((a) => ({
+        memberId: a.memberId,
+        assignment: Buffer.from(a.assignment),
+      })),
     });
     return {
       throttleTimeMs: 0,
