@@ -101,7 +101,7 @@ test('a compacted topic keeps the latest value per key; tombstoned keys disappea
   }
   const produced = keys * 15 + deleted.length + 50;
 
-  let messages: KcatMessage[] = [];
+  let messages: KcatMessage[];
   const deadline = Date.now() + 30_000;
   for (;;) {
     messages = await kcatReadAll(tb.bootstrapServers, topic);
