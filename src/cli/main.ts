@@ -2,15 +2,23 @@
 // The `brook` command.
 //   brook broker start [--port N] [--host H] [--data-dir D] [--broker-id N] [--config server.properties]
 //                      [--set key=value ...]
+//   brook topics|produce|consume|groups ...   (client commands, in commands/*.ts)
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Broker } from '../broker/broker.js';
+import { CliError } from './commands/common.js';
+import { CONSUME_USAGE, consumeCommand } from './commands/consume.js';
+import { GROUPS_USAGE, groupsCommand } from './commands/groups.js';
+import { PRODUCE_USAGE, produceCommand } from './commands/produce.js';
+import { TOPICS_USAGE, topicsCommand } from './commands/topics.js';
 import { ConfigError } from '../config/config-error.js';
 import { parseServerProperties } from '../config/properties.js';
 import { createLogger, isLogLevel } from '../logger.js';
 
 const USAGE = `Usage:
   brook broker start [options]     Run a broker (Ctrl-C stops it cleanly)
+${TOPICS_USAGE}${PRODUCE_USAGE}${CONSUME_USAGE}${GROUPS_USAGE}
+Client commands take --bootstrap-server <host:port> (default localhost:9092).
 
 Options for "broker start":
   --port <n>               Port to listen on (default 9092)
@@ -111,6 +119,10 @@ async function brokerStart(argv: string[]): Promise<void> {
 async function main(argv: string[]): Promise<void> {
   const [group, command, ...rest] = argv;
   if (group === 'broker' && command === 'start') return brokerStart(rest);
+  const client = { topics: topicsCommand, produce: produceCommand, consume: consumeCommand, groups: groupsCommand };
+  if (group !== undefined && Object.hasOwn(client, group)) {
+    return client[group as keyof typeof client](argv.slice(1));
+  }
   if (group === undefined || group === '--help' || group === '-h' || group === 'help') {
     process.stdout.write(USAGE);
     return;
@@ -119,6 +131,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof CliError) fail(err.message);
   if (err instanceof TypeError && (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
     fail(`${err.message}. Run "brook --help".`);
   }

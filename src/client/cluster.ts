@@ -5,7 +5,7 @@ import { ApiKey } from '../protocol/generated/apis.js';
 import type { MetadataResponse } from '../protocol/generated/metadata.js';
 import { ZERO_UUID } from '../protocol/wire.js';
 import { Connection, parseHostPort, type ConnectionOptions } from './connection.js';
-import { KafkaClientError, check } from './errors.js';
+import { KafkaClientError, check, networkError } from './errors.js';
 
 export interface BrokerNode {
   nodeId: number;
@@ -38,6 +38,7 @@ export class Cluster {
   private readonly nodes = new Map<number, BrokerNode>();
   private readonly topics = new Map<string, TopicMetadata>();
   private bootstrapConn: Connection | null = null;
+  private closed = false;
   controllerId = -1;
 
   constructor(private readonly opts: ClientOptions) {}
@@ -90,6 +91,7 @@ export class Cluster {
 
   /** A shared connection to host:port, reopened if it was closed. */
   async connectionAt(host: string, port: number): Promise<Connection> {
+    if (this.closed) throw networkError(`${host}:${port}`, 'the client was closed');
     const key = `${host}:${port}`;
     const existing = this.connections.get(key);
     if (existing) {
@@ -179,6 +181,7 @@ export class Cluster {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const all = [...this.connections.values()];
     this.connections.clear();
     this.bootstrapConn = null;

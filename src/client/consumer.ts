@@ -114,8 +114,13 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     return this.assigned.get(tpKey(topic, partition))?.position;
   }
 
-  /** One fetch round over every assigned partition; [] after MaxWaitMs without data. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** One fetch round over every assigned partition; [] after MaxWaitMs without data, or once closed. */
   async poll(): Promise<ConsumerRecord[]> {
+    if (this.closed) return [];
     const byLeader = new Map<number, PartitionState[]>();
     for (const s of this.assigned.values()) {
       let leader: number;
