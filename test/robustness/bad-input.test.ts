@@ -417,12 +417,13 @@ describe('bad input on raw sockets', () => {
     t.diagnostic(`fuzz topic holds ${stored.length} records`);
   });
 
-  test('slow reader: 600 pipelined 1 MB Fetches + 2000 Metadata, never read → RSS stays bounded', async (t) => {
-    // ~1 MB in the partition, so every Fetch answer is ~1 MB (600 MB if the broker buffered them all).
+  test('slow reader: 600 pipelined 2 MB Fetches + 2000 Metadata, never read → RSS stays bounded', async (t) => {
+    // ~2 MB in the partition, so every Fetch answer is ~2 MB (1.2 GB if the broker buffered them all). A broker
+    // that stops reading a connection whose responses are not being consumed keeps this to a few responses.
     const conn = await RawConnection.connect(bootstrap);
     try {
-      for (let i = 0; i < 10; i++) {
-        const value = Buffer.alloc(100 * 1024, 97 + i);
+      for (let i = 0; i < 20; i++) {
+        const value = Buffer.alloc(100 * 1024, 97 + (i % 26));
         const r = decodeProduceV7(
           await conn.request(produceV7(i, topics.slow, 0, recordBatch([{ key: null, value }])), i),
         );
@@ -431,7 +432,7 @@ describe('bad input on raw sockets', () => {
     } finally {
       conn.destroy();
     }
-    const baseline = rss();
+    const baseline = process.memoryUsage();
     const slow = new Socket();
     await new Promise<void>((resolve, reject) => {
       slow.once('error', reject);
@@ -440,23 +441,30 @@ describe('bad input on raw sockets', () => {
     slow.on('error', () => {});
     slow.pause(); // never read: the broker's writes back up
     const reqs: Buffer[] = [];
-    for (let i = 0; i < 600; i++) reqs.push(fetchV4(10_000 + i, topics.slow, 0, 0n, 1024 * 1024, 0));
+    for (let i = 0; i < 600; i++) reqs.push(fetchV4(10_000 + i, topics.slow, 0, 0n, 2 * 1024 * 1024, 0));
     for (let i = 0; i < 2000; i++) reqs.push(metadataV1(20_000 + i, null));
     slow.write(Buffer.concat(reqs));
-    let peak = baseline;
+    let peakRss = baseline.rss;
+    let peakBuffers = baseline.external + baseline.arrayBuffers;
     const until = Date.now() + 8_000;
     let healthyDuring = false;
     while (Date.now() < until) {
-      peak = Math.max(peak, rss());
+      const m = process.memoryUsage();
+      peakRss = Math.max(peakRss, m.rss);
+      peakBuffers = Math.max(peakBuffers, m.external + m.arrayBuffers);
       if (!healthyDuring && Date.now() > until - 6_000) {
         await assertHealthy('while a slow reader is backed up');
         healthyDuring = true;
       }
-      await sleep(100);
+      await sleep(20);
     }
     slow.destroy();
-    const growth = peak - baseline;
-    t.diagnostic(`RSS baseline ${Math.round(baseline / MB)} MB, peak ${Math.round(peak / MB)} MB`);
+    const growth = peakRss - baseline.rss;
+    t.diagnostic(
+      `RSS baseline ${Math.round(baseline.rss / MB)} MB, peak ${Math.round(peakRss / MB)} MB; ` +
+        `Buffer memory baseline ${Math.round((baseline.external + baseline.arrayBuffers) / MB)} MB, ` +
+        `peak ${Math.round(peakBuffers / MB)} MB`,
+    );
     assert.ok(
       growth < 300 * MB,
       `RSS grew by ${Math.round(growth / MB)} MB with a slow reader (limit 300 MB)`,

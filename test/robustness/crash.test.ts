@@ -21,6 +21,9 @@ const KILLS = 3;
 /** Acknowledged sends required between two kills (so each kill lands mid-stream, not before it starts). */
 const SENDS_BETWEEN_KILLS = 25;
 
+/** Short name of a value for messages: the part before the padding. */
+const label = (v: string) => v.split('|')[0]!;
+
 interface Acked {
   value: string;
   seq: number;
@@ -86,31 +89,34 @@ test('SIGKILL ×3 during acks=all idempotent produce: every acknowledged message
       let producer = await newProducer();
       while (!stop) {
         const s = seq++;
-        // One message per partition per send: a Produce request with three partition batches.
+        // One message per partition per send: a Produce request with three partition batches. Values vary in
+        // size (up to ~30 KB) so that a kill can land in the middle of a larger write.
         const msgs = Array.from({ length: PARTITIONS }, (_, p) => ({
           partition: p,
-          value: `m-${s}-${p}`,
+          value: `m-${s}-${p}|` + 'x'.repeat((s * 7919 + p * 104729) % 30_000),
           key: `k-${s}`,
         }));
         for (const m of msgs) attempted.set(m.value, s);
+        let res: Awaited<ReturnType<Producer['send']>>;
         try {
-          const res = await producer.send({ topic, acks: -1, messages: msgs });
-          assert.equal(res.length, PARTITIONS);
-          for (const md of res) {
-            assert.equal(md.errorCode, 0);
-            acked.push({
-              value: `m-${s}-${md.partition}`,
-              seq: s,
-              partition: md.partition,
-              offset: Number(md.baseOffset),
-            });
-          }
+          res = await producer.send({ topic, acks: -1, messages: msgs });
         } catch (e) {
           // Not acknowledged: the attempt may or may not be stored. A fresh producer (new producer id) avoids
           // reusing the failed batch's sequence numbers for different content.
           sendErrors.push(`send ${s}: ${(e as Error).message}`);
           await producer.disconnect().catch(() => {});
           producer = await newProducer();
+          continue;
+        }
+        assert.equal(res.length, PARTITIONS, 'one RecordMetadata per partition');
+        for (const md of res) {
+          assert.equal(md.errorCode, 0);
+          acked.push({
+            value: msgs[md.partition]!.value,
+            seq: s,
+            partition: md.partition,
+            offset: Number(md.baseOffset),
+          });
         }
       }
       await producer.disconnect().catch(() => {});
@@ -168,16 +174,20 @@ test('SIGKILL ×3 during acks=all idempotent produce: every acknowledged message
       const count = new Map<string, number>();
       for (const v of values) count.set(v, (count.get(v) ?? 0) + 1);
       for (const [v, c] of count) {
-        assert.ok(attempted.has(v), `${where}: stored value ${v} was never sent`);
-        assert.equal(c, 1, `${where}: ${v} is stored ${c} times (idempotent producer ⇒ at most once)`);
+        assert.ok(attempted.has(v), `${where}: stored value ${label(v)} was never sent`);
+        assert.equal(c, 1, `${where}: ${label(v)} is stored ${c} times (idempotent producer ⇒ at most once)`);
       }
       const mine = acked.filter((a) => a.partition === p);
       for (const a of mine) {
-        assert.equal(count.get(a.value), 1, `${where}: acknowledged ${a.value} must be stored exactly once`);
         assert.equal(
-          values[a.offset],
-          a.value,
-          `${where}: acknowledged ${a.value} must be at the offset the broker reported (${a.offset})`,
+          count.get(a.value),
+          1,
+          `${where}: acknowledged ${label(a.value)} must be stored exactly once`,
+        );
+        assert.ok(
+          values[a.offset] === a.value,
+          `${where}: acknowledged ${label(a.value)} must be at the offset the broker reported (${a.offset}), ` +
+            `found ${label(values[a.offset] ?? '<missing>')}`,
         );
       }
       // Per-partition order = send order (single producer, one request in flight).
@@ -195,7 +205,7 @@ test('SIGKILL ×3 during acks=all idempotent produce: every acknowledged message
       await bp.waitExit();
     }
     // The producer loop gives up quickly once stop is set and the broker is gone (bounded by its retries).
-    await Promise.race([producing, sleep(60_000)]);
+    await Promise.race([producing, sleep(60_000, undefined, { ref: false })]);
     removeDir(dataDir);
   }
 });
