@@ -138,7 +138,7 @@ async function withBrook(
     } else {
       const f = join(
         profDir,
-        files.sort((a, c) => statSync(join(profDir, c)).mtimeMs - statSync(join(profDir, a)).mtimeMs)[0],
+        files.sort((a, c) => statSync(join(profDir, c)).size - statSync(join(profDir, a)).size)[0],
       );
       profileReports.push(renderProfile(summarizeProfile(f), `Brook CPU profile: ${label} (${f})`));
     }
