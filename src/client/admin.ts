@@ -182,7 +182,10 @@ export class Admin {
   }
 
   /** Grows topics to `count` partitions each. */
-  async createPartitions(topics: readonly { topic: string; count: number }[], timeoutMs = 30_000): Promise<void> {
+  async createPartitions(
+    topics: readonly { topic: string; count: number }[],
+    timeoutMs = 30_000,
+  ): Promise<void> {
     const conn = await this.cluster.controller();
     const res = await conn.send(
       ApiKey.CreatePartitions,
@@ -243,7 +246,8 @@ export class Admin {
       })),
       validateOnly: false,
     });
-    for (const r of res.responses) check(r.errorCode, 'AlterConfigs', `resource '${r.resourceName}'`, r.errorMessage);
+    for (const r of res.responses)
+      check(r.errorCode, 'AlterConfigs', `resource '${r.resourceName}'`, r.errorMessage);
   }
 
   // ---- groups -----------------------------------------------------------------------------------
@@ -267,9 +271,13 @@ export class Admin {
     const out: GroupDescription[] = [];
     for (const groupId of groupIds) {
       const conn = await this.cluster.coordinator(groupId);
-      const res = await conn.send(ApiKey.DescribeGroups, { groups: [groupId], includeAuthorizedOperations: false });
+      const res = await conn.send(ApiKey.DescribeGroups, {
+        groups: [groupId],
+        includeAuthorizedOperations: false,
+      });
       const g = res.groups.find((x) => x.groupId === groupId);
-      if (!g) throw new KafkaClientError(ErrorCode.GROUP_ID_NOT_FOUND, 'DescribeGroups', `group '${groupId}'`);
+      if (!g)
+        throw new KafkaClientError(ErrorCode.GROUP_ID_NOT_FOUND, 'DescribeGroups', `group '${groupId}'`);
       check(g.errorCode, 'DescribeGroups', `group '${groupId}'`);
       const consumer = g.protocolType === 'consumer';
       out.push({
@@ -297,12 +305,16 @@ export class Admin {
   /** The group's committed offsets (OffsetFetch of all its partitions). */
   async fetchOffsets(groupId: string): Promise<CommittedOffset[]> {
     const conn = await this.cluster.coordinator(groupId);
-    const res = await conn.send(ApiKey.OffsetFetch, {
-      groupId,
-      topics: null,
-      groups: [{ groupId, memberId: null, memberEpoch: -1, topics: null }],
-      requireStable: false,
-    }, { minVersion: 2 }); // v2: null topics = all of the group's partitions
+    const res = await conn.send(
+      ApiKey.OffsetFetch,
+      {
+        groupId,
+        topics: null,
+        groups: [{ groupId, memberId: null, memberEpoch: -1, topics: null }],
+        requireStable: false,
+      },
+      { minVersion: 2 },
+    ); // v2: null topics = all of the group's partitions
     // v8+ answers per group; older versions at the top level.
     const group = res.groups.find((g) => g.groupId === groupId);
     const errorCode = group ? group.errorCode : res.errorCode;
@@ -313,7 +325,12 @@ export class Admin {
       for (const p of t.partitions) {
         check(p.errorCode, 'OffsetFetch', `group '${groupId}' ${t.name}-${p.partitionIndex}`);
         if (p.committedOffset < 0n) continue;
-        out.push({ topic: t.name, partition: p.partitionIndex, offset: Number(p.committedOffset), metadata: p.metadata });
+        out.push({
+          topic: t.name,
+          partition: p.partitionIndex,
+          offset: Number(p.committedOffset),
+          metadata: p.metadata,
+        });
       }
     }
     return out.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
@@ -339,7 +356,9 @@ export class Admin {
       const key = tpKey(a.topic, a.partition);
       if (!byKey.has(key)) byKey.set(key, { topic: a.topic, partition: a.partition, committedOffset: null });
     }
-    const tps = [...byKey.values()].sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+    const tps = [...byKey.values()].sort(
+      (a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition,
+    );
     await this.cluster.refreshMetadata([...new Set(tps.map((t) => t.topic))]);
     const ends = await listOffsets(this.cluster, tps, 'latest');
     return tps.map((tp) => {
@@ -355,7 +374,10 @@ export class Admin {
   }
 
   /** OffsetCommit outside any generation (generation -1), as a standalone consumer or a reset tool does. */
-  async commitOffsets(groupId: string, offsets: readonly (TopicPartition & { offset: number })[]): Promise<void> {
+  async commitOffsets(
+    groupId: string,
+    offsets: readonly (TopicPartition & { offset: number })[],
+  ): Promise<void> {
     const byTopic = new Map<string, { partition: number; offset: number }[]>();
     for (const o of offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o]);
     const conn = await this.cluster.coordinator(groupId);
@@ -377,7 +399,8 @@ export class Admin {
       })),
     });
     for (const t of res.topics) {
-      for (const p of t.partitions) check(p.errorCode, 'OffsetCommit', `group '${groupId}' ${t.name}-${p.partitionIndex}`);
+      for (const p of t.partitions)
+        check(p.errorCode, 'OffsetCommit', `group '${groupId}' ${t.name}-${p.partitionIndex}`);
     }
   }
 }

@@ -46,7 +46,10 @@ export class Cluster {
   /** Connects to the first bootstrap server that answers and reads the cluster's brokers. */
   async connect(): Promise<void> {
     let lastError: unknown = null;
-    for (const address of this.opts.bootstrap.split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const address of this.opts.bootstrap
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const { host, port } = parseHostPort(address);
       try {
         this.bootstrapConn = await this.connectionAt(host, port);
@@ -78,7 +81,12 @@ export class Cluster {
   async connectionTo(nodeId: number): Promise<Connection> {
     const node = this.nodes.get(nodeId);
     if (!node) {
-      throw new KafkaClientError(ErrorCode.BROKER_NOT_AVAILABLE, 'Metadata', `broker ${nodeId}`, 'unknown broker id');
+      throw new KafkaClientError(
+        ErrorCode.BROKER_NOT_AVAILABLE,
+        'Metadata',
+        `broker ${nodeId}`,
+        'unknown broker id',
+      );
     }
     return this.connectionAt(node.host, node.port);
   }
@@ -111,7 +119,9 @@ export class Cluster {
   /** Metadata of `names` (every topic when null): the topics that exist; updates the caches. */
   async refreshMetadata(names: string[] | null): Promise<TopicMetadata[]> {
     const res = await this.requestMetadata(names);
-    return res.topics.filter((t) => t.errorCode === ErrorCode.NONE).map((t) => this.topics.get(t.name ?? '')!);
+    return res.topics
+      .filter((t) => t.errorCode === ErrorCode.NONE)
+      .map((t) => this.topics.get(t.name ?? '')!);
   }
 
   /** Metadata of one topic, from the cache unless `refresh`; UNKNOWN_TOPIC_OR_PARTITION if it does not exist. */
@@ -164,15 +174,21 @@ export class Cluster {
   async leaderOf(topic: string, partition: number, refresh = false): Promise<number> {
     const md = await this.topic(topic, refresh);
     const p = md.partitions.find((x) => x.partition === partition);
-    if (!p) throw new KafkaClientError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'Metadata', `${topic}-${partition}`);
-    if (p.leader < 0) throw new KafkaClientError(ErrorCode.LEADER_NOT_AVAILABLE, 'Metadata', `${topic}-${partition}`);
+    if (!p)
+      throw new KafkaClientError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'Metadata', `${topic}-${partition}`);
+    if (p.leader < 0)
+      throw new KafkaClientError(ErrorCode.LEADER_NOT_AVAILABLE, 'Metadata', `${topic}-${partition}`);
     return p.leader;
   }
 
   /** The connection to the coordinator of `groupId` (FindCoordinator, key type 0). */
   async coordinator(groupId: string): Promise<Connection> {
     const conn = await this.anyConnection();
-    const res = await conn.send(ApiKey.FindCoordinator, { key: groupId, keyType: 0, coordinatorKeys: [groupId] });
+    const res = await conn.send(ApiKey.FindCoordinator, {
+      key: groupId,
+      keyType: 0,
+      coordinatorKeys: [groupId],
+    });
     // v4+ answers per key in `coordinators`; older versions in the top-level fields.
     const c = res.coordinators.length > 0 ? res.coordinators[0]! : res;
     check(c.errorCode, 'FindCoordinator', `group '${groupId}'`, c.errorMessage);

@@ -12,15 +12,24 @@ import { ErrorCode } from '../protocol/errors.js';
 import { decodeResponse, encodeRequest } from '../protocol/frames.js';
 import { API_SCHEMAS, ApiKey } from '../protocol/generated/apis.js';
 import type { ApiVersionsRequest, ApiVersionsResponse } from '../protocol/generated/api-versions.js';
-import type { CreatePartitionsRequest, CreatePartitionsResponse } from '../protocol/generated/create-partitions.js';
+import type {
+  CreatePartitionsRequest,
+  CreatePartitionsResponse,
+} from '../protocol/generated/create-partitions.js';
 import type { CreateTopicsRequest, CreateTopicsResponse } from '../protocol/generated/create-topics.js';
 import type { DeleteGroupsRequest, DeleteGroupsResponse } from '../protocol/generated/delete-groups.js';
 import type { DeleteTopicsRequest, DeleteTopicsResponse } from '../protocol/generated/delete-topics.js';
-import type { DescribeConfigsRequest, DescribeConfigsResponse } from '../protocol/generated/describe-configs.js';
+import type {
+  DescribeConfigsRequest,
+  DescribeConfigsResponse,
+} from '../protocol/generated/describe-configs.js';
 import type { AlterConfigsRequest, AlterConfigsResponse } from '../protocol/generated/alter-configs.js';
 import type { DescribeGroupsRequest, DescribeGroupsResponse } from '../protocol/generated/describe-groups.js';
 import type { FetchRequest, FetchResponse } from '../protocol/generated/fetch.js';
-import type { FindCoordinatorRequest, FindCoordinatorResponse } from '../protocol/generated/find-coordinator.js';
+import type {
+  FindCoordinatorRequest,
+  FindCoordinatorResponse,
+} from '../protocol/generated/find-coordinator.js';
 import type { ListGroupsRequest, ListGroupsResponse } from '../protocol/generated/list-groups.js';
 import type { ListOffsetsRequest, ListOffsetsResponse } from '../protocol/generated/list-offsets.js';
 import type { MetadataRequest, MetadataResponse } from '../protocol/generated/metadata.js';
@@ -199,7 +208,10 @@ export class Connection {
     if (this.closedError) throw this.closedError;
     const correlationId = this.nextCorrelationId;
     this.nextCorrelationId = (this.nextCorrelationId + 1) & 0x7fffffff;
-    const payload = encodeRequest({ apiKey, apiVersion: version, correlationId, clientId: this.clientId }, body);
+    const payload = encodeRequest(
+      { apiKey, apiVersion: version, correlationId, clientId: this.clientId },
+      body,
+    );
     const size = Buffer.allocUnsafe(4);
     size.writeInt32BE(payload.length);
     if (opts.noResponse) {
@@ -228,7 +240,8 @@ export class Connection {
       this.socket.write(payload);
     });
     const { correlationId: got, body: decoded } = decodeResponse<ClientApis[K][1]>(apiKey, version, frame);
-    if (got !== correlationId) throw networkError(this.address, `correlation id ${got}, expected ${correlationId}`);
+    if (got !== correlationId)
+      throw networkError(this.address, `correlation id ${got}, expected ${correlationId}`);
     return decoded;
   }
 

@@ -37,4 +37,3 @@ export function decodeSubscription(data: Buffer): ConsumerProtocolSubscription |
     return null;
   }
 }
-

@@ -96,9 +96,15 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       else {
         const spec: OffsetSpec = typeof a.offset === 'object' ? a.offset.timestamp : a.offset;
         position = (await listOffsets(this.cluster, [a], spec)).get(tpKey(a.topic, a.partition))!;
-        if (position < 0) position = (await listOffsets(this.cluster, [a], 'latest')).get(tpKey(a.topic, a.partition))!;
+        if (position < 0)
+          position = (await listOffsets(this.cluster, [a], 'latest')).get(tpKey(a.topic, a.partition))!;
       }
-      states.push({ topic: a.topic, partition: a.partition, position, maxBytes: this.opts.partitionMaxBytes });
+      states.push({
+        topic: a.topic,
+        partition: a.partition,
+        position,
+        maxBytes: this.opts.partitionMaxBytes,
+      });
     }
     this.assigned.clear();
     for (const s of states) this.assigned.set(tpKey(s.topic, s.partition), s);
@@ -136,7 +142,9 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       await sleep(this.opts.maxWaitMs);
       return [];
     }
-    const perLeader = await Promise.all([...byLeader].map(([leader, states]) => this.fetchFrom(leader, states)));
+    const perLeader = await Promise.all(
+      [...byLeader].map(([leader, states]) => this.fetchFrom(leader, states)),
+    );
     return perLeader.flat();
   }
 
@@ -210,7 +218,9 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       return [];
     }
     if (res.errorCode !== ErrorCode.NONE) {
-      await this.onRetriable(new KafkaClientError(res.errorCode as ErrorCode, 'Fetch', `from broker ${leader}`));
+      await this.onRetriable(
+        new KafkaClientError(res.errorCode as ErrorCode, 'Fetch', `from broker ${leader}`),
+      );
       return [];
     }
     const nameById = new Map([...ids].map(([name, id]) => [id, name]));
@@ -225,7 +235,9 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
           continue;
         }
         if (p.errorCode !== ErrorCode.NONE) {
-          await this.onRetriable(new KafkaClientError(p.errorCode as ErrorCode, 'Fetch', `${topic}-${s.partition}`));
+          await this.onRetriable(
+            new KafkaClientError(p.errorCode as ErrorCode, 'Fetch', `${topic}-${s.partition}`),
+          );
           continue;
         }
         if (p.records && p.records.length > 0) await this.readRecords(s, p.records, out);

@@ -25,7 +25,8 @@ export async function listOffsets(
   partitions: readonly TopicPartition[],
   spec: OffsetSpec,
 ): Promise<Map<string, number>> {
-  const timestamp = spec === 'latest' ? LATEST_TIMESTAMP : spec === 'earliest' ? EARLIEST_TIMESTAMP : BigInt(spec);
+  const timestamp =
+    spec === 'latest' ? LATEST_TIMESTAMP : spec === 'earliest' ? EARLIEST_TIMESTAMP : BigInt(spec);
   const byLeader = new Map<number, TopicPartition[]>();
   for (const tp of partitions) {
     const leader = await cluster.leaderOf(tp.topic, tp.partition);
@@ -44,7 +45,12 @@ export async function listOffsets(
           isolationLevel: 0,
           topics: [...byTopic].map(([name, ps]) => ({
             name,
-            partitions: ps.map((p) => ({ partitionIndex: p, currentLeaderEpoch: -1, timestamp, maxNumOffsets: 1 })),
+            partitions: ps.map((p) => ({
+              partitionIndex: p,
+              currentLeaderEpoch: -1,
+              timestamp,
+              maxNumOffsets: 1,
+            })),
           })),
         },
         { minVersion: 1 },

@@ -76,7 +76,10 @@ export class Producer {
     const acks = req.acks ?? -1;
     const compression = COMPRESSION[req.compression ?? 'none'];
     if (compression === undefined) {
-      throw new KafkaError(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, `Unknown compression "${req.compression}".`);
+      throw new KafkaError(
+        ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+        `Unknown compression "${req.compression}".`,
+      );
     }
     const md = await this.cluster.topic(req.topic);
     const count = md.partitions.length;
@@ -102,7 +105,12 @@ export class Producer {
     for (const [partition, indexes] of byPartition) {
       const records = indexes.map((i) => {
         const m = req.messages[i]!;
-        return { key: m.key ?? null, value: m.value, headers: toHeaders(m.headers), timestamp: m.timestamp ?? now };
+        return {
+          key: m.key ?? null,
+          value: m.value,
+          headers: toHeaders(m.headers),
+          timestamp: m.timestamp ?? now,
+        };
       });
       batches.set(partition, await encodeBatch({ records, compression }));
     }
@@ -161,12 +169,20 @@ export class Producer {
               transactionalId: null,
               acks,
               timeoutMs,
-              topicData: [{ name: req.topic, partitionData: parts.map((p) => ({ index: p, records: batches.get(p)! })) }],
+              topicData: [
+                {
+                  name: req.topic,
+                  partitionData: parts.map((p) => ({ index: p, records: batches.get(p)! })),
+                },
+              ],
             },
             { minVersion: 3, extraTimeoutMs: timeoutMs, noResponse: acks === 0 },
           );
           const answered = new Map(
-            (res?.responses.find((t) => t.name === req.topic)?.partitionResponses ?? []).map((r) => [r.index, r]),
+            (res?.responses.find((t) => t.name === req.topic)?.partitionResponses ?? []).map((r) => [
+              r.index,
+              r,
+            ]),
           );
           for (const p of parts) {
             const r = answered.get(p);

@@ -21,7 +21,10 @@ export async function runClient<T>(action: () => Promise<T>): Promise<T> {
     return await action();
   } catch (err) {
     if (err instanceof CliError) throw err;
-    if (err instanceof KafkaError || (err instanceof Error && err.message.startsWith('Invalid broker address'))) {
+    if (
+      err instanceof KafkaError ||
+      (err instanceof Error && err.message.startsWith('Invalid broker address'))
+    ) {
       throw new CliError(err.message, { cause: err });
     }
     throw err;
@@ -32,7 +35,8 @@ export async function runClient<T>(action: () => Promise<T>): Promise<T> {
 export function intOption(name: string, value: string | undefined, min = 0): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!/^-?\d+$/.test(value) || n < min) throw new CliError(`Invalid --${name} "${value}": expected an integer >= ${min}.`);
+  if (!/^-?\d+$/.test(value) || n < min)
+    throw new CliError(`Invalid --${name} "${value}": expected an integer >= ${min}.`);
   return n;
 }
 

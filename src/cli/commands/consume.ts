@@ -55,7 +55,11 @@ export async function consumeCommand(argv: string[]): Promise<void> {
     process.once('SIGTERM', stop);
     try {
       const partitions = partition === undefined ? await consumer.partitionsOf(topic) : [partition];
-      const assignments: PartitionAssignment[] = partitions.map((p) => ({ topic, partition: p, offset: start }));
+      const assignments: PartitionAssignment[] = partitions.map((p) => ({
+        topic,
+        partition: p,
+        offset: start,
+      }));
       await consumer.assign(assignments);
       let lastRecordAt = Date.now();
       for await (const r of pollForever(consumer)) {

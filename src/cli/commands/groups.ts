@@ -10,7 +10,16 @@ export const GROUPS_USAGE = `  brook groups list                     List consum
   brook groups delete <group>           Delete an empty group and its committed offsets
 `;
 
-const HEADER = ['TOPIC', 'PARTITION', 'CURRENT-OFFSET', 'LOG-END-OFFSET', 'LAG', 'CONSUMER-ID', 'HOST', 'CLIENT-ID'];
+const HEADER = [
+  'TOPIC',
+  'PARTITION',
+  'CURRENT-OFFSET',
+  'LOG-END-OFFSET',
+  'LAG',
+  'CONSUMER-ID',
+  'HOST',
+  'CLIENT-ID',
+];
 
 export async function groupsCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -24,7 +33,8 @@ export async function groupsCommand(argv: string[]): Promise<void> {
     write(`Usage:\n${GROUPS_USAGE}`);
     return;
   }
-  if (action !== 'list' && group === undefined) throw new CliError(`"brook groups ${action}" needs a group id.`);
+  if (action !== 'list' && group === undefined)
+    throw new CliError(`"brook groups ${action}" needs a group id.`);
   if (extra.length > 0) throw new CliError(`Unexpected argument "${extra[0]}".`);
 
   await runClient(async () => {
@@ -57,7 +67,8 @@ async function describe(admin: Admin, groupId: string): Promise<void> {
   }
   const assigned = desc.members.flatMap((m) => m.assignment);
   const lags = await admin.groupLag(groupId, assigned);
-  if (desc.state === 'Dead' && lags.length === 0) throw new CliError(`Consumer group '${groupId}' does not exist.`);
+  if (desc.state === 'Dead' && lags.length === 0)
+    throw new CliError(`Consumer group '${groupId}' does not exist.`);
   if (desc.members.length === 0) write(`\nConsumer group '${groupId}' has no active members.\n\n`);
   const rows = lags.map((l) => {
     const owner = owners.get(`${l.topic}\u0000${l.partition}`);

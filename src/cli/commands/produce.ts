@@ -34,9 +34,12 @@ export async function produceCommand(argv: string[]): Promise<void> {
     return;
   }
   if (!COMPRESSIONS.includes(values.compression)) {
-    throw new CliError(`Invalid --compression "${values.compression}": expected one of ${COMPRESSIONS.join(', ')}.`);
+    throw new CliError(
+      `Invalid --compression "${values.compression}": expected one of ${COMPRESSIONS.join(', ')}.`,
+    );
   }
-  if (!['-1', '0', '1', 'all'].includes(values.acks)) throw new CliError(`Invalid --acks "${values.acks}": expected -1, 0 or 1.`);
+  if (!['-1', '0', '1', 'all'].includes(values.acks))
+    throw new CliError(`Invalid --acks "${values.acks}": expected -1, 0 or 1.`);
   const acks = values.acks === 'all' ? -1 : (Number(values.acks) as -1 | 0 | 1);
   const partition = intOption('partition', values.partition);
   const headers = keyValues('header', values.header);
@@ -46,7 +49,12 @@ export async function produceCommand(argv: string[]): Promise<void> {
     const producer = await Producer.connect(values['bootstrap-server']);
     try {
       const send = (vals: string[]) =>
-        producer.send({ topic, messages: vals.map(message), acks, compression: values.compression as CompressionName });
+        producer.send({
+          topic,
+          messages: vals.map(message),
+          acks,
+          compression: values.compression as CompressionName,
+        });
       if (args.length > 0) {
         await send(args);
         return;

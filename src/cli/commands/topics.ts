@@ -28,7 +28,8 @@ export async function topicsCommand(argv: string[]): Promise<void> {
     write(`Usage:\n${TOPICS_USAGE}`);
     return;
   }
-  if (action !== 'list' && name === undefined) throw new CliError(`"brook topics ${action}" needs a topic name.`);
+  if (action !== 'list' && name === undefined)
+    throw new CliError(`"brook topics ${action}" needs a topic name.`);
   if (extra.length > 0) throw new CliError(`Unexpected argument "${extra[0]}".`);
   const partitions = intOption('partitions', values.partitions, 1);
   const replicationFactor = intOption('replication-factor', values['replication-factor'], 1);
