@@ -1,0 +1,378 @@
+// Consumer groups with confluent-kafka-python 1.7.0 on Debian's librdkafka 2.0.2 (/usr/bin/python3; FindCoordinator
+// v2, JoinGroup v5 with MEMBER_ID_REQUIRED, SyncGroup/Heartbeat v3, LeaveGroup v1, OffsetFetch v7 (flexible),
+// OffsetCommit v7, Fetch v11) against Brook, with librdkafka's defaults (eager range+roundrobin assignors,
+// auto-commit every 5 s of the offsets poll() returned, heartbeat 3 s) except the bootstrap address, the group id,
+// auto.offset.reset=earliest and session.timeout.ms=6000 (the broker's group.min.session.timeout.ms).
+// Three member processes share a 6-partition topic; one is killed with SIGKILL (no commit, no LeaveGroup): the
+// coordinator expires it after the session timeout and the others take over its partitions from its last
+// committed offsets (re-reading only what it had not committed yet); nothing is lost; a fresh member after a
+// clean stop of everyone reads only what was produced while the group was down.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
+import { uniqueTopic, withBroker, type TestBroker } from '../helpers/broker.js';
+import { hasConfluentKafkaPython, PYTHON, requireTool } from '../helpers/external.js';
+import { spawnLongRunning, type LongRunning } from '../helpers/run.js';
+
+const PARTITIONS = 6;
+const ALL = [0, 1, 2, 3, 4, 5];
+const SESSION_MS = 6000;
+
+// One group member: prints one JSON line per event. SIGTERM ends the poll loop and close() commits + leaves.
+const MEMBER = `
+import json, signal, sys
+from confluent_kafka import Consumer
+
+bootstrap, topic, group, session_ms = sys.argv[1:5]
+
+def emit(d):
+    sys.stdout.write(json.dumps(d) + '\\n')
+    sys.stdout.flush()
+
+stop = False
+def on_term(*_):
+    global stop
+    stop = True
+signal.signal(signal.SIGTERM, on_term)
+
+def on_assign(consumer, partitions):
+    emit({'ev': 'assigned', 'partitions': sorted(tp.partition for tp in partitions)})
+def on_revoke(consumer, partitions):
+    emit({'ev': 'revoked', 'partitions': sorted(tp.partition for tp in partitions)})
+
+consumer = Consumer({
+    'bootstrap.servers': bootstrap,
+    'group.id': group,
+    'auto.offset.reset': 'earliest',
+    'session.timeout.ms': int(session_ms),
+})
+consumer.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke)
+emit({'ev': 'started'})
+while not stop:
+    m = consumer.poll(0.2)
+    if m is None:
+        continue
+    if m.error():
+        sys.stderr.write('consumer error: %s\\n' % m.error())
+        continue
+    emit({'ev': 'msg', 'p': m.partition(), 'o': m.offset(), 'v': m.value().decode()})
+consumer.close()
+emit({'ev': 'closed'})
+`;
+
+interface Rec {
+  p: number;
+  o: number;
+  v: string;
+}
+interface Event {
+  ev: string;
+  partitions?: number[];
+  p?: number;
+  o?: number;
+  v?: string;
+}
+
+/** A member process and what it printed. */
+class Member {
+  constructor(
+    readonly name: string,
+    readonly proc: LongRunning,
+  ) {}
+  events(from = 0): Event[] {
+    return this.proc.lines
+      .slice(from)
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Event);
+  }
+  /** Its current assignment: the last `assigned` minus what was revoked since. */
+  owned(): number[] {
+    let cur = new Set<number>();
+    for (const e of this.events()) {
+      if (e.ev === 'assigned') cur = new Set(e.partitions);
+      if (e.ev === 'revoked') for (const p of e.partitions ?? []) cur.delete(p);
+    }
+    return [...cur].sort((a, b) => a - b);
+  }
+  consumed(from = 0): Rec[] {
+    return this.events(from)
+      .filter((e) => e.ev === 'msg')
+      .map((e) => ({ p: e.p!, o: e.o!, v: e.v! }));
+  }
+  get exited(): boolean {
+    return this.proc.child.exitCode !== null || this.proc.child.signalCode !== null;
+  }
+}
+
+function startMember(dir: string, name: string, bootstrap: string, topic: string, group: string): Member {
+  const file = join(dir, 'member.py');
+  writeFileSync(file, MEMBER);
+  return new Member(
+    name,
+    spawnLongRunning(PYTHON, ['-u', file, bootstrap, topic, group, String(SESSION_MS)], {
+      env: { PYTHONUNBUFFERED: '1' },
+    }),
+  );
+}
+
+async function stopMember(m: Member, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  m.proc.kill(signal);
+  const killer = setTimeout(() => m.proc.kill('SIGKILL'), 20_000);
+  await m.proc.waitExit();
+  clearTimeout(killer);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, timeoutMs: number, cond: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await cond()) return;
+    await sleep(100);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+}
+
+/** Every partition owned by exactly one of `members`, each of which owns at least one. */
+function covers(members: Member[]): boolean {
+  const owned = members.map((m) => m.owned());
+  const flat = owned.flat().sort((a, b) => a - b);
+  return owned.every((o) => o.length > 0) && JSON.stringify(flat) === JSON.stringify(ALL);
+}
+
+function describeMembers(members: Member[]): string {
+  return members
+    .map(
+      (m) =>
+        `${m.name}${m.exited ? '(exited)' : ''}: owns [${m.owned().join(',')}]\n${m.proc.stderr().slice(-2000)}`,
+    )
+    .join('\n');
+}
+
+async function waitCoverage(members: Member[], timeoutMs: number, extra?: () => boolean): Promise<void> {
+  try {
+    await until(
+      'the assignments cover all partitions once',
+      timeoutMs,
+      () => covers(members) && (extra?.() ?? true),
+    );
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n${describeMembers(members)}`, { cause: e });
+  }
+}
+
+async function createTopic(bootstrap: string, topic: string): Promise<void> {
+  const admin = new Kafka({
+    clientId: 'groups-ck-admin',
+    brokers: [bootstrap],
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  await admin.connect();
+  try {
+    assert.equal(
+      await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true }),
+      true,
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Produces `perPartition` messages to every partition (acks all); returns them with their offsets. */
+async function produce(bootstrap: string, topic: string, tag: string, perPartition: number): Promise<Rec[]> {
+  const producer = new Kafka({
+    clientId: 'groups-ck-producer',
+    brokers: [bootstrap],
+    logLevel: logLevel.NOTHING,
+  }).producer();
+  await producer.connect();
+  try {
+    const out: Rec[] = [];
+    for (const p of ALL) {
+      const values = Array.from({ length: perPartition }, (_, i) => `${tag}-p${p}-${i}`);
+      const [meta] = await producer.send({
+        topic,
+        acks: -1,
+        messages: values.map((value) => ({ partition: p, value })),
+      });
+      const base = Number(meta!.baseOffset);
+      values.forEach((v, i) => out.push({ p, o: base + i, v }));
+    }
+    return out;
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+const key = (r: { p: number; o: number }) => `${r.p}:${r.o}`;
+
+/** Every produced record consumed by someone, and every consumed record is exactly what was produced there. */
+function assertAllConsumed(produced: Rec[], consumed: Rec[]): void {
+  const byKey = new Map(produced.map((r) => [key(r), r.v]));
+  for (const c of consumed)
+    assert.equal(c.v, byKey.get(key(c)), `consumed ${key(c)} must hold what was produced there`);
+  const seen = new Set(consumed.map(key));
+  const missing = produced.filter((r) => !seen.has(key(r))).map(key);
+  assert.deepEqual(missing, [], 'no produced message may be missing from what the group consumed');
+}
+
+function duplicates(consumed: Rec[]): string[] {
+  const n = new Map<string, number>();
+  for (const c of consumed) n.set(key(c), (n.get(key(c)) ?? 0) + 1);
+  return [...n].filter(([, k]) => k > 1).map(([k]) => k);
+}
+
+function allConsumed(members: Member[]): Rec[] {
+  return members.flatMap((m) => m.consumed());
+}
+
+async function waitConsumed(members: Member[], produced: Rec[], timeoutMs: number): Promise<void> {
+  try {
+    await until(`the group consumed all ${produced.length} messages`, timeoutMs, () => {
+      const seen = new Set(allConsumed(members).map(key));
+      return produced.every((r) => seen.has(key(r)));
+    });
+  } catch (e) {
+    const seen = new Set(allConsumed(members).map(key));
+    const missing = produced.filter((r) => !seen.has(key(r))).map(key);
+    throw new Error(`${(e as Error).message}; missing ${missing.join(' ')}\n${describeMembers(members)}`, {
+      cause: e,
+    });
+  }
+}
+
+test(
+  'confluent-kafka group: 3 members share 6 partitions, a kill -9 member is replaced after the session timeout',
+  { timeout: 150_000 },
+  async (t) => {
+    if (
+      !(await requireTool(
+        t,
+        'confluent-kafka',
+        hasConfluentKafkaPython,
+        'apt-get install python3-confluent-kafka',
+      ))
+    )
+      return;
+    const dir = mkdtempSync(join(tmpdir(), 'brook-groups-ck-'));
+    const members: Member[] = [];
+    try {
+      await withBroker({ config: { 'group.initial.rebalance.delay.ms': '0' } }, async (b: TestBroker) => {
+        const bootstrap = b.bootstrapServers;
+        const topic = uniqueTopic('groups-ck');
+        const group = `${topic}-group`;
+        const groupMembers = () => b.broker.services.groups.groups.get(group)?.members.size ?? 0;
+        const stable = (n: number) =>
+          b.broker.services.groups.groups.get(group)?.state === 'Stable' && groupMembers() === n;
+        const committed = () => {
+          const r = b.broker.services.groups.fetchOffsets(group, [{ name: topic, partitions: ALL }]);
+          return ALL.map((p) => r.topics[0]?.partitions.find((x) => x.partition === p)?.offset ?? -1);
+        };
+        await createTopic(bootstrap, topic);
+
+        for (const name of ['m1', 'm2', 'm3']) members.push(startMember(dir, name, bootstrap, topic, group));
+        await waitCoverage(members, 60_000, () => stable(3));
+
+        const phase1 = await produce(bootstrap, topic, 'one', 10);
+        await waitConsumed(members, phase1, 30_000);
+
+        // m2 dies without a word: no commit, no LeaveGroup. Its partitions stay with it until its session expires.
+        const [m1, m2, m3] = members as [Member, Member, Member];
+        const lost = m2.owned();
+        const t0 = Date.now();
+        await stopMember(m2, 'SIGKILL');
+        const committedAtKill = committed(); // nobody else owns `lost` yet, and m2 can no longer commit
+        assert.equal(groupMembers(), 3, 'the coordinator cannot know yet that m2 is gone');
+        const survivorMarks = [m1, m3].map((m) => m.proc.lines.length);
+        await waitCoverage([m1, m3], SESSION_MS + 20_000, () => stable(2));
+        const takeoverMs = Date.now() - t0;
+        t.diagnostic(
+          `kill -9 takeover of [${lost.join(',')}] in ${takeoverMs} ms (committed then: ` +
+            `${lost.map((p) => `${p}@${committedAtKill[p]}`).join(' ')}; m2 had read up to ` +
+            `${lost
+              .map(
+                (p) =>
+                  `${p}@${
+                    Math.max(
+                      -1,
+                      ...m2
+                        .consumed()
+                        .filter((r) => r.p === p)
+                        .map((r) => r.o),
+                    ) + 1
+                  }`,
+              )
+              .join(' ')})`,
+        );
+        assert.ok(
+          takeoverMs >= SESSION_MS - 500,
+          `the coordinator may only drop a silent member after its session timeout (took ${takeoverMs} ms)`,
+        );
+        assert.ok(
+          takeoverMs <= SESSION_MS + 10_000,
+          `the survivors must own m2's partitions within the ${SESSION_MS} ms session timeout + 10 s (took ${takeoverMs} ms)`,
+        );
+
+        const phase2 = await produce(bootstrap, topic, 'two', 10);
+        const produced = [...phase1, ...phase2];
+        await waitConsumed(members, produced, 30_000);
+        const consumed = allConsumed(members);
+        assertAllConsumed(produced, consumed);
+
+        // The survivors resume m2's partitions at m2's last committed offset (earliest if none) ...
+        const taken = [m1, m3].flatMap((m, i) => m.consumed(survivorMarks[i]));
+        for (const p of lost) {
+          const offs = taken.filter((r) => r.p === p).map((r) => r.o);
+          assert.ok(offs.length > 0, `partition ${p} was consumed after the takeover`);
+          assert.equal(
+            Math.min(...offs),
+            Math.max(0, committedAtKill[p]!),
+            `partition ${p} resumes at the committed offset`,
+          );
+        }
+        // ... so the only messages read twice are m2's uncommitted ones.
+        for (const d of duplicates(consumed)) {
+          const [p, o] = d.split(':').map(Number) as [number, number];
+          assert.ok(
+            lost.includes(p) && o >= committedAtKill[p]! && m2.consumed().some((r) => key(r) === d),
+            `${d} was read twice but was not in m2's uncommitted interval`,
+          );
+        }
+
+        // Everyone stops cleanly; the committed offsets are the end of every partition.
+        await Promise.all([stopMember(m1), stopMember(m3)]);
+        for (const m of [m1, m3])
+          assert.equal(m.proc.child.exitCode, 0, `${m.name} exits cleanly:\n${m.proc.stderr()}`);
+        const ends = ALL.map((p) => Math.max(...produced.filter((r) => r.p === p).map((r) => r.o)) + 1);
+        await until(
+          'the group is Empty',
+          10_000,
+          () => b.broker.services.groups.groups.get(group)?.state === 'Empty',
+        );
+        assert.deepEqual(committed(), ends, 'closing members committed everything they consumed');
+
+        // Produced while nobody is in the group; a fresh member reads exactly these.
+        const phase3 = await produce(bootstrap, topic, 'three', 5);
+        const fresh = startMember(dir, 'fresh', bootstrap, topic, group);
+        members.push(fresh);
+        await waitCoverage([fresh], 60_000, () => stable(1));
+        await waitConsumed([fresh], phase3, 30_000);
+        await sleep(1500); // anything re-read from before would have arrived by now
+        const got = fresh.consumed();
+        assertAllConsumed(phase3, got);
+        assert.deepEqual(
+          got.map(key).sort(),
+          phase3.map(key).sort(),
+          'the new member resumes at the committed offsets: only what was produced while the group was down',
+        );
+        await stopMember(fresh);
+      });
+    } finally {
+      for (const m of members) await stopMember(m, 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

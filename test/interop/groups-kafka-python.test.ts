@@ -1,0 +1,454 @@
+// Consumer groups with kafka-python 2.0.2 (Debian python3-kafka, /usr/bin/python3: FindCoordinator v0, JoinGroup v2,
+// SyncGroup/Heartbeat/LeaveGroup v1, OffsetFetch v1, OffsetCommit v2, Fetch v4) against Brook, with the client's
+// default settings (session 10 s, heartbeat 3 s, auto-commit every 5 s, assignors range+roundrobin) except the
+// bootstrap address, the group id and auto_offset_reset='earliest'.
+// 1. Three member processes share a 6-partition topic; one leaves cleanly (close() → LeaveGroup) and the others
+//    take over its partitions well before a session timeout; nothing is lost or read twice; a fresh member after
+//    a full stop reads only what was produced while the group was down (committed offsets).
+// 2. The broker is killed with SIGKILL under a running group and restarted on the same port and data dir: the
+//    members reconnect and rejoin on their own, the committed offsets survived, everything is consumed.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
+import {
+  freePort,
+  makeTempDir,
+  removeDir,
+  spawnBrokerProcess,
+  uniqueTopic,
+  withBroker,
+  type BrokerProcess,
+  type TestBroker,
+} from '../helpers/broker.js';
+import { hasPythonKafka, PYTHON, requireTool } from '../helpers/external.js';
+import { spawnLongRunning, type LongRunning } from '../helpers/run.js';
+import { describeGroup, fetchOffsets, TestClient } from '../group/helpers.js';
+
+const PARTITIONS = 6;
+const ALL = [0, 1, 2, 3, 4, 5];
+/** kafka-python's default session.timeout.ms (left at its default). */
+const SESSION_MS = 10_000;
+
+// One group member: prints one JSON line per event. SIGTERM ends the poll loop and close() commits + leaves.
+const MEMBER = `
+import json, signal, sys
+from kafka import KafkaConsumer, ConsumerRebalanceListener
+
+bootstrap, topic, group = sys.argv[1:4]
+
+def emit(d):
+    sys.stdout.write(json.dumps(d) + '\\n')
+    sys.stdout.flush()
+
+stop = False
+def on_term(*_):
+    global stop
+    stop = True
+signal.signal(signal.SIGTERM, on_term)
+
+class Listener(ConsumerRebalanceListener):
+    def on_partitions_revoked(self, revoked):
+        emit({'ev': 'revoked', 'partitions': sorted(tp.partition for tp in revoked)})
+    def on_partitions_assigned(self, assigned):
+        emit({'ev': 'assigned', 'partitions': sorted(tp.partition for tp in assigned)})
+
+consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, auto_offset_reset='earliest')
+consumer.subscribe([topic], listener=Listener())
+emit({'ev': 'started'})
+while not stop:
+    for tp, records in consumer.poll(timeout_ms=200).items():
+        for r in records:
+            emit({'ev': 'msg', 'p': r.partition, 'o': r.offset, 'v': r.value.decode()})
+consumer.close()
+emit({'ev': 'closed'})
+`;
+
+interface Rec {
+  p: number;
+  o: number;
+  v: string;
+}
+interface Event {
+  ev: string;
+  partitions?: number[];
+  p?: number;
+  o?: number;
+  v?: string;
+}
+
+/** A member process and what it printed. */
+class Member {
+  constructor(
+    readonly name: string,
+    readonly proc: LongRunning,
+  ) {}
+  events(from = 0): Event[] {
+    return this.proc.lines
+      .slice(from)
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Event);
+  }
+  /** Its current assignment: the last `assigned` minus what was revoked since. */
+  owned(): number[] {
+    let cur = new Set<number>();
+    for (const e of this.events()) {
+      if (e.ev === 'assigned') cur = new Set(e.partitions);
+      if (e.ev === 'revoked') for (const p of e.partitions ?? []) cur.delete(p);
+    }
+    return [...cur].sort((a, b) => a - b);
+  }
+  consumed(from = 0): Rec[] {
+    return this.events(from)
+      .filter((e) => e.ev === 'msg')
+      .map((e) => ({ p: e.p!, o: e.o!, v: e.v! }));
+  }
+  get exited(): boolean {
+    return this.proc.child.exitCode !== null || this.proc.child.signalCode !== null;
+  }
+}
+
+function startMember(dir: string, name: string, bootstrap: string, topic: string, group: string): Member {
+  const file = join(dir, 'member.py');
+  writeFileSync(file, MEMBER);
+  return new Member(
+    name,
+    spawnLongRunning(PYTHON, ['-u', file, bootstrap, topic, group], { env: { PYTHONUNBUFFERED: '1' } }),
+  );
+}
+
+async function stopMember(m: Member, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  m.proc.kill(signal);
+  const killer = setTimeout(() => m.proc.kill('SIGKILL'), 20_000);
+  await m.proc.waitExit();
+  clearTimeout(killer);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, timeoutMs: number, cond: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await cond()) return;
+    await sleep(100);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+}
+
+/** Every partition owned by exactly one of `members`, each of which owns at least one. */
+function covers(members: Member[]): boolean {
+  const owned = members.map((m) => m.owned());
+  const flat = owned.flat().sort((a, b) => a - b);
+  return owned.every((o) => o.length > 0) && JSON.stringify(flat) === JSON.stringify(ALL);
+}
+
+function describeMembers(members: Member[]): string {
+  return members
+    .map(
+      (m) =>
+        `${m.name}${m.exited ? '(exited)' : ''}: owns [${m.owned().join(',')}]\n${m.proc.stderr().slice(-2000)}`,
+    )
+    .join('\n');
+}
+
+async function waitCoverage(members: Member[], timeoutMs: number, extra?: () => boolean): Promise<void> {
+  try {
+    await until(
+      'the assignments cover all partitions once',
+      timeoutMs,
+      () => covers(members) && (extra?.() ?? true),
+    );
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n${describeMembers(members)}`, { cause: e });
+  }
+}
+
+async function createTopic(bootstrap: string, topic: string): Promise<void> {
+  const admin = new Kafka({
+    clientId: 'groups-kp-admin',
+    brokers: [bootstrap],
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  await admin.connect();
+  try {
+    assert.equal(
+      await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true }),
+      true,
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Produces `perPartition` messages to every partition (acks all); returns them with their offsets. */
+async function produce(bootstrap: string, topic: string, tag: string, perPartition: number): Promise<Rec[]> {
+  const producer = new Kafka({
+    clientId: 'groups-kp-producer',
+    brokers: [bootstrap],
+    logLevel: logLevel.NOTHING,
+  }).producer();
+  await producer.connect();
+  try {
+    const out: Rec[] = [];
+    for (const p of ALL) {
+      const values = Array.from({ length: perPartition }, (_, i) => `${tag}-p${p}-${i}`);
+      const [meta] = await producer.send({
+        topic,
+        acks: -1,
+        messages: values.map((value) => ({ partition: p, value })),
+      });
+      const base = Number(meta!.baseOffset);
+      values.forEach((v, i) => out.push({ p, o: base + i, v }));
+    }
+    return out;
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+const key = (r: { p: number; o: number }) => `${r.p}:${r.o}`;
+
+/** Every produced record consumed by someone, and every consumed record is exactly what was produced there. */
+function assertAllConsumed(produced: Rec[], consumed: Rec[]): void {
+  const byKey = new Map(produced.map((r) => [key(r), r.v]));
+  for (const c of consumed)
+    assert.equal(c.v, byKey.get(key(c)), `consumed ${key(c)} must hold what was produced there`);
+  const seen = new Set(consumed.map(key));
+  const missing = produced.filter((r) => !seen.has(key(r))).map(key);
+  assert.deepEqual(missing, [], 'no produced message may be missing from what the group consumed');
+}
+
+function duplicates(consumed: Rec[]): string[] {
+  const n = new Map<string, number>();
+  for (const c of consumed) n.set(key(c), (n.get(key(c)) ?? 0) + 1);
+  return [...n].filter(([, k]) => k > 1).map(([k]) => k);
+}
+
+function allConsumed(members: Member[]): Rec[] {
+  return members.flatMap((m) => m.consumed());
+}
+
+async function waitConsumed(members: Member[], produced: Rec[], timeoutMs: number): Promise<void> {
+  try {
+    await until(`the group consumed all ${produced.length} messages`, timeoutMs, () => {
+      const seen = new Set(allConsumed(members).map(key));
+      return produced.every((r) => seen.has(key(r)));
+    });
+  } catch (e) {
+    const seen = new Set(allConsumed(members).map(key));
+    const missing = produced.filter((r) => !seen.has(key(r))).map(key);
+    throw new Error(`${(e as Error).message}; missing ${missing.join(' ')}\n${describeMembers(members)}`, {
+      cause: e,
+    });
+  }
+}
+
+test(
+  'kafka-python group: 3 members share 6 partitions, a clean close hands partitions over, a new member resumes',
+  { timeout: 150_000 },
+  async (t) => {
+    if (!(await requireTool(t, 'kafka-python', hasPythonKafka, 'apt-get install python3-kafka'))) return;
+    const dir = mkdtempSync(join(tmpdir(), 'brook-groups-kp-'));
+    const members: Member[] = [];
+    try {
+      await withBroker({ config: { 'group.initial.rebalance.delay.ms': '0' } }, async (b: TestBroker) => {
+        const bootstrap = b.bootstrapServers;
+        const topic = uniqueTopic('groups-kp');
+        const group = `${topic}-group`;
+        const groupMembers = () => b.broker.services.groups.groups.get(group)?.members.size ?? 0;
+        const stable = (n: number) =>
+          b.broker.services.groups.groups.get(group)?.state === 'Stable' && groupMembers() === n;
+        const committed = () => {
+          const r = b.broker.services.groups.fetchOffsets(group, [{ name: topic, partitions: ALL }]);
+          return ALL.map((p) => r.topics[0]?.partitions.find((x) => x.partition === p)?.offset ?? -1);
+        };
+        await createTopic(bootstrap, topic);
+
+        for (const name of ['m1', 'm2', 'm3']) members.push(startMember(dir, name, bootstrap, topic, group));
+        await waitCoverage(members, 60_000, () => stable(3));
+
+        const phase1 = await produce(bootstrap, topic, 'one', 10);
+        await waitConsumed(members, phase1, 30_000);
+
+        // m2 leaves cleanly: close() commits and sends LeaveGroup, so the coordinator drops it at once.
+        const [m1, m2, m3] = members as [Member, Member, Member];
+        const m2Owned = m2.owned();
+        const t0 = Date.now();
+        await stopMember(m2);
+        assert.equal(m2.proc.child.exitCode, 0, `m2 must exit cleanly:\n${m2.proc.stderr()}`);
+        assert.ok(
+          m2.events().some((e) => e.ev === 'closed'),
+          'm2 printed closed after close()',
+        );
+        assert.ok(
+          groupMembers() <= 2,
+          `after LeaveGroup the coordinator must have dropped m2 (members: ${groupMembers()})`,
+        );
+        await waitCoverage([m1, m3], SESSION_MS + 15_000, () => stable(2));
+        const takeoverMs = Date.now() - t0;
+        t.diagnostic(`clean-close takeover of [${m2Owned.join(',')}] in ${takeoverMs} ms`);
+        assert.ok(
+          takeoverMs < SESSION_MS,
+          `with LeaveGroup the takeover must not wait for the ${SESSION_MS} ms session timeout (took ${takeoverMs} ms)`,
+        );
+
+        const phase2 = await produce(bootstrap, topic, 'two', 10);
+        await waitConsumed(members, [...phase1, ...phase2], 30_000);
+        const before = allConsumed(members);
+        assertAllConsumed([...phase1, ...phase2], before);
+        assert.deepEqual(
+          duplicates(before),
+          [],
+          'with clean hand-overs (commit on revoke/close) nothing is read twice',
+        );
+
+        // Everyone stops cleanly; the committed offsets are the end of every partition.
+        await Promise.all([stopMember(m1), stopMember(m3)]);
+        const ends = ALL.map(
+          (p) => Math.max(...[...phase1, ...phase2].filter((r) => r.p === p).map((r) => r.o)) + 1,
+        );
+        await until(
+          'the group is Empty',
+          10_000,
+          () => b.broker.services.groups.groups.get(group)?.state === 'Empty',
+        );
+        assert.deepEqual(committed(), ends, 'closing members committed everything they consumed');
+
+        // Produced while nobody is in the group; a fresh member reads exactly these.
+        const phase3 = await produce(bootstrap, topic, 'three', 5);
+        const fresh = startMember(dir, 'fresh', bootstrap, topic, group);
+        members.push(fresh);
+        await waitCoverage([fresh], 60_000, () => stable(1));
+        await waitConsumed([fresh], phase3, 30_000);
+        await sleep(1500); // anything re-read from before would have arrived by now
+        const got = fresh.consumed();
+        assertAllConsumed(phase3, got);
+        assert.deepEqual(
+          got.map(key).sort(),
+          phase3.map(key).sort(),
+          'the new member resumes at the committed offsets: only what was produced while the group was down',
+        );
+        await stopMember(fresh);
+      });
+    } finally {
+      for (const m of members) await stopMember(m, 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
+
+async function offsetsViaClient(port: number, group: string, topic: string): Promise<number[]> {
+  const c = await TestClient.connect(port, 'groups-kp-check');
+  try {
+    const r = await fetchOffsets(c, group, [{ name: topic, partitionIndexes: ALL }], 1);
+    assert.equal(r.errorCode, 0, 'OffsetFetch error');
+    return ALL.map((p) =>
+      Number(r.topics[0]?.partitions.find((x) => x.partitionIndex === p)?.committedOffset ?? -1n),
+    );
+  } finally {
+    c.close();
+  }
+}
+
+async function groupViaClient(port: number, group: string): Promise<{ state: string; members: number }> {
+  const c = await TestClient.connect(port, 'groups-kp-check');
+  try {
+    const g = await describeGroup(c, group);
+    return { state: g.groupState, members: g.members.length };
+  } finally {
+    c.close();
+  }
+}
+
+test(
+  'kafka-python group survives a broker kill -9: members rejoin by themselves, committed offsets intact',
+  { timeout: 150_000 },
+  async (t) => {
+    if (!(await requireTool(t, 'kafka-python', hasPythonKafka, 'apt-get install python3-kafka'))) return;
+    const dir = mkdtempSync(join(tmpdir(), 'brook-groups-kp-crash-'));
+    const dataDir = makeTempDir('brook-groups-kp-data-');
+    const port = await freePort();
+    const config = { 'group.initial.rebalance.delay.ms': '0' };
+    const members: Member[] = [];
+    let broker: BrokerProcess | undefined;
+    try {
+      broker = await spawnBrokerProcess({ dataDir, port, config });
+      const bootstrap = broker.bootstrapServers;
+      const topic = uniqueTopic('groups-kp-crash');
+      const group = `${topic}-group`;
+      await createTopic(bootstrap, topic);
+      for (const name of ['a', 'b']) members.push(startMember(dir, name, bootstrap, topic, group));
+      await waitCoverage(members, 60_000);
+      await until('the group is Stable with 2 members', 30_000, async () => {
+        const g = await groupViaClient(port, group);
+        return g.state === 'Stable' && g.members === 2;
+      });
+
+      const phase1 = await produce(bootstrap, topic, 'before', 8);
+      await waitConsumed(members, phase1, 30_000);
+      const ends1 = ALL.map((p) => Math.max(...phase1.filter((r) => r.p === p).map((r) => r.o)) + 1);
+      // Auto-commit runs every 5 s.
+      await until('the members committed everything', 20_000, async () => {
+        const c = await offsetsViaClient(port, group, topic);
+        return c.every((o, i) => o === ends1[i]);
+      });
+      const committedBefore = await offsetsViaClient(port, group, topic);
+
+      const marks = members.map((m) => m.proc.lines.length);
+      broker.kill('SIGKILL');
+      await broker.waitExit();
+      await sleep(1000); // the members notice the dead connections
+      broker = await spawnBrokerProcess({ dataDir, port, config });
+      const t0 = Date.now();
+
+      const after = await offsetsViaClient(port, group, topic);
+      after.forEach((o, p) =>
+        assert.ok(
+          o >= committedBefore[p]!,
+          `partition ${p}: committed ${o} after the restart < ${committedBefore[p]} before`,
+        ),
+      );
+
+      const phase2 = await produce(bootstrap, topic, 'after', 8);
+      await waitConsumed(members, [...phase1, ...phase2], 90_000);
+      const rejoins = members.map((m, i) => m.events(marks[i]).filter((e) => e.ev === 'assigned').length);
+      t.diagnostic(
+        `after the broker restart the group consumed new messages within ${Date.now() - t0} ms ` +
+          `(new assignments per member: ${rejoins.join(', ')})`,
+      );
+      for (const m of members)
+        assert.ok(!m.exited, `member ${m.name} must survive the broker crash:\n${m.proc.stderr()}`);
+      await until('the group is Stable with 2 members again', 30_000, async () => {
+        const g = await groupViaClient(port, group);
+        return g.state === 'Stable' && g.members === 2;
+      });
+      await waitCoverage(members, 10_000);
+
+      const postCrash = members.flatMap((m, i) => m.consumed(marks[i]));
+      const reread = postCrash.filter((r) => r.o < committedBefore[r.p]!).map(key);
+      assert.deepEqual(reread, [], 'after the crash nobody re-reads below the committed offsets');
+      assertAllConsumed([...phase1, ...phase2], allConsumed(members));
+      assert.deepEqual(
+        duplicates(allConsumed(members)),
+        [],
+        'everything was committed before the crash: no re-reads',
+      );
+
+      const ends2 = ALL.map((p) => Math.max(...phase2.filter((r) => r.p === p).map((r) => r.o)) + 1);
+      await until('the members committed the new messages', 20_000, async () => {
+        const c = await offsetsViaClient(port, group, topic);
+        return c.every((o, i) => o === ends2[i]);
+      });
+    } finally {
+      for (const m of members) await stopMember(m, 'SIGKILL');
+      if (broker) {
+        broker.kill('SIGKILL');
+        await broker.waitExit();
+      }
+      removeDir(dataDir);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
