@@ -7,7 +7,7 @@
 // Reproduce a failure with the seed printed in the diagnostics: BROOK_FUZZ_SEED=<n> node scripts/run-tests.mjs bad-input
 import assert from 'node:assert/strict';
 import { Socket } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { after, before, beforeEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { startTestBroker, uniqueTopic, type TestBroker } from '../helpers/broker.js';
@@ -17,6 +17,7 @@ import {
   apiVersionsFlexible,
   apiVersionsV0,
   decodeApiVersionsV0,
+  decodeFetchV4,
   decodeProduceV7,
   fetchV4,
   frame,
@@ -73,6 +74,8 @@ let pingConn: RawConnection | undefined;
 let pingLoop: Promise<void> | undefined;
 let pings = 0;
 const pingErrors: string[] = [];
+/** Name of the test running now, so a disturbance of the good clients says which abuse caused it. */
+let phase = 'setup';
 
 async function startGoodClients(kafka: Kafka): Promise<void> {
   goodProducer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
@@ -86,7 +89,7 @@ async function startGoodClients(kafka: Kafka): Promise<void> {
         const [md] = await producer.send({ topic: topics.good, acks: -1, messages: [{ partition, value }] });
         goodAcked.push({ value, partition, offset: Number(md!.baseOffset) });
       } catch (e) {
-        goodErrors.push(`send ${i}: ${(e as Error).message}`);
+        goodErrors.push(`send ${i} during "${phase}": ${(e as Error).message}`);
       }
       await sleep(20);
     }
@@ -96,13 +99,15 @@ async function startGoodClients(kafka: Kafka): Promise<void> {
   const conn = pingConn;
   pingLoop = (async () => {
     for (let corr = 1; !goodStop; corr++) {
+      const sentDuring = phase;
       try {
         const body = await conn.request(apiVersionsV0(corr), corr, 5_000);
         const r = decodeApiVersionsV0(body);
-        if (r.errorCode !== 0) pingErrors.push(`ping ${corr}: error ${r.errorCode}`);
+        if (r.errorCode !== 0)
+          pingErrors.push(`ping ${corr} sent during "${sentDuring}": error ${r.errorCode}`);
         pings++;
       } catch (e) {
-        pingErrors.push(`ping ${corr}: ${(e as Error).message}`);
+        pingErrors.push(`ping ${corr} sent during "${sentDuring}": ${(e as Error).message}`);
         if (conn.closed) return;
       }
       await sleep(100);
@@ -180,6 +185,10 @@ after(async () => {
 // ------------------------------------------------------------------------------------------ tests
 
 describe('bad input on raw sockets', () => {
+  beforeEach((t) => {
+    phase = t.name;
+  });
+
   test('baseline: ApiVersions v0 and v3 are answered with error 0', async (t) => {
     t.diagnostic(`fuzz seed ${SEED} (BROOK_FUZZ_SEED)`);
     await assertHealthy('baseline');
@@ -458,7 +467,35 @@ describe('bad input on raw sockets', () => {
       }
       await sleep(20);
     }
+    // Now read: the pipelined requests must be answered in order, starting with the first 2 MB Fetch.
+    const first = await new Promise<{ corr: number; size: number; errorCode: number; records: number }>(
+      (resolve, reject) => {
+        let acc = Buffer.alloc(0);
+        const timer = setTimeout(
+          () => reject(new Error('no response after the slow reader started reading')),
+          10_000,
+        );
+        slow.on('data', (d: Buffer) => {
+          acc = Buffer.concat([acc, d]);
+          if (acc.length < 4 || acc.length < 4 + acc.readInt32BE(0)) return;
+          clearTimeout(timer);
+          slow.removeAllListeners('data');
+          const f = acc.subarray(4, 4 + acc.readInt32BE(0));
+          const r = decodeFetchV4(f.subarray(4), topics.slow, 0);
+          resolve({
+            corr: f.readInt32BE(0),
+            size: f.length,
+            errorCode: r.errorCode,
+            records: r.records.length,
+          });
+        });
+        slow.resume();
+      },
+    );
     slow.destroy();
+    assert.equal(first.corr, 10_000, 'the first response answers the first pipelined request');
+    assert.equal(first.errorCode, 0);
+    assert.ok(first.records > 1.5 * MB, `the first Fetch returned ${first.records} bytes of records`);
     const growth = peakRss - baseline.rss;
     t.diagnostic(
       `RSS baseline ${Math.round(baseline.rss / MB)} MB, peak ${Math.round(peakRss / MB)} MB; ` +
