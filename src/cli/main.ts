@@ -119,7 +119,12 @@ async function brokerStart(argv: string[]): Promise<void> {
 async function main(argv: string[]): Promise<void> {
   const [group, command, ...rest] = argv;
   if (group === 'broker' && command === 'start') return brokerStart(rest);
-  const client = { topics: topicsCommand, produce: produceCommand, consume: consumeCommand, groups: groupsCommand };
+  const client = {
+    topics: topicsCommand,
+    produce: produceCommand,
+    consume: consumeCommand,
+    groups: groupsCommand,
+  };
   if (group !== undefined && Object.hasOwn(client, group)) {
     return client[group as keyof typeof client](argv.slice(1));
   }
