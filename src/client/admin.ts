@@ -89,8 +89,9 @@ export interface CommittedOffset extends TopicPartition {
 export interface PartitionLag extends TopicPartition {
   /** null when the group has not committed an offset for this partition. */
   committedOffset: number | null;
+  /** -1 when the partition no longer exists. */
   logEndOffset: number;
-  /** logEndOffset - committedOffset (never below 0); null without a committed offset. */
+  /** logEndOffset - committedOffset (never below 0); null without a committed offset or log end offset. */
   lag: number | null;
 }
 
@@ -359,16 +360,25 @@ export class Admin {
     const tps = [...byKey.values()].sort(
       (a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition,
     );
-    await this.cluster.refreshMetadata([...new Set(tps.map((t) => t.topic))]);
-    const ends = await listOffsets(this.cluster, tps, 'latest');
+    const existing = await this.cluster.refreshMetadata([...new Set(tps.map((t) => t.topic))]);
+    const live = new Set(existing.flatMap((t) => t.partitions.map((p) => tpKey(t.name, p.partition))));
+    const ends = await listOffsets(
+      this.cluster,
+      tps.filter((tp) => live.has(tpKey(tp.topic, tp.partition))),
+      'latest',
+    );
     return tps.map((tp) => {
-      const logEndOffset = ends.get(tpKey(tp.topic, tp.partition))!;
+      // A group may keep offsets of a topic deleted since: no log end offset, no lag.
+      const logEndOffset = ends.get(tpKey(tp.topic, tp.partition)) ?? -1;
       return {
         topic: tp.topic,
         partition: tp.partition,
         committedOffset: tp.committedOffset,
         logEndOffset,
-        lag: tp.committedOffset === null ? null : Math.max(0, logEndOffset - tp.committedOffset),
+        lag:
+          tp.committedOffset === null || logEndOffset < 0
+            ? null
+            : Math.max(0, logEndOffset - tp.committedOffset),
       };
     });
   }

@@ -141,6 +141,18 @@ describe('client Admin', () => {
     assert.ok(!(await admin.listGroups()).some((g) => g.groupId === group));
   });
 
+  test('lag of a deleted topic is unknown rather than an error', async () => {
+    const topic = uniqueTopic('admin-gone');
+    const group = `g-${topic}`;
+    await admin.createTopics([{ name: topic, partitions: 1 }]);
+    await admin.commitOffsets(group, [{ topic, partition: 0, offset: 0 }]);
+    await admin.deleteTopics([topic]);
+    assert.deepEqual(await admin.groupLag(group), [
+      { topic, partition: 0, committedOffset: 0, logEndOffset: -1, lag: null },
+    ]);
+    await admin.deleteGroups([group]);
+  });
+
   test('describes a live kafkajs consumer group with decoded assignments', async () => {
     const topic = uniqueTopic('admin-grp');
     const group = `g-${topic}`;

@@ -76,7 +76,7 @@ async function describe(admin: Admin, groupId: string): Promise<void> {
       l.topic,
       String(l.partition),
       l.committedOffset === null ? '-' : String(l.committedOffset),
-      String(l.logEndOffset),
+      l.logEndOffset < 0 ? '-' : String(l.logEndOffset),
       l.lag === null ? '-' : String(l.lag),
       owner?.memberId ?? '-',
       owner?.clientHost ?? '-',
