@@ -365,12 +365,13 @@ describe('bad input on raw sockets', () => {
     );
   });
 
-  test('500 mutations of valid ApiVersions/Metadata/Produce frames (seeded): answered or closed, never hung', async (t) => {
+  test('500 mutations of valid ApiVersions/Metadata/Fetch/Produce frames (seeded): answered or closed, never hung', async (t) => {
     const templates: Array<{ name: string; make: (corr: number) => Buffer }> = [
       { name: 'ApiVersions v0', make: (c) => apiVersionsV0(c) },
       { name: 'ApiVersions v3', make: (c) => apiVersionsFlexible(c, 3) },
       { name: 'Metadata v1 all', make: (c) => metadataV1(c, null) },
       { name: 'Metadata v1 topic', make: (c) => metadataV1(c, [topics.fuzz]) },
+      { name: 'Fetch v4', make: (c) => fetchV4(c, topics.fuzz, 0, 0n, 64 * 1024, 10) },
       {
         name: 'Produce v7',
         make: (c) =>
