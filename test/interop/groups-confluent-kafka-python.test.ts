@@ -276,7 +276,16 @@ test(
         for (const name of ['m1', 'm2', 'm3']) members.push(startMember(dir, name, bootstrap, topic, group));
         await waitCoverage(members, 60_000, () => stable(3));
 
-        const phase1 = await produce(bootstrap, topic, 'one', 10);
+        // First half, then wait for an auto-commit (every 5 s) of it; the second half is then (most likely) read
+        // but not yet committed when m2 is killed, so m2's partitions resume in the middle.
+        const phase1a = await produce(bootstrap, topic, 'one', 5);
+        await waitConsumed(members, phase1a, 30_000);
+        const ends1a = ALL.map((p) => Math.max(...phase1a.filter((r) => r.p === p).map((r) => r.o)) + 1);
+        await until('the members auto-committed the first half', 20_000, () =>
+          committed().every((o, p) => o === ends1a[p]),
+        );
+        const phase1b = await produce(bootstrap, topic, 'one-b', 5);
+        const phase1 = [...phase1a, ...phase1b];
         await waitConsumed(members, phase1, 30_000);
 
         // m2 dies without a word: no commit, no LeaveGroup. Its partitions stay with it until its session expires.
