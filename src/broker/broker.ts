@@ -12,6 +12,7 @@ import { SocketServer } from '../network/socket-server.js';
 import { GroupCoordinator } from '../group/group-coordinator.js';
 import { LogManager } from '../storage/log-manager.js';
 import { topicConfigToLogConfig, type LogConfig } from '../storage/log-config.js';
+import { ApiKey } from '../protocol/generated/apis.js';
 import { RequestDispatcher } from './dispatch.js';
 import { HANDLERS } from './handlers/index.js';
 import { ProducerIdManager } from './producer-id-manager.js';
@@ -171,6 +172,8 @@ export class Broker {
       maxInFlightPerConnection: config.queuedMaxRequests,
       logger: logger.child({ name: 'network' }),
       handler: (frame, conn) => dispatcher.dispatch(frame, services, conn),
+      // Fetch answers can be megabytes: one at a time per connection (see SocketServer).
+      isLargeResponse: (frame) => frame.length >= 2 && frame.readInt16BE(0) === ApiKey.Fetch,
     });
     let port: number;
     try {

@@ -50,6 +50,8 @@ export class CloseConnection extends Error {
 
 interface Slot {
   done: boolean;
+  /** A large-response request (see isLargeResponse): the next one waits until this one is written. */
+  large: boolean;
   response: ResponseFrame | null;
   /** Close the connection once this slot's response is written. */
   closeAfter: boolean;
@@ -60,6 +62,7 @@ export interface ConnectionOptions {
   maxInFlight: number;
   handler: RequestHandler;
   logger: Logger;
+  isLargeResponse?: (frame: Buffer) => boolean;
 }
 
 export class Connection implements ConnectionContext {
@@ -80,6 +83,10 @@ export class Connection implements ConnectionContext {
   /** A CloseConnection response is queued: read no more. */
   private closing = false;
   private dispatching = false;
+  /** A large-response request is running or its response is not yet written. */
+  private largeInFlight = false;
+  /** A large-response frame read but not dispatched yet (waiting for the previous one to be written). */
+  private heldFrame: Buffer | null = null;
   /** end() was called: nothing more may be written. */
   private ended = false;
   private readonly closedPromise: Promise<void>;
@@ -140,6 +147,7 @@ export class Connection implements ConnectionContext {
 
   destroy(): void {
     this.reader.clear();
+    this.heldFrame = null;
     this.socket.destroy();
   }
 
@@ -166,6 +174,7 @@ export class Connection implements ConnectionContext {
   private onSocketClose(): void {
     this.isClosed = true;
     this.reader.clear();
+    this.heldFrame = null;
     this.slots.length = 0;
     this.slotHead = 0;
     const callbacks = this.closeCallbacks;
@@ -196,16 +205,23 @@ export class Connection implements ConnectionContext {
     this.dispatching = true;
     try {
       while (this.canDispatch()) {
-        let frame: Buffer | null;
+        let frame: Buffer | null = this.heldFrame;
         try {
-          frame = this.reader.next();
+          frame ??= this.reader.next();
         } catch (err) {
           if (!(err instanceof FrameSizeError)) throw err;
           this.fail(err.message);
           return;
         }
         if (frame === null) break;
-        this.dispatch(frame);
+        const large = this.options.isLargeResponse?.(frame) ?? false;
+        if (large && this.largeInFlight) {
+          this.heldFrame = frame;
+          break;
+        }
+        this.heldFrame = null;
+        if (large) this.largeInFlight = true;
+        this.dispatch(frame, large);
       }
     } finally {
       this.dispatching = false;
@@ -213,8 +229,8 @@ export class Connection implements ConnectionContext {
     this.updateReading();
   }
 
-  private dispatch(frame: Buffer): void {
-    const slot: Slot = { done: false, response: null, closeAfter: false };
+  private dispatch(frame: Buffer, large: boolean): void {
+    const slot: Slot = { done: false, large, response: null, closeAfter: false };
     this.slots.push(slot);
     let result: Promise<ResponseFrame | null> | ResponseFrame | null;
     try {
@@ -266,6 +282,7 @@ export class Connection implements ConnectionContext {
       const slot = this.slots[this.slotHead]!;
       if (!slot.done) break;
       this.slots[this.slotHead++] = undefined;
+      if (slot.large) this.largeInFlight = false;
       if (slot.response !== null) {
         if (!corked) {
           socket.cork();
@@ -305,7 +322,7 @@ export class Connection implements ConnectionContext {
   }
 
   private updateReading(): void {
-    const read = this.canDispatch();
+    const read = this.canDispatch() && this.heldFrame === null;
     if (read && this.readPaused) {
       this.readPaused = false;
       this.socket.resume();

@@ -27,6 +27,13 @@ export interface SocketServerOptions {
   maxInFlightPerConnection: number;
   logger: Logger;
   handler: RequestHandler;
+  /**
+   * Requests with large responses (Fetch): at most one runs per connection, and only once earlier
+   * responses have left the socket buffer, so a client that pipelines them without reading cannot make
+   * the broker hold more than one such response for it. Kafka goes further and runs one request of any
+   * kind per connection at a time.
+   */
+  isLargeResponse?: (frame: Buffer) => boolean;
   /** How long close() lets in-flight requests finish and responses flush before destroying sockets. */
   closeGraceMs?: number;
 }
@@ -123,6 +130,7 @@ export class SocketServer {
       maxRequestBytes: this.options.maxRequestBytes,
       maxInFlight: this.options.maxInFlightPerConnection,
       handler: this.options.handler,
+      isLargeResponse: this.options.isLargeResponse,
       logger: this.options.logger,
     });
     this.connections.add(conn);

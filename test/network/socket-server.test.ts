@@ -401,6 +401,46 @@ describe('SocketServer connections', () => {
   });
 });
 
+describe('SocketServer large responses', () => {
+  it('runs one large-response request at a time per connection, the rest still in order', async () => {
+    // Frames starting with 'L' have big answers; a client pipelining them without reading must not make
+    // the server build every answer at once.
+    let largeRunning = 0;
+    let largeMax = 0;
+    let largeInvocations = 0;
+    const { port } = await startServer(
+      async (f) => {
+        const large = f[0] === 0x4c;
+        if (!large) return [Buffer.from(f)];
+        largeInvocations++;
+        largeRunning++;
+        largeMax = Math.max(largeMax, largeRunning);
+        await sleep(1);
+        largeRunning--;
+        return [Buffer.alloc(1024 * 1024, f[1]!)];
+      },
+      { isLargeResponse: (f) => f[0] === 0x4c },
+    );
+    const c = await client(port);
+    c.socket.pause();
+    const frames: Buffer[] = [];
+    for (let i = 0; i < 200; i++) frames.push(frame(Buffer.from([0x4c, i % 256])), frame(`s${i}`));
+    c.send(...frames);
+    await sleep(500);
+    // A few answers fit in the kernel's loopback socket buffers; the rest must wait for the reader.
+    assert.ok(largeInvocations <= 10, `${largeInvocations} large answers built for a client that never reads`);
+    c.socket.resume();
+    await c.waitForCount(400, 30_000);
+    assert.equal(largeMax, 1);
+    assert.equal(largeInvocations, 200);
+    for (let i = 0; i < 200; i++) {
+      assert.equal(c.responses[2 * i]!.length, 1024 * 1024);
+      assert.equal(c.responses[2 * i]![0], i % 256);
+      assert.equal(c.responses[2 * i + 1]!.toString(), `s${i}`);
+    }
+  });
+});
+
 describe('SocketServer listen and close', () => {
   it('rejects with one clear sentence when the port is in use', async () => {
     const { port } = await startServer(echo);
