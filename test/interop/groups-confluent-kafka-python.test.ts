@@ -8,17 +8,29 @@
 // committed offsets (re-reading only what it had not committed yet); nothing is lost; a fresh member after a
 // clean stop of everyone reads only what was produced while the group was down.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
 import { uniqueTopic, withBroker, type TestBroker } from '../helpers/broker.js';
-import { hasConfluentKafkaPython, PYTHON, requireTool } from '../helpers/external.js';
-import { spawnLongRunning, type LongRunning } from '../helpers/run.js';
+import { hasConfluentKafkaPython, requireTool } from '../helpers/external.js';
+import {
+  allConsumed,
+  assertAllConsumed,
+  assertFreshMemberResumes,
+  coordinatorView,
+  duplicates,
+  endOffsets,
+  kafkajsClients,
+  key,
+  startPythonMember,
+  stopMember,
+  until,
+  waitConsumed,
+  waitCoverage,
+  type Member,
+} from './group-harness.js';
 
-const PARTITIONS = 6;
-const ALL = [0, 1, 2, 3, 4, 5];
 const SESSION_MS = 6000;
 
 // One group member: prints one JSON line per event. SIGTERM ends the poll loop and close() commits + leaves.
@@ -63,186 +75,11 @@ consumer.close()
 emit({'ev': 'closed'})
 `;
 
-interface Rec {
-  p: number;
-  o: number;
-  v: string;
-}
-interface Event {
-  ev: string;
-  partitions?: number[];
-  p?: number;
-  o?: number;
-  v?: string;
-}
-
-/** A member process and what it printed. */
-class Member {
-  constructor(
-    readonly name: string,
-    readonly proc: LongRunning,
-  ) {}
-  events(from = 0): Event[] {
-    return this.proc.lines
-      .slice(from)
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Event);
-  }
-  /** Its current assignment: the last `assigned` minus what was revoked since. */
-  owned(): number[] {
-    let cur = new Set<number>();
-    for (const e of this.events()) {
-      if (e.ev === 'assigned') cur = new Set(e.partitions);
-      if (e.ev === 'revoked') for (const p of e.partitions ?? []) cur.delete(p);
-    }
-    return [...cur].sort((a, b) => a - b);
-  }
-  consumed(from = 0): Rec[] {
-    return this.events(from)
-      .filter((e) => e.ev === 'msg')
-      .map((e) => ({ p: e.p!, o: e.o!, v: e.v! }));
-  }
-  get exited(): boolean {
-    return this.proc.child.exitCode !== null || this.proc.child.signalCode !== null;
-  }
-}
-
 function startMember(dir: string, name: string, bootstrap: string, topic: string, group: string): Member {
-  const file = join(dir, 'member.py');
-  writeFileSync(file, MEMBER);
-  return new Member(
-    name,
-    spawnLongRunning(PYTHON, ['-u', file, bootstrap, topic, group, String(SESSION_MS)], {
-      env: { PYTHONUNBUFFERED: '1' },
-    }),
-  );
+  return startPythonMember(dir, MEMBER, name, [bootstrap, topic, group, String(SESSION_MS)]);
 }
 
-async function stopMember(m: Member, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  m.proc.kill(signal);
-  const killer = setTimeout(() => m.proc.kill('SIGKILL'), 20_000);
-  await m.proc.waitExit();
-  clearTimeout(killer);
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, timeoutMs: number, cond: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await cond()) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
-}
-
-/** Every partition owned by exactly one of `members`, each of which owns at least one. */
-function covers(members: Member[]): boolean {
-  const owned = members.map((m) => m.owned());
-  const flat = owned.flat().sort((a, b) => a - b);
-  return owned.every((o) => o.length > 0) && JSON.stringify(flat) === JSON.stringify(ALL);
-}
-
-function describeMembers(members: Member[]): string {
-  return members
-    .map(
-      (m) =>
-        `${m.name}${m.exited ? '(exited)' : ''}: owns [${m.owned().join(',')}]\n${m.proc.stderr().slice(-2000)}`,
-    )
-    .join('\n');
-}
-
-async function waitCoverage(members: Member[], timeoutMs: number, extra?: () => boolean): Promise<void> {
-  try {
-    await until(
-      'the assignments cover all partitions once',
-      timeoutMs,
-      () => covers(members) && (extra?.() ?? true),
-    );
-  } catch (e) {
-    throw new Error(`${(e as Error).message}\n${describeMembers(members)}`, { cause: e });
-  }
-}
-
-async function createTopic(bootstrap: string, topic: string): Promise<void> {
-  const admin = new Kafka({
-    clientId: 'groups-ck-admin',
-    brokers: [bootstrap],
-    logLevel: logLevel.NOTHING,
-  }).admin();
-  await admin.connect();
-  try {
-    assert.equal(
-      await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true }),
-      true,
-    );
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/** Produces `perPartition` messages to every partition (acks all); returns them with their offsets. */
-async function produce(bootstrap: string, topic: string, tag: string, perPartition: number): Promise<Rec[]> {
-  const producer = new Kafka({
-    clientId: 'groups-ck-producer',
-    brokers: [bootstrap],
-    logLevel: logLevel.NOTHING,
-  }).producer();
-  await producer.connect();
-  try {
-    const out: Rec[] = [];
-    for (const p of ALL) {
-      const values = Array.from({ length: perPartition }, (_, i) => `${tag}-p${p}-${i}`);
-      const [meta] = await producer.send({
-        topic,
-        acks: -1,
-        messages: values.map((value) => ({ partition: p, value })),
-      });
-      const base = Number(meta!.baseOffset);
-      values.forEach((v, i) => out.push({ p, o: base + i, v }));
-    }
-    return out;
-  } finally {
-    await producer.disconnect();
-  }
-}
-
-const key = (r: { p: number; o: number }) => `${r.p}:${r.o}`;
-
-/** Every produced record consumed by someone, and every consumed record is exactly what was produced there. */
-function assertAllConsumed(produced: Rec[], consumed: Rec[]): void {
-  const byKey = new Map(produced.map((r) => [key(r), r.v]));
-  for (const c of consumed)
-    assert.equal(c.v, byKey.get(key(c)), `consumed ${key(c)} must hold what was produced there`);
-  const seen = new Set(consumed.map(key));
-  const missing = produced.filter((r) => !seen.has(key(r))).map(key);
-  assert.deepEqual(missing, [], 'no produced message may be missing from what the group consumed');
-}
-
-function duplicates(consumed: Rec[]): string[] {
-  const n = new Map<string, number>();
-  for (const c of consumed) n.set(key(c), (n.get(key(c)) ?? 0) + 1);
-  return [...n].filter(([, k]) => k > 1).map(([k]) => k);
-}
-
-function allConsumed(members: Member[]): Rec[] {
-  return members.flatMap((m) => m.consumed());
-}
-
-async function waitConsumed(members: Member[], produced: Rec[], timeoutMs: number): Promise<void> {
-  try {
-    await until(`the group consumed all ${produced.length} messages`, timeoutMs, () => {
-      const seen = new Set(allConsumed(members).map(key));
-      return produced.every((r) => seen.has(key(r)));
-    });
-  } catch (e) {
-    const seen = new Set(allConsumed(members).map(key));
-    const missing = produced.filter((r) => !seen.has(key(r))).map(key);
-    throw new Error(`${(e as Error).message}; missing ${missing.join(' ')}\n${describeMembers(members)}`, {
-      cause: e,
-    });
-  }
-}
+const { createTopic, produce } = kafkajsClients('groups-ck');
 
 test(
   'confluent-kafka group: 3 members share 6 partitions, a kill -9 member is replaced after the session timeout',
@@ -264,13 +101,8 @@ test(
         const bootstrap = b.bootstrapServers;
         const topic = uniqueTopic('groups-ck');
         const group = `${topic}-group`;
-        const groupMembers = () => b.broker.services.groups.groups.get(group)?.members.size ?? 0;
-        const stable = (n: number) =>
-          b.broker.services.groups.groups.get(group)?.state === 'Stable' && groupMembers() === n;
-        const committed = () => {
-          const r = b.broker.services.groups.fetchOffsets(group, [{ name: topic, partitions: ALL }]);
-          return ALL.map((p) => r.topics[0]?.partitions.find((x) => x.partition === p)?.offset ?? -1);
-        };
+        const coordinator = coordinatorView(b, group, topic);
+        const { groupMembers, stable, committed } = coordinator;
         await createTopic(bootstrap, topic);
 
         for (const name of ['m1', 'm2', 'm3']) members.push(startMember(dir, name, bootstrap, topic, group));
@@ -280,7 +112,7 @@ test(
         // but not yet committed when m2 is killed, so m2's partitions resume in the middle.
         const phase1a = await produce(bootstrap, topic, 'one', 5);
         await waitConsumed(members, phase1a, 30_000);
-        const ends1a = ALL.map((p) => Math.max(...phase1a.filter((r) => r.p === p).map((r) => r.o)) + 1);
+        const ends1a = endOffsets(phase1a);
         await until('the members auto-committed the first half', 20_000, () =>
           committed().every((o, p) => o === ends1a[p]),
         );
@@ -356,28 +188,13 @@ test(
         await Promise.all([stopMember(m1), stopMember(m3)]);
         for (const m of [m1, m3])
           assert.equal(m.proc.child.exitCode, 0, `${m.name} exits cleanly:\n${m.proc.stderr()}`);
-        const ends = ALL.map((p) => Math.max(...produced.filter((r) => r.p === p).map((r) => r.o)) + 1);
-        await until(
-          'the group is Empty',
-          10_000,
-          () => b.broker.services.groups.groups.get(group)?.state === 'Empty',
-        );
-        assert.deepEqual(committed(), ends, 'closing members committed everything they consumed');
+        await coordinator.assertClosedWithCommitted(endOffsets(produced));
 
         // Produced while nobody is in the group; a fresh member reads exactly these.
         const phase3 = await produce(bootstrap, topic, 'three', 5);
         const fresh = startMember(dir, 'fresh', bootstrap, topic, group);
         members.push(fresh);
-        await waitCoverage([fresh], 60_000, () => stable(1));
-        await waitConsumed([fresh], phase3, 30_000);
-        await sleep(1500); // anything re-read from before would have arrived by now
-        const got = fresh.consumed();
-        assertAllConsumed(phase3, got);
-        assert.deepEqual(
-          got.map(key).sort(),
-          phase3.map(key).sort(),
-          'the new member resumes at the committed offsets: only what was produced while the group was down',
-        );
+        await assertFreshMemberResumes(fresh, phase3, () => stable(1));
         await stopMember(fresh);
       });
     } finally {
