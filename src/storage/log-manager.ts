@@ -232,7 +232,10 @@ export class LogManager {
     const results = await Promise.allSettled([...this.logs.values()].map((l) => l.close()));
     const failed = results.filter((r) => r.status === 'rejected');
     if (failed.length > 0) {
-      this.logger.error('unclean shutdown: logs failed to close', { count: failed.length });
+      this.logger.error('unclean shutdown: logs failed to close', {
+        count: failed.length,
+        first: String((failed[0] as PromiseRejectedResult).reason),
+      });
       return;
     }
     await writeFileAtomic(join(this.dataDir, CLEAN_SHUTDOWN_FILE), '');
