@@ -97,20 +97,56 @@ export function runExclusive<T>(work: () => Promise<T>): Promise<T> {
   return result;
 }
 
-/** Rejects the same resource twice in one alter request (Kafka: INVALID_REQUEST "Duplicate resource."). */
-export function duplicateResources(
+/** One resource's entry in an AlterConfigs or IncrementalAlterConfigs response. */
+export interface AlterResourceResult {
+  resourceType: number;
+  resourceName: string;
+  errorCode: number;
+  errorMessage: string | null;
+}
+
+/**
+ * The resource loop AlterConfigs and IncrementalAlterConfigs share: alters each resource with `alter`, one
+ * after the other so that two resources of one request apply in request order, each under runExclusive, and
+ * answers one error code per resource. The same resource twice is INVALID_REQUEST "Duplicate resource.".
+ */
+export async function alterEachResource<R extends { resourceType: number; resourceName: string }>(
+  services: BrokerServices,
+  apiName: string,
+  resources: readonly R[],
+  alter: (r: R) => Promise<void>,
+): Promise<AlterResourceResult[]> {
+  const duplicates = duplicateResources(resources);
+  const responses: AlterResourceResult[] = [];
+  for (const r of resources) {
+    const base = { resourceType: r.resourceType, resourceName: r.resourceName };
+    try {
+      if (duplicates.has(resourceKey(r)))
+        throw new AdminError(ErrorCode.INVALID_REQUEST, 'Duplicate resource.');
+      await runExclusive(() => alter(r));
+      responses.push({ ...base, errorCode: ErrorCode.NONE, errorMessage: null });
+    } catch (err) {
+      const { code, message } = adminErrorOf(services, err, apiName);
+      responses.push({ ...base, errorCode: code, errorMessage: message });
+    }
+  }
+  return responses;
+}
+
+/** The keys of the resources that stand more than once in one alter request. */
+function duplicateResources(
   resources: readonly { resourceType: number; resourceName: string }[],
 ): Set<string> {
   const seen = new Set<string>();
   const dup = new Set<string>();
   for (const r of resources) {
-    const k = `${r.resourceType}:${r.resourceName}`;
+    const k = resourceKey(r);
     if (seen.has(k)) dup.add(k);
     seen.add(k);
   }
   return dup;
 }
 
-export function resourceKey(r: { resourceType: number; resourceName: string }): string {
+function resourceKey(r: { resourceType: number; resourceName: string }): string {
   return `${r.resourceType}:${r.resourceName}`;
 }

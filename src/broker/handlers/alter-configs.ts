@@ -20,12 +20,9 @@ import { ErrorCode } from '../../protocol/errors.js';
 import {
   AdminError,
   ResourceType,
-  adminErrorOf,
   checkBrokerResource,
-  duplicateResources,
+  alterEachResource,
   replaceTopicConfigs,
-  resourceKey,
-  runExclusive,
 } from '../config-admin.js';
 import { defineHandler } from '../handler.js';
 import type { BrokerServices } from '../services.js';
@@ -34,21 +31,9 @@ export const alterConfigsHandler = defineHandler<AlterConfigsRequest, DeepPartia
   apiKey: ApiKey.AlterConfigs,
   versions: [0, 2],
   async handle(ctx, req) {
-    const duplicates = duplicateResources(req.resources);
-    const responses = [];
-    // One resource after the other, so that two resources of one request apply in request order.
-    for (const r of req.resources) {
-      const base = { resourceType: r.resourceType, resourceName: r.resourceName };
-      try {
-        if (duplicates.has(resourceKey(r)))
-          throw new AdminError(ErrorCode.INVALID_REQUEST, 'Duplicate resource.');
-        await runExclusive(() => alterResource(ctx.services, r, req.validateOnly));
-        responses.push({ ...base, errorCode: ErrorCode.NONE, errorMessage: null });
-      } catch (err) {
-        const { code, message } = adminErrorOf(ctx.services, err, 'AlterConfigs');
-        responses.push({ ...base, errorCode: code, errorMessage: message });
-      }
-    }
+    const responses = await alterEachResource(ctx.services, 'AlterConfigs', req.resources, (r) =>
+      alterResource(ctx.services, r, req.validateOnly),
+    );
     return { throttleTimeMs: 0, responses };
   },
 });

@@ -23,12 +23,9 @@ import { ErrorCode } from '../../protocol/errors.js';
 import {
   AdminError,
   ResourceType,
-  adminErrorOf,
   checkBrokerResource,
-  duplicateResources,
+  alterEachResource,
   replaceTopicConfigs,
-  resourceKey,
-  runExclusive,
   topicOverrides,
 } from '../config-admin.js';
 import { defineHandler } from '../handler.js';
@@ -45,20 +42,9 @@ export const incrementalAlterConfigsHandler = defineHandler<
   apiKey: ApiKey.IncrementalAlterConfigs,
   versions: [0, 1],
   async handle(ctx, req) {
-    const duplicates = duplicateResources(req.resources);
-    const responses = [];
-    for (const r of req.resources) {
-      const base = { resourceType: r.resourceType, resourceName: r.resourceName };
-      try {
-        if (duplicates.has(resourceKey(r)))
-          throw new AdminError(ErrorCode.INVALID_REQUEST, 'Duplicate resource.');
-        await runExclusive(() => alterResource(ctx.services, r, req.validateOnly));
-        responses.push({ ...base, errorCode: ErrorCode.NONE, errorMessage: null });
-      } catch (err) {
-        const { code, message } = adminErrorOf(ctx.services, err, 'IncrementalAlterConfigs');
-        responses.push({ ...base, errorCode: code, errorMessage: message });
-      }
-    }
+    const responses = await alterEachResource(ctx.services, 'IncrementalAlterConfigs', req.resources, (r) =>
+      alterResource(ctx.services, r, req.validateOnly),
+    );
     return { throttleTimeMs: 0, responses };
   },
 });
