@@ -6,26 +6,7 @@ import { after, before, test } from 'node:test';
 import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
 import { startTestBroker, uniqueTopic, type TestBroker } from '../helpers/broker.js';
 import { hasKcat, requireTool } from '../helpers/external.js';
-import { runCommand } from '../helpers/run.js';
-
-interface KcatMessage {
-  offset: number;
-  key: string | null;
-  payload: string | null;
-}
-
-async function kcatReadAll(bootstrapServers: string, topic: string): Promise<KcatMessage[]> {
-  const r = await runCommand(
-    'kcat',
-    ['-C', '-b', bootstrapServers, '-t', topic, '-o', 'beginning', '-e', '-J', '-q'],
-    { timeoutMs: 60_000 },
-  );
-  if (r.code !== 0) throw new Error(`kcat exited ${r.code ?? r.signal}\n${r.stderr.slice(-4000)}`);
-  return r.stdout
-    .split('\n')
-    .filter((l) => l.trim().startsWith('{'))
-    .map((l) => JSON.parse(l) as KcatMessage);
-}
+import { kcatReadAll, type KcatMessage } from '../helpers/kcat.js';
 
 let tb: TestBroker;
 let kafka: Kafka;

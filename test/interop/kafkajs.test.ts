@@ -6,56 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { CompressionTypes, Kafka, logLevel, Partitioners, type Admin, type Message } from 'kafkajs';
 import { startTestBroker, uniqueTopic, type TestBroker } from '../helpers/broker.js';
 import { hasKcat, requireTool } from '../helpers/external.js';
-import { runCommand } from '../helpers/run.js';
-
-// ------------------------------------------------------------------------------------------ kcat reader
-
-interface KcatMessage {
-  topic: string;
-  partition: number;
-  offset: number;
-  tstype?: string;
-  ts?: number;
-  key: string | null;
-  payload: string | null;
-  headers: Array<[string, string | null]>;
-}
-
-/** Reads a whole topic from the beginning with kcat (-e: stop at the end of every partition), as JSON. */
-async function kcatReadAll(bootstrapServers: string, topic: string): Promise<KcatMessage[]> {
-  const r = await runCommand(
-    'kcat',
-    ['-C', '-b', bootstrapServers, '-t', topic, '-o', 'beginning', '-e', '-J', '-q'],
-    {
-      timeoutMs: 60_000,
-    },
-  );
-  if (r.code !== 0) {
-    throw new Error(
-      `kcat exited ${r.code ?? r.signal}${r.timedOut ? ' (timed out)' : ''}\n${r.stderr.slice(-4000)}`,
-    );
-  }
-  return r.stdout
-    .split('\n')
-    .filter((l) => l.trim().startsWith('{'))
-    .map((l) => {
-      const j = JSON.parse(l) as Omit<KcatMessage, 'headers'> & { headers?: unknown };
-      const headers: Array<[string, string | null]> = [];
-      if (Array.isArray(j.headers)) {
-        for (let i = 0; i + 1 < j.headers.length; i += 2) {
-          headers.push([String(j.headers[i]), j.headers[i + 1] === null ? null : String(j.headers[i + 1])]);
-        }
-      }
-      return { ...j, headers };
-    });
-}
-
-function byPartitionOffset(
-  a: { partition: number; offset: number },
-  b: { partition: number; offset: number },
-) {
-  return a.partition - b.partition || a.offset - b.offset;
-}
+import { byPartitionOffset, kcatReadAll } from '../helpers/kcat.js';
 
 // ------------------------------------------------------------------------------------------ setup
 

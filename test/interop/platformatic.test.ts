@@ -7,7 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import { Admin, ProduceAcks, Producer, stringSerializers } from '@platformatic/kafka';
 import { startTestBroker, uniqueTopic, type TestBroker } from '../helpers/broker.js';
 import { hasKcat, hasPythonKafka, requireTool } from '../helpers/external.js';
-import { runCommand, runPythonJson } from '../helpers/run.js';
+import { byPartitionOffset, kcatReadAll } from '../helpers/kcat.js';
+import { runPythonJson } from '../helpers/run.js';
 
 // ------------------------------------------------------------------------------------------ readers
 
@@ -20,40 +21,17 @@ interface ReadMessage {
   headers: Array<[string, string | null]>;
 }
 
-/** kcat -C from the beginning to the end of every partition, JSON output. */
-async function kcatReadAll(bootstrapServers: string, topic: string): Promise<ReadMessage[]> {
-  const r = await runCommand(
-    'kcat',
-    ['-C', '-b', bootstrapServers, '-t', topic, '-o', 'beginning', '-e', '-J', '-q'],
-    {
-      timeoutMs: 60_000,
-    },
-  );
-  if (r.code !== 0) {
-    throw new Error(
-      `kcat exited ${r.code ?? r.signal}${r.timedOut ? ' (timed out)' : ''}\n${r.stderr.slice(-4000)}`,
-    );
-  }
-  return r.stdout
-    .split('\n')
-    .filter((l) => l.trim().startsWith('{'))
-    .map((l) => {
-      const j = JSON.parse(l) as {
-        partition: number;
-        offset: number;
-        ts: number;
-        key: string | null;
-        payload: string | null;
-        headers?: unknown;
-      };
-      const headers: Array<[string, string | null]> = [];
-      if (Array.isArray(j.headers)) {
-        for (let i = 0; i + 1 < j.headers.length; i += 2) {
-          headers.push([String(j.headers[i]), j.headers[i + 1] === null ? null : String(j.headers[i + 1])]);
-        }
-      }
-      return { partition: j.partition, offset: j.offset, ts: j.ts, key: j.key, value: j.payload, headers };
-    })
+/** kcat -C from the beginning to the end of every partition. */
+async function kcatRead(bootstrapServers: string, topic: string): Promise<ReadMessage[]> {
+  return (await kcatReadAll(bootstrapServers, topic))
+    .map((m) => ({
+      partition: m.partition,
+      offset: m.offset,
+      ts: m.ts,
+      key: m.key,
+      value: m.payload,
+      headers: m.headers,
+    }))
     .sort(byPartitionOffset);
 }
 
@@ -94,13 +72,6 @@ print(json.dumps(out))
     90_000,
   );
   return got.sort(byPartitionOffset);
-}
-
-function byPartitionOffset(
-  a: { partition: number; offset: number },
-  b: { partition: number; offset: number },
-) {
-  return a.partition - b.partition || a.offset - b.offset;
 }
 
 // ------------------------------------------------------------------------------------------ setup
@@ -236,7 +207,7 @@ describe('@platformatic/kafka producer', () => {
   test('read back with kcat', async (t) => {
     assert.equal(expected.length, 27, 'the produce test must have run first');
     if (!(await requireTool(t, 'kcat', hasKcat, 'reading back needs kcat (apt-get install kcat)'))) return;
-    compare(await kcatReadAll(tb.bootstrapServers, topic), 'kcat');
+    compare(await kcatRead(tb.bootstrapServers, topic), 'kcat');
   });
 
   test('read back with kafka-python (no group)', async (t) => {
@@ -269,7 +240,7 @@ describe('@platformatic/kafka producer', () => {
       await producer.close();
     }
     if (!(await requireTool(t, 'kcat', hasKcat, 'reading back needs kcat (apt-get install kcat)'))) return;
-    const got = await kcatReadAll(tb.bootstrapServers, itopic);
+    const got = await kcatRead(tb.bootstrapServers, itopic);
     assert.equal(got.length, values.length, 'no missing and no duplicate messages');
     assert.deepEqual(new Set(got.map((m) => m.value)), new Set(values));
     for (const p of [0, 1]) {

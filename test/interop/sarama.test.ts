@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { REPO_ROOT, startTestBroker, uniqueTopic, type TestBroker } from '../helpers/broker.js';
 import { hasGo, hasKcat, hasSarama, requireTool, SARAMA_GOPATH } from '../helpers/external.js';
+import { byPartitionOffset, kcatReadAll } from '../helpers/kcat.js';
 import { runCommand } from '../helpers/run.js';
 
 const SRC_DIR = join(REPO_ROOT, 'test', 'interop', 'sarama');
@@ -109,7 +110,7 @@ async function saramaConsume(topic: string, n: number): Promise<Consumed[]> {
         headers: h!.replace('headers=', ''),
       };
     })
-    .sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+    .sort(byPartitionOffset);
 }
 
 /** What the sarama producer sent for key `<prefix>-key-<i>`. */
@@ -125,7 +126,7 @@ function expectedFromAcks(acks: Ack[], prefix: string): Consumed[] {
         headers: `idx:${i},src:sarama`,
       };
     })
-    .sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+    .sort(byPartitionOffset);
 }
 
 let tb: TestBroker;
@@ -192,35 +193,15 @@ describe('sarama 1.22.1 (V2_2_0_0)', () => {
     if (!(await haveToolchain(t))) return;
     if (!(await requireTool(t, 'kcat', hasKcat, 'apt-get install kcat'))) return;
     assert.equal(acks.length, N, 'the producer test must have run first');
-    const r = await runCommand(
-      'kcat',
-      ['-C', '-b', tb.bootstrapServers, '-t', saramaTopic, '-o', 'beginning', '-e', '-q', '-J'],
-      { timeoutMs: 60_000 },
-    );
-    assert.equal(r.code, 0, `kcat failed: ${r.stderr}`);
-    const got = r.stdout
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => {
-        const j = JSON.parse(l) as {
-          partition: number;
-          offset: number;
-          key: string;
-          payload: string;
-          headers?: string[];
-        };
-        const hs: string[] = [];
-        for (let i = 0; j.headers && i + 1 < j.headers.length; i += 2)
-          hs.push(`${j.headers[i]}:${j.headers[i + 1]}`);
-        return {
-          key: j.key,
-          value: j.payload,
-          partition: j.partition,
-          offset: j.offset,
-          headers: hs.join(','),
-        };
-      })
-      .sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+    const got = (await kcatReadAll(tb.bootstrapServers, saramaTopic))
+      .map((m) => ({
+        key: m.key,
+        value: m.payload,
+        partition: m.partition,
+        offset: m.offset,
+        headers: m.headers.map(([k, v]) => `${k}:${v}`).join(','),
+      }))
+      .sort(byPartitionOffset);
     assert.deepEqual(got, expectedFromAcks(acks, 'sar'));
   });
 
