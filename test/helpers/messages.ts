@@ -18,6 +18,14 @@ export interface ConsumedMessage extends WireMessage {
   timestampType: string;
 }
 
+/** What was produced of a consumed message: without its partition, offset and timestamp type. */
+export const wireMessageOf = (m: ConsumedMessage): WireMessage => ({
+  key: m.key,
+  value: m.value,
+  headers: m.headers,
+  timestamp: m.timestamp,
+});
+
 /** Hex of a UTF-8 string. */
 export const hex = (s: string): string => Buffer.from(s, 'utf8').toString('hex');
 

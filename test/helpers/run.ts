@@ -104,6 +104,30 @@ export async function runPythonJson<T>(
   return JSON.parse(lines[lines.length - 1]!) as T;
 }
 
+// Python lines that read a script's parameters (one JSON object on stdin) into P, the bootstrap address into BS,
+// and convert bytes from and to the hex of WireMessage (test/helpers/messages.ts).
+const PY_PARAMS_PRELUDE = String.raw`
+import json, os, sys, time
+P = json.load(sys.stdin)
+BS = P['bootstrap']
+def unhex(s):
+    return None if s is None else bytes.fromhex(s)
+def tohex(b):
+    return None if b is None else b.hex()
+`;
+
+/**
+ * Runs a Python client script that finds its parameters in P (`params` as JSON on stdin; `params.bootstrap` also in
+ * BS) and has unhex()/tohex() for WireMessage bytes; returns the JSON document it prints last (see runPythonJson).
+ */
+export function runPythonWithParams<T>(
+  script: string,
+  params: { bootstrap: string; [name: string]: unknown },
+  timeoutMs: number,
+): Promise<T> {
+  return runPythonJson<T>(PY_PARAMS_PRELUDE + script, {}, timeoutMs, JSON.stringify(params));
+}
+
 /** A program left running in the background: its stdout read line by line, stopped by its PID. */
 export interface LongRunning {
   readonly pid: number;

@@ -5,24 +5,24 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { uniqueTopic, withBroker } from '../helpers/broker.js';
 import { hasConfluentKafkaPython, requireTool } from '../helpers/external.js';
-import { sampleMessages, summarize, type ConsumedMessage, type WireMessage } from '../helpers/messages.js';
+import {
+  sampleMessages,
+  summarize,
+  wireMessageOf,
+  type ConsumedMessage,
+  type WireMessage,
+} from '../helpers/messages.js';
 import { fetchAllBatches } from '../helpers/raw-fetch.js';
-import { runPythonJson } from '../helpers/run.js';
+import { runPythonWithParams } from '../helpers/run.js';
 
 const TEST_TIMEOUT_MS = 120_000;
 const PY_TIMEOUT_MS = 60_000;
 const BROKER_CONFIG = { 'auto.create.topics.enable': 'true', 'num.partitions': '1' };
 
-const PRELUDE = String.raw`
-import json, os, sys, time
+// Every script runs after runPythonWithParams's prelude (P, BS, unhex, tohex).
+const IMPORTS = String.raw`
 from confluent_kafka import Producer, Consumer, TopicPartition, OFFSET_BEGINNING, KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
-P = json.load(sys.stdin)
-BS = P['bootstrap']
-def unhex(s):
-    return None if s is None else bytes.fromhex(s)
-def tohex(b):
-    return None if b is None else b.hex()
 `;
 
 const PRODUCE = String.raw`
@@ -119,29 +119,20 @@ async function produce(
   codec?: string,
   lingerMs?: number,
 ) {
-  return runPythonJson<{ left: number; reports: (DeliveryReport | null)[] }>(
-    PRELUDE + PRODUCE,
-    {},
+  return runPythonWithParams<{ left: number; reports: (DeliveryReport | null)[] }>(
+    IMPORTS + PRODUCE,
+    { bootstrap, topic, messages, codec, lingerMs },
     PY_TIMEOUT_MS,
-    JSON.stringify({ bootstrap, topic, messages, codec, lingerMs }),
   );
 }
 
 async function consume(bootstrap: string, topic: string, expected: number) {
-  return runPythonJson<{ messages: ConsumedMessage[]; errors: string[] }>(
-    PRELUDE + CONSUME,
-    {},
+  return runPythonWithParams<{ messages: ConsumedMessage[]; errors: string[] }>(
+    IMPORTS + CONSUME,
+    { bootstrap, topic, expected, group: `${topic}-unused-group` },
     PY_TIMEOUT_MS,
-    JSON.stringify({ bootstrap, topic, expected, group: `${topic}-unused-group` }),
   );
 }
-
-const strip = (m: ConsumedMessage): WireMessage => ({
-  key: m.key,
-  value: m.value,
-  headers: m.headers,
-  timestamp: m.timestamp,
-});
 
 async function available(t: TestContext): Promise<boolean> {
   return requireTool(
@@ -168,7 +159,11 @@ async function roundTrip(bootstrap: string, topic: string, messages: WireMessage
     c.messages.map((m) => [m.partition, m.offset, m.timestampType]),
     messages.map((_, i) => [0, i, 'create']),
   );
-  assert.deepEqual(c.messages.map(strip), messages, 'keys, values, headers and timestamps survive exactly');
+  assert.deepEqual(
+    c.messages.map(wireMessageOf),
+    messages,
+    'keys, values, headers and timestamps survive exactly',
+  );
 }
 
 describe('confluent-kafka-python 1.7.0', { timeout: 10 * TEST_TIMEOUT_MS }, () => {
@@ -227,13 +222,13 @@ describe('confluent-kafka-python 1.7.0', { timeout: 10 * TEST_TIMEOUT_MS }, () =
       await withBroker({ config: { 'auto.create.topics.enable': 'false' } }, async (b) => {
         const a = uniqueTopic('ck-admin-a');
         const bb = uniqueTopic('ck-admin-b');
-        const r = await runPythonJson<{
+        const r = await runPythonWithParams<{
           create: Record<string, string>;
           createAgain: Record<string, string>;
           afterCreate: Record<string, number[]>;
           delete: Record<string, string>;
           afterDelete: Record<string, number[]>;
-        }>(PRELUDE + ADMIN, {}, PY_TIMEOUT_MS, JSON.stringify({ bootstrap: b.bootstrapServers, a, b: bb }));
+        }>(IMPORTS + ADMIN, { bootstrap: b.bootstrapServers, a, b: bb }, PY_TIMEOUT_MS);
         assert.deepEqual(r.create, { [a]: 'ok', [bb]: 'ok' });
         assert.deepEqual(r.createAgain, { [a]: 'TOPIC_ALREADY_EXISTS' });
         assert.deepEqual(r.afterCreate[a], [0, 1, 2], JSON.stringify(r.afterCreate));

@@ -5,25 +5,22 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { uniqueTopic, withBroker } from '../helpers/broker.js';
 import { hasPythonKafka, hasPythonKafkaCodecs, requireTool } from '../helpers/external.js';
-import { sampleMessages, summarize, type ConsumedMessage, type WireMessage } from '../helpers/messages.js';
+import {
+  sampleMessages,
+  summarize,
+  wireMessageOf,
+  type ConsumedMessage,
+  type WireMessage,
+} from '../helpers/messages.js';
 import { fetchAllBatches } from '../helpers/raw-fetch.js';
-import { runPythonJson } from '../helpers/run.js';
+import { runPythonWithParams } from '../helpers/run.js';
 
 const TEST_TIMEOUT_MS = 120_000;
 const PY_TIMEOUT_MS = 60_000;
 // Topics are auto-created on first produce, like a default Kafka; num.partitions=3 so subscribe() has work to do.
 const BROKER_CONFIG = { 'auto.create.topics.enable': 'true', 'num.partitions': '3' };
 
-const PRELUDE = String.raw`
-import json, os, sys, time
-P = json.load(sys.stdin)
-BS = P['bootstrap']
-def unhex(s):
-    return None if s is None else bytes.fromhex(s)
-def tohex(b):
-    return None if b is None else b.hex()
-`;
-
+// Every script runs after runPythonWithParams's prelude (P, BS, unhex, tohex).
 const PRODUCE = String.raw`
 from kafka import KafkaProducer
 acks = P['acks'] if P['acks'] == 'all' else int(P['acks'])
@@ -115,7 +112,7 @@ async function produce(
   opts: { acks: string; codec?: string; partition?: number; lingerMs?: number },
 ): Promise<ProduceMeta[]> {
   const params = { bootstrap, topic, messages, ...opts };
-  return runPythonJson<ProduceMeta[]>(PRELUDE + PRODUCE, {}, PY_TIMEOUT_MS, JSON.stringify(params));
+  return runPythonWithParams<ProduceMeta[]>(PRODUCE, params, PY_TIMEOUT_MS);
 }
 
 async function consume(
@@ -126,15 +123,8 @@ async function consume(
   partitions: number[] = [0],
 ): Promise<ConsumedMessage[]> {
   const params = { bootstrap, topic, expected, mode, partitions };
-  return runPythonJson<ConsumedMessage[]>(PRELUDE + CONSUME, {}, PY_TIMEOUT_MS, JSON.stringify(params));
+  return runPythonWithParams<ConsumedMessage[]>(CONSUME, params, PY_TIMEOUT_MS);
 }
-
-const strip = (m: ConsumedMessage): WireMessage => ({
-  key: m.key,
-  value: m.value,
-  headers: m.headers,
-  timestamp: m.timestamp,
-});
 
 async function available(t: TestContext): Promise<boolean> {
   return requireTool(t, 'kafka-python', hasPythonKafka, 'install the Debian package python3-kafka');
@@ -168,7 +158,11 @@ describe('kafka-python 2.0.2', { timeout: 10 * TEST_TIMEOUT_MS }, () => {
             got.map((m) => [m.partition, m.offset, m.timestampType]),
             messages.map((_, i) => [0, i, 'create']),
           );
-          assert.deepEqual(got.map(strip), messages, 'keys, values, headers and timestamps survive exactly');
+          assert.deepEqual(
+            got.map(wireMessageOf),
+            messages,
+            'keys, values, headers and timestamps survive exactly',
+          );
         });
       },
     );
@@ -226,7 +220,7 @@ describe('kafka-python 2.0.2', { timeout: 10 * TEST_TIMEOUT_MS }, () => {
             got.map((m) => m.offset),
             messages.map((_, i) => i),
           );
-          assert.deepEqual(got.map(strip), messages);
+          assert.deepEqual(got.map(wireMessageOf), messages);
         });
       },
     );
@@ -263,7 +257,7 @@ describe('kafka-python 2.0.2', { timeout: 10 * TEST_TIMEOUT_MS }, () => {
         assert.equal(got.length, messages.length, `consumed ${summarize(got)}`);
         const byKey = (xs: WireMessage[]) =>
           [...xs].sort((x, y) => String(x.key).localeCompare(String(y.key)));
-        assert.deepEqual(byKey(got.map(strip)), byKey(messages));
+        assert.deepEqual(byKey(got.map(wireMessageOf)), byKey(messages));
         // each record comes back from the partition and offset the producer was told
         const where = new Map<string | null, number[]>(
           meta.map((m, i) => [messages[i]!.key, [m.partition, m.offset]]),
@@ -283,7 +277,7 @@ describe('kafka-python 2.0.2', { timeout: 10 * TEST_TIMEOUT_MS }, () => {
       await withBroker({ config: { 'auto.create.topics.enable': 'false' } }, async (b) => {
         const a = uniqueTopic('kp-admin-a');
         const bb = uniqueTopic('kp-admin-b');
-        const r = await runPythonJson<{
+        const r = await runPythonWithParams<{
           create: Record<string, number>;
           createAgain: Record<string, number>;
           listAfterCreate: string[];
@@ -291,7 +285,7 @@ describe('kafka-python 2.0.2', { timeout: 10 * TEST_TIMEOUT_MS }, () => {
           consumerPartitions: number[];
           delete: Record<string, number>;
           listAfterDelete: string[];
-        }>(PRELUDE + ADMIN, {}, PY_TIMEOUT_MS, JSON.stringify({ bootstrap: b.bootstrapServers, a, b: bb }));
+        }>(ADMIN, { bootstrap: b.bootstrapServers, a, b: bb }, PY_TIMEOUT_MS);
         assert.deepEqual(r.create, { [a]: 0, [bb]: 0 }, 'both topics created without error');
         assert.deepEqual(r.createAgain, { [a]: 36 }, 'creating it again answers TOPIC_ALREADY_EXISTS (36)');
         assert.ok(
