@@ -147,6 +147,54 @@ async function measured<T>(
   return { value, broker, client, hostPct: hm.stop() };
 }
 
+/**
+ * Runs one rdkafka_performance process under measured(); SIGINT after timeoutMs (it still prints its summary).
+ */
+function runMeasured(bin: string, args: string[], timeoutMs: number, brokerPid: number | undefined) {
+  return measured(brokerPid, async (onStart) => {
+    const t0 = performance.now();
+    const child = startChild(bin, args);
+    onStart(child.pid);
+    let timedOut = false;
+    const t1 = setTimeout(() => {
+      timedOut = true;
+      process.kill(child.pid, 'SIGINT');
+    }, timeoutMs);
+    const code = await child.exited;
+    clearTimeout(t1);
+    return { code, out: child.out(), err: child.err(), timedOut, wallS: (performance.now() - t0) / 1000 };
+  });
+}
+
+/** A ThroughputResult: `counts` from the run's summary, the wall time and usage from what runMeasured measured. */
+function throughputResult(
+  m: Awaited<ReturnType<typeof runMeasured>>,
+  counts: Pick<ThroughputResult, 'msgs' | 'bytes' | 'msgsPerSec' | 'mbPerSec' | 'failed' | 'ok' | 'note'>,
+): ThroughputResult {
+  return {
+    msgs: counts.msgs,
+    bytes: counts.bytes,
+    msgsPerSec: counts.msgsPerSec,
+    mbPerSec: counts.mbPerSec,
+    wallS: m.value.wallS,
+    timedOut: m.value.timedOut,
+    failed: counts.failed,
+    ok: counts.ok,
+    note: counts.note,
+    broker: m.broker,
+    client: m.client,
+    hostPct: m.hostPct,
+  };
+}
+
+/** What a run without a summary line reports: nothing measured, not ok. */
+const NO_SUMMARY = { msgs: 0, bytes: 0, msgsPerSec: 0, mbPerSec: 0, failed: 0, ok: false };
+
+/** The note for the error lines a run printed: how many, and the first one. */
+function errorLinesNote(errLines: string[]): string {
+  return `${errLines.length} error lines, e.g. "${errLines[0].trim().slice(0, 140)}"`;
+}
+
 export async function rdProduce(o: ProduceOpts, brokerPid?: number): Promise<ThroughputResult> {
   const args = [
     '-P',
@@ -177,36 +225,14 @@ export async function rdProduce(o: ProduceOpts, brokerPid?: number): Promise<Thr
     ...(o.partitions <= 1 ? ['-p', '0'] : []),
     ...(o.extra ?? []),
   ];
-  const m = await measured(brokerPid, async (onStart) => {
-    const t0 = performance.now();
-    const child = startChild(o.bin, args);
-    onStart(child.pid);
-    let timedOut = false;
-    const t1 = setTimeout(() => {
-      timedOut = true;
-      process.kill(child.pid, 'SIGINT');
-    }, o.timeoutMs);
-    const code = await child.exited;
-    clearTimeout(t1);
-    return { code, out: child.out(), err: child.err(), timedOut, wallS: (performance.now() - t0) / 1000 };
-  });
+  const m = await runMeasured(o.bin, args, o.timeoutMs, brokerPid);
   const r = m.value;
   const pm = lastMatch(PRODUCE_RE, r.out);
   if (!pm) {
-    return {
-      msgs: 0,
-      bytes: 0,
-      msgsPerSec: 0,
-      mbPerSec: 0,
-      wallS: r.wallS,
-      timedOut: r.timedOut,
-      failed: 0,
-      ok: false,
+    return throughputResult(m, {
+      ...NO_SUMMARY,
       note: `no summary (exit ${r.code}): ${tail(r.out + r.err, 6).replace(/\n/g, ' | ')}`,
-      broker: m.broker,
-      client: m.client,
-      hostPct: m.hostPct,
-    };
+    });
   }
   const delivered = Number(pm[3]);
   const failed = Number(pm[5]);
@@ -216,22 +242,16 @@ export async function rdProduce(o: ProduceOpts, brokerPid?: number): Promise<Thr
   const notes: string[] = [];
   if (r.timedOut) notes.push(`timed out after ${o.timeoutMs / 1000}s`);
   if (failed) notes.push(`${failed} delivery failures`);
-  if (errLines.length)
-    notes.push(`${errLines.length} error lines, e.g. "${errLines[0].trim().slice(0, 140)}"`);
-  return {
+  if (errLines.length) notes.push(errorLinesNote(errLines));
+  return throughputResult(m, {
     msgs: delivered,
     bytes: delivered * o.size,
     msgsPerSec: Number(pm[7]),
     mbPerSec: Number(pm[8]),
-    wallS: r.wallS,
-    timedOut: r.timedOut,
     failed,
     ok: delivered > 0 && failed === 0 && delivered >= o.count,
     note: notes.join('; '),
-    broker: m.broker,
-    client: m.client,
-    hostPct: m.hostPct,
-  };
+  });
 }
 
 export interface ConsumeOpts {
@@ -269,59 +289,28 @@ export async function rdConsume(o: ConsumeOpts, brokerPid?: number): Promise<Thr
     'socket.receive.buffer.bytes=4194304',
     ...partitionArgs(o.partitions),
   ];
-  const m = await measured(brokerPid, async (onStart) => {
-    const t0 = performance.now();
-    const child = startChild(o.bin, args);
-    onStart(child.pid);
-    let timedOut = false;
-    const t1 = setTimeout(() => {
-      timedOut = true;
-      process.kill(child.pid, 'SIGINT');
-    }, o.timeoutMs);
-    const code = await child.exited;
-    clearTimeout(t1);
-    return { code, out: child.out(), err: child.err(), timedOut, wallS: (performance.now() - t0) / 1000 };
-  });
+  const m = await runMeasured(o.bin, args, o.timeoutMs, brokerPid);
   const r = m.value;
   const cm = lastMatch(CONSUME_RE, r.out);
   const notes: string[] = [];
   if (r.timedOut) notes.push(`timed out after ${o.timeoutMs / 1000}s`);
   const errLines = (r.out + r.err).split('\n').filter((l) => /error|fail/i.test(l));
-  if (errLines.length)
-    notes.push(`${errLines.length} error lines, e.g. "${errLines[0].trim().slice(0, 140)}"`);
+  if (errLines.length) notes.push(errorLinesNote(errLines));
   if (!cm) {
     notes.push(`no summary (exit ${r.code}): ${tail(r.out + r.err, 6).replace(/\n/g, ' | ')}`);
-    return {
-      msgs: 0,
-      bytes: 0,
-      msgsPerSec: 0,
-      mbPerSec: 0,
-      wallS: r.wallS,
-      timedOut: r.timedOut,
-      failed: 0,
-      ok: false,
-      note: notes.join('; '),
-      broker: m.broker,
-      client: m.client,
-      hostPct: m.hostPct,
-    };
+    return throughputResult(m, { ...NO_SUMMARY, note: notes.join('; ') });
   }
   const msgs = Number(cm[1]);
   if (msgs < o.count) notes.push(`only ${msgs}/${o.count} consumed`);
-  return {
+  return throughputResult(m, {
     msgs,
     bytes: Number(cm[2]),
     msgsPerSec: Number(cm[4]),
     mbPerSec: Number(cm[5]),
-    wallS: r.wallS,
-    timedOut: r.timedOut,
     failed: 0,
     ok: msgs >= o.count,
     note: notes.join('; '),
-    broker: m.broker,
-    client: m.client,
-    hostPct: m.hostPct,
-  };
+  });
 }
 
 export interface LatencyOpts {
