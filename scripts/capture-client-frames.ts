@@ -59,7 +59,11 @@ class RecordingProxy {
         const frame = pending.subarray(4, 4 + size);
         const key = `${frame.readInt16BE(0)}:${frame.readInt16BE(2)}`;
         if (!frames.has(key)) {
-          frames.set(key, { apiKey: frame.readInt16BE(0), apiVersion: frame.readInt16BE(2), hex: frame.toString('hex') });
+          frames.set(key, {
+            apiKey: frame.readInt16BE(0),
+            apiVersion: frame.readInt16BE(2),
+            hex: frame.toString('hex'),
+          });
         }
         pending = pending.subarray(4 + size);
       }
@@ -103,7 +107,11 @@ async function main(): Promise<void> {
     const kcat = await proxy.record(async () => {
       const b = `127.0.0.1:${port}`;
       await sh('kcat', ['-b', b, '-L']);
-      await sh('kcat', ['-b', b, '-P', '-t', 'cap-kcat', '-K:', '-H', 'h1=v1', '-z', 'zstd'], 'k1:v1\nk2:v2\n');
+      await sh(
+        'kcat',
+        ['-b', b, '-P', '-t', 'cap-kcat', '-K:', '-H', 'h1=v1', '-z', 'zstd'],
+        'k1:v1\nk2:v2\n',
+      );
       await sh('kcat', ['-b', b, '-C', '-t', 'cap-kcat', '-o', 'beginning', '-e']);
     });
     writeFileSync(new URL('librdkafka-kcat.json', out), JSON.stringify(kcat, null, 1) + '\n');
@@ -145,11 +153,15 @@ list(c); c.close()
       await admin.createTopics({ topics: ['cap-plat'], partitions: 2, replicas: 1 });
       await admin.close();
       const producer = new Producer({ ...base, serializers: stringSerializers });
-      await producer.send({ messages: [{ topic: 'cap-plat', key: 'k', value: 'v', headers: new Map([['h', 'x']]) }] });
+      await producer.send({
+        messages: [{ topic: 'cap-plat', key: 'k', value: 'v', headers: new Map([['h', 'x']]) }],
+      });
       await producer.close();
     });
     writeFileSync(new URL('platformatic.json', out), JSON.stringify(plat, null, 1) + '\n');
-    console.log(`captured ${plat.length} platformatic,  ${kcat.length} kcat, ${kp.length} kafka-python, ${kjs.length} kafkajs request shapes`);
+    console.log(
+      `captured ${plat.length} platformatic,  ${kcat.length} kcat, ${kp.length} kafka-python, ${kjs.length} kafkajs request shapes`,
+    );
   } finally {
     await proxy.close();
     await broker.stop();

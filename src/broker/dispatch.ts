@@ -26,7 +26,10 @@ export class RequestDispatcher {
     for (const h of handlers) {
       const schemas = API_SCHEMAS.get(h.apiKey);
       if (!schemas) throw new Error(`handler for unknown api key ${h.apiKey}`);
-      if (h.versions[0] < schemas.request.validVersions[0] || h.versions[1] > schemas.request.validVersions[1]) {
+      if (
+        h.versions[0] < schemas.request.validVersions[0] ||
+        h.versions[1] > schemas.request.validVersions[1]
+      ) {
         throw new Error(`handler ${schemas.name} serves versions outside the schema`);
       }
       this.handlers.set(h.apiKey, h);
@@ -40,7 +43,11 @@ export class RequestDispatcher {
       .sort((a, b) => a.apiKey - b.apiKey);
   }
 
-  async dispatch(frame: Buffer, services: BrokerServices, connection: ConnectionInfo): Promise<Buffer[] | null> {
+  async dispatch(
+    frame: Buffer,
+    services: BrokerServices,
+    connection: ConnectionInfo,
+  ): Promise<Buffer[] | null> {
     const { apiKey, apiVersion, correlationId } = peekHeader(frame);
     const handler = this.handlers.get(apiKey);
     if (!handler) throw new BadRequestError(`unsupported api key ${apiKey}`);

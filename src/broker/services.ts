@@ -46,5 +46,8 @@ export interface BrokerServices {
    * removes its dynamic value. Throws ConfigError (unknown, read-only or invalid) and changes
    * nothing; otherwise applies the new log defaults and settings at once and persists them.
    */
-  reconfigure(updates: Readonly<Record<string, string | null>>, validateOnly?: boolean): Promise<BrokerConfig>;
+  reconfigure(
+    updates: Readonly<Record<string, string | null>>,
+    validateOnly?: boolean,
+  ): Promise<BrokerConfig>;
 }

@@ -196,13 +196,14 @@ export class TopicManager {
     const topic = this.metadata.getTopic(name);
     if (!topic) throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Unknown topic '${name}'.`);
     if (!this.settings.deleteTopicEnable) {
-      throw new TopicError(ErrorCode.TOPIC_DELETION_DISABLED, 'Topic deletion is disabled (delete.topic.enable).');
+      throw new TopicError(
+        ErrorCode.TOPIC_DELETION_DISABLED,
+        'Topic deletion is disabled (delete.topic.enable).',
+      );
     }
     // Forget it first so no new produce or fetch finds it, then remove the files.
     await this.metadata.deleteTopic(name);
-    await Promise.all(
-      Array.from({ length: topic.partitions }, (_, p) => this.logs.deleteLog(topic.name, p)),
-    );
+    await Promise.all(Array.from({ length: topic.partitions }, (_, p) => this.logs.deleteLog(topic.name, p)));
     this.logger.info('Deleted topic', { topic: name });
   }
 

@@ -59,7 +59,9 @@ async function brokerStart(argv: string[]): Promise<void> {
     try {
       text = await readFile(values.config, 'utf8');
     } catch (err) {
-      fail(`Cannot read config file ${values.config}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`);
+      fail(
+        `Cannot read config file ${values.config}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`,
+      );
     }
     raw = parseServerProperties(text);
   }
@@ -75,18 +77,22 @@ async function brokerStart(argv: string[]): Promise<void> {
   let port: number | undefined;
   if (values.port !== undefined) {
     port = Number(values.port);
-    if (!/^\d+$/.test(values.port) || port > 65535) fail(`Invalid --port "${values.port}": expected 0-65535.`);
+    if (!/^\d+$/.test(values.port) || port > 65535)
+      fail(`Invalid --port "${values.port}": expected 0-65535.`);
   }
   const levelText = raw['log.level'] ?? 'info';
   const logger = createLogger({ level: isLogLevel(levelText) ? levelText : 'info', name: 'brook' });
-  const useListenersFromConfig = port === undefined && values.host === undefined && raw.listeners !== undefined;
+  const useListenersFromConfig =
+    port === undefined && values.host === undefined && raw.listeners !== undefined;
 
   let broker: Broker;
   try {
     broker = await Broker.start({
       port: useListenersFromConfig ? undefined : port,
       host: useListenersFromConfig ? undefined : values.host,
-      dataDir: values['data-dir'] ?? (raw['log.dirs'] === undefined && raw['log.dir'] === undefined ? './data' : undefined),
+      dataDir:
+        values['data-dir'] ??
+        (raw['log.dirs'] === undefined && raw['log.dir'] === undefined ? './data' : undefined),
       config: raw,
       logger,
       onUnknownConfigKey: (key) => logger.warn(`Unknown configuration key ${key} is ignored`, { key }),

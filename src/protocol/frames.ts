@@ -20,7 +20,11 @@ export interface RequestHeader {
 /** Reads the fixed part every header version shares; enough to answer even an unsupported request. */
 export function peekHeader(frame: Buffer): { apiKey: number; apiVersion: number; correlationId: number } {
   if (frame.length < 8) throw new ProtocolError(`frame of ${frame.length} bytes is shorter than a header`);
-  return { apiKey: frame.readInt16BE(0), apiVersion: frame.readInt16BE(2), correlationId: frame.readInt32BE(4) };
+  return {
+    apiKey: frame.readInt16BE(0),
+    apiVersion: frame.readInt16BE(2),
+    correlationId: frame.readInt32BE(4),
+  };
 }
 
 export function isFlexibleRequest(apiKey: number, apiVersion: number): boolean {
@@ -62,7 +66,12 @@ export function responseHeaderVersion(apiKey: number, apiVersion: number): 0 | 1
 }
 
 /** Encodes a response (header + body) as chunks, without the size prefix. */
-export function encodeResponse(apiKey: number, apiVersion: number, correlationId: number, body: object): Buffer[] {
+export function encodeResponse(
+  apiKey: number,
+  apiVersion: number,
+  correlationId: number,
+  body: object,
+): Buffer[] {
   const api = API_SCHEMAS.get(apiKey);
   if (!api) throw new ProtocolError(`unknown api key ${apiKey}`);
   const w = new Writer();
@@ -83,7 +92,11 @@ export function encodeRequest(header: RequestHeader, body: object): Buffer {
 }
 
 /** Decodes a response frame (without size prefix) of a request the caller sent. */
-export function decodeResponse<T>(apiKey: number, apiVersion: number, frame: Buffer): { correlationId: number; body: T } {
+export function decodeResponse<T>(
+  apiKey: number,
+  apiVersion: number,
+  frame: Buffer,
+): { correlationId: number; body: T } {
   const api = API_SCHEMAS.get(apiKey);
   if (!api) throw new ProtocolError(`unknown api key ${apiKey}`);
   const r = new Reader(frame);

@@ -213,7 +213,11 @@ export class LogSegment {
       while (this.writeQueue.length > 0) {
         const run = this.takeContiguousRun();
         try {
-          await writevFully(fh, run.map((w) => w.buf), run[0]!.position);
+          await writevFully(
+            fh,
+            run.map((w) => w.buf),
+            run[0]!.position,
+          );
         } catch (err) {
           for (const w of run) w.reject(err as Error);
           continue;

@@ -19,7 +19,16 @@ function brook(args: string[], timeoutMs = 30_000) {
 test('an invalid config value exits 1 with one sentence naming the key', async () => {
   const dir = makeTempDir();
   try {
-    const r = await brook(['broker', 'start', '--port', '0', '--data-dir', dir, '--set', 'num.partitions=many']);
+    const r = await brook([
+      'broker',
+      'start',
+      '--port',
+      '0',
+      '--data-dir',
+      dir,
+      '--set',
+      'num.partitions=many',
+    ]);
     assert.equal(r.code, 1);
     const lines = r.stderr.trim().split('\n');
     assert.equal(lines.length, 1, r.stderr);
@@ -38,7 +47,10 @@ test('a port in use exits 1 with one sentence', async () => {
   try {
     const r = await brook(['broker', 'start', '--port', String(port), '--data-dir', dir]);
     assert.equal(r.code, 1);
-    const errors = r.stderr.trim().split('\n').filter((l) => l.startsWith('brook:'));
+    const errors = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('brook:'));
     assert.equal(errors.length, 1, r.stderr);
     assert.match(errors[0]!, new RegExp(`${port}.*in use|in use.*${port}`, 'i'));
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
@@ -53,7 +65,19 @@ test('an unknown key is warned about, the broker still starts and reads server.p
   const props = join(dir, 'server.properties');
   writeFileSync(props, '# Kafka style\nnum.partitions=3\nno.such.key=1\n');
   const port = await freePort();
-  const args = ['--import', 'tsx', CLI, 'broker', 'start', '--port', String(port), '--data-dir', join(dir, 'data'), '--config', props];
+  const args = [
+    '--import',
+    'tsx',
+    CLI,
+    'broker',
+    'start',
+    '--port',
+    String(port),
+    '--data-dir',
+    join(dir, 'data'),
+    '--config',
+    props,
+  ];
   const { spawnLongRunning } = await import('../helpers/run.js');
   const proc = spawnLongRunning(process.execPath, args, { cwd: REPO_ROOT });
   try {

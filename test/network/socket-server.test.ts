@@ -428,7 +428,10 @@ describe('SocketServer large responses', () => {
     c.send(...frames);
     await sleep(500);
     // A few answers fit in the kernel's loopback socket buffers; the rest must wait for the reader.
-    assert.ok(largeInvocations <= 10, `${largeInvocations} large answers built for a client that never reads`);
+    assert.ok(
+      largeInvocations <= 10,
+      `${largeInvocations} large answers built for a client that never reads`,
+    );
     c.socket.resume();
     await c.waitForCount(400, 30_000);
     assert.equal(largeMax, 1);

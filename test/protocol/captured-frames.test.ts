@@ -21,8 +21,14 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 test('fixtures from at least four clients, flexible and non-flexible versions among them', () => {
   assert.ok(files.length >= 4, files.join(', '));
   const all = files.flatMap((f) => JSON.parse(readFileSync(new URL(f, dir), 'utf8')) as Captured[]);
-  assert.ok(all.some((c) => c.apiKey === 3 && c.apiVersion >= 9), 'a flexible Metadata request');
-  assert.ok(all.some((c) => c.apiKey === 0 && c.apiVersion <= 8), 'a non-flexible Produce request');
+  assert.ok(
+    all.some((c) => c.apiKey === 3 && c.apiVersion >= 9),
+    'a flexible Metadata request',
+  );
+  assert.ok(
+    all.some((c) => c.apiKey === 0 && c.apiVersion <= 8),
+    'a non-flexible Produce request',
+  );
 });
 
 for (const file of files) {
@@ -37,7 +43,11 @@ for (const file of files) {
       const body = decodeMessage<object>(API_SCHEMAS.get(c.apiKey)!.request, c.apiVersion, reader);
       assert.equal(reader.remaining, 0, `${file} key ${c.apiKey} v${c.apiVersion}: bytes left over`);
       const again = encodeRequest(header, body);
-      assert.equal(again.toString('hex'), c.hex, `${file} key ${c.apiKey} v${c.apiVersion} re-encodes differently`);
+      assert.equal(
+        again.toString('hex'),
+        c.hex,
+        `${file} key ${c.apiKey} v${c.apiVersion} re-encodes differently`,
+      );
     }
   });
 }

@@ -32,7 +32,11 @@ export const createTopicsHandler = defineHandler<CreateTopicsRequest, DeepPartia
     const topics = await Promise.all(
       req.topics.map((t) => {
         if (counts.get(t.name)! > 1) {
-          return failed(t.name, ErrorCode.INVALID_REQUEST, `Create topics request has topic '${t.name}' more than once.`);
+          return failed(
+            t.name,
+            ErrorCode.INVALID_REQUEST,
+            `Create topics request has topic '${t.name}' more than once.`,
+          );
         }
         return createOne(ctx.services, t, req.validateOnly);
       }),
@@ -48,14 +52,23 @@ async function createOne(
 ): Promise<DeepPartial<CreateTopicsResponseCreatableTopicResult>> {
   const { settings } = services;
   let numPartitions = t.numPartitions === -1 ? settings.numPartitions : t.numPartitions;
-  let replicationFactor = t.replicationFactor === -1 ? settings.defaultReplicationFactor : t.replicationFactor;
+  let replicationFactor =
+    t.replicationFactor === -1 ? settings.defaultReplicationFactor : t.replicationFactor;
   if (t.assignments.length > 0) {
     if (t.numPartitions !== -1 || t.replicationFactor !== -1) {
-      return failed(t.name, ErrorCode.INVALID_REQUEST, 'Both numPartitions or replicationFactor and replicasAssignments were set.');
+      return failed(
+        t.name,
+        ErrorCode.INVALID_REQUEST,
+        'Both numPartitions or replicationFactor and replicasAssignments were set.',
+      );
     }
     const bad = t.assignments.find((a) => a.brokerIds.some((id) => id !== settings.nodeId));
     if (bad) {
-      return failed(t.name, ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Partition ${bad.partitionIndex} is assigned to an unknown broker.`);
+      return failed(
+        t.name,
+        ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+        `Partition ${bad.partitionIndex} is assigned to an unknown broker.`,
+      );
     }
     numPartitions = t.assignments.length;
     replicationFactor = t.assignments[0]!.brokerIds.length;
@@ -63,7 +76,13 @@ async function createOne(
   const configs: Record<string, string> = {};
   for (const c of t.configs) if (c.value !== null) configs[c.name] = c.value;
   try {
-    const topic = await services.topics.create({ name: t.name, numPartitions, replicationFactor, configs, validateOnly });
+    const topic = await services.topics.create({
+      name: t.name,
+      numPartitions,
+      replicationFactor,
+      configs,
+      validateOnly,
+    });
     return {
       name: t.name,
       topicId: topic.topicId,
@@ -87,6 +106,10 @@ async function createOne(
   }
 }
 
-function failed(name: string, errorCode: number, errorMessage: string): DeepPartial<CreateTopicsResponseCreatableTopicResult> {
+function failed(
+  name: string,
+  errorCode: number,
+  errorMessage: string,
+): DeepPartial<CreateTopicsResponseCreatableTopicResult> {
   return { name, errorCode, errorMessage, numPartitions: -1, replicationFactor: -1, configs: null };
 }

@@ -23,18 +23,34 @@ export const deleteTopicsHandler = defineHandler<DeleteTopicsRequest, DeepPartia
         : req.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
     const responses = await Promise.all(
       wanted.map(async (w) => {
-        const meta = w.name !== null ? topics.get(w.name) : w.topicId !== ZERO_UUID ? topics.getById(w.topicId) : undefined;
+        const meta =
+          w.name !== null
+            ? topics.get(w.name)
+            : w.topicId !== ZERO_UUID
+              ? topics.getById(w.topicId)
+              : undefined;
         if (!meta) {
           const code = w.name === null ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-          return { name: w.name, topicId: w.topicId, errorCode: code, errorMessage: 'This server does not host this topic.' };
+          return {
+            name: w.name,
+            topicId: w.topicId,
+            errorCode: code,
+            errorMessage: 'This server does not host this topic.',
+          };
         }
         try {
           await topics.delete(meta.name);
           return { name: meta.name, topicId: meta.topicId, errorCode: ErrorCode.NONE, errorMessage: null };
         } catch (err) {
           const code = err instanceof TopicError ? err.code : ErrorCode.UNKNOWN_SERVER_ERROR;
-          if (code === ErrorCode.UNKNOWN_SERVER_ERROR) logger.error('DeleteTopics failed', { err: (err as Error).stack });
-          return { name: meta.name, topicId: meta.topicId, errorCode: code, errorMessage: (err as Error).message };
+          if (code === ErrorCode.UNKNOWN_SERVER_ERROR)
+            logger.error('DeleteTopics failed', { err: (err as Error).stack });
+          return {
+            name: meta.name,
+            topicId: meta.topicId,
+            errorCode: code,
+            errorMessage: (err as Error).message,
+          };
         }
       }),
     );

@@ -55,7 +55,11 @@ export const fetchHandler = defineHandler<FetchRequest, DeepPartial<FetchRespons
         topicId: meta?.topicId ?? t.topicId,
         partitions: t.partitions.map((p) => {
           const log = meta ? replicas.getLog(meta.name, p.partition) : undefined;
-          let errorCode: number = meta ? (log ? ErrorCode.NONE : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) : missing;
+          let errorCode: number = meta
+            ? log
+              ? ErrorCode.NONE
+              : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+            : missing;
           if (errorCode === ErrorCode.NONE) errorCode = checkLeaderEpoch(p.currentLeaderEpoch);
           return {
             index: p.partition,
@@ -94,7 +98,11 @@ async function readAll(
   plans: TopicPlan[],
   maxBytes: number,
   readCommitted: boolean,
-): Promise<{ responses: DeepPartial<FetchResponseFetchableTopicResponse>[]; bytes: number; hasError: boolean }> {
+): Promise<{
+  responses: DeepPartial<FetchResponseFetchableTopicResponse>[];
+  bytes: number;
+  hasError: boolean;
+}> {
   let remaining = maxBytes;
   let bytes = 0;
   let hasError = false;

@@ -6,14 +6,20 @@
 // - Transactional producers are refused until transactions are implemented.
 // v2: flexible. v3: producerId/producerEpoch in the request. v4: PRODUCER_FENCED.
 import { ApiKey } from '../../protocol/generated/apis.js';
-import type { InitProducerIdRequest, InitProducerIdResponse } from '../../protocol/generated/init-producer-id.js';
+import type {
+  InitProducerIdRequest,
+  InitProducerIdResponse,
+} from '../../protocol/generated/init-producer-id.js';
 import type { DeepPartial } from '../../protocol/schema.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { defineHandler } from '../handler.js';
 
 const MAX_EPOCH = 32766;
 
-export const initProducerIdHandler = defineHandler<InitProducerIdRequest, DeepPartial<InitProducerIdResponse>>({
+export const initProducerIdHandler = defineHandler<
+  InitProducerIdRequest,
+  DeepPartial<InitProducerIdResponse>
+>({
   apiKey: ApiKey.InitProducerId,
   versions: [0, 5],
   async handle(ctx, req) {

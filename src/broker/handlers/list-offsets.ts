@@ -32,33 +32,35 @@ export const listOffsetsHandler = defineHandler<ListOffsetsRequest, DeepPartial<
       req.topics.map(async (t) => ({
         name: t.name,
         partitions: await Promise.all(
-          t.partitions.map(async (p): Promise<DeepPartial<ListOffsetsResponseListOffsetsPartitionResponse>> => {
-            const log = replicas.getLog(t.name, p.partitionIndex);
-            const fail = (errorCode: number) => ({
-              partitionIndex: p.partitionIndex,
-              errorCode,
-              oldStyleOffsets: [],
-              timestamp: -1n,
-              offset: -1n,
-              leaderEpoch: -1,
-            });
-            if (!log) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-            const epochError = checkLeaderEpoch(p.currentLeaderEpoch);
-            if (epochError !== ErrorCode.NONE) return fail(epochError);
-            try {
-              const { offset, timestamp } = await lookup(log, Number(p.timestamp));
-              return {
+          t.partitions.map(
+            async (p): Promise<DeepPartial<ListOffsetsResponseListOffsetsPartitionResponse>> => {
+              const log = replicas.getLog(t.name, p.partitionIndex);
+              const fail = (errorCode: number) => ({
                 partitionIndex: p.partitionIndex,
-                errorCode: ErrorCode.NONE,
-                oldStyleOffsets: v0 ? (offset >= 0 && p.maxNumOffsets > 0 ? [BigInt(offset)] : []) : [],
-                timestamp: BigInt(timestamp),
-                offset: BigInt(offset),
-                leaderEpoch: offset >= 0 ? LEADER_EPOCH : -1,
-              };
-            } catch (err) {
-              return fail(errorCodeOf(err));
-            }
-          }),
+                errorCode,
+                oldStyleOffsets: [],
+                timestamp: -1n,
+                offset: -1n,
+                leaderEpoch: -1,
+              });
+              if (!log) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+              const epochError = checkLeaderEpoch(p.currentLeaderEpoch);
+              if (epochError !== ErrorCode.NONE) return fail(epochError);
+              try {
+                const { offset, timestamp } = await lookup(log, Number(p.timestamp));
+                return {
+                  partitionIndex: p.partitionIndex,
+                  errorCode: ErrorCode.NONE,
+                  oldStyleOffsets: v0 ? (offset >= 0 && p.maxNumOffsets > 0 ? [BigInt(offset)] : []) : [],
+                  timestamp: BigInt(timestamp),
+                  offset: BigInt(offset),
+                  leaderEpoch: offset >= 0 ? LEADER_EPOCH : -1,
+                };
+              } catch (err) {
+                return fail(errorCodeOf(err));
+              }
+            },
+          ),
         ),
       })),
     );

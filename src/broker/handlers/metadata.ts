@@ -8,7 +8,11 @@
 // v1: controller, rack, internal flag. v2: cluster id. v5: offline replicas. v7: leader epoch.
 // v8: authorized operations. v9: flexible. v10: topic ids. v11: no cluster authorized ops.
 import { ApiKey } from '../../protocol/generated/apis.js';
-import type { MetadataRequest, MetadataResponse, MetadataResponseTopic } from '../../protocol/generated/metadata.js';
+import type {
+  MetadataRequest,
+  MetadataResponse,
+  MetadataResponseTopic,
+} from '../../protocol/generated/metadata.js';
 import type { DeepPartial } from '../../protocol/schema.js';
 import { ZERO_UUID } from '../../protocol/wire.js';
 import { ErrorCode } from '../../protocol/errors.js';
@@ -75,7 +79,11 @@ async function resolveTopic(
       if (raced) return describeTopic(services, raced);
     }
     services.logger.warn('Auto-creating a topic failed', { topic: name, err: (err as Error).message });
-    return { errorCode: code === ErrorCode.TOPIC_ALREADY_EXISTS ? ErrorCode.LEADER_NOT_AVAILABLE : code, name, partitions: [] };
+    return {
+      errorCode: code === ErrorCode.TOPIC_ALREADY_EXISTS ? ErrorCode.LEADER_NOT_AVAILABLE : code,
+      name,
+      partitions: [],
+    };
   }
 }
 
