@@ -36,7 +36,7 @@ test(
       const producer = kafka.producer({ kafkaJS: { acks: -1 } });
       await producer.connect();
       try {
-        await runTakeoverScenario({
+        const r = await runTakeoverScenario({
           tb,
           topic,
           groupId: uniqueTopic('cfk-group-id'),
@@ -54,6 +54,9 @@ test(
             return base;
           },
         });
+        t.diagnostic(
+          `takeover after ${r.takeoverMs} ms; ${r.duplicates} duplicate deliveries; ${r.stale} stale records dropped`,
+        );
       } finally {
         await producer.disconnect().catch(() => {});
       }

@@ -14,7 +14,7 @@ const CONFIG = { 'group.initial.rebalance.delay.ms': '0' };
 test(
   'kafkajs: 3 member processes share 6 partitions; kill -9 one, the others take over; a new member resumes from committed offsets',
   { timeout: 300_000 },
-  async () => {
+  async (t) => {
     await withBroker({ config: CONFIG }, async (tb) => {
       const topic = uniqueTopic('kjs-group');
       const kafka = new Kafka({
@@ -31,7 +31,7 @@ test(
           await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true }),
           true,
         );
-        await runTakeoverScenario({
+        const r = await runTakeoverScenario({
           tb,
           topic,
           groupId: uniqueTopic('kjs-group-id'),
@@ -48,6 +48,9 @@ test(
             return new Map(r.map((x) => [x.partition, Number(x.baseOffset)]));
           },
         });
+        t.diagnostic(
+          `takeover after ${r.takeoverMs} ms; ${r.duplicates} duplicate deliveries; ${r.stale} stale records dropped`,
+        );
       } finally {
         await producer.disconnect().catch(() => {});
         await admin.disconnect().catch(() => {});

@@ -14,7 +14,7 @@ const CONFIG = { 'group.initial.rebalance.delay.ms': '0' };
 test(
   '@platformatic/kafka: 3 member processes share 6 partitions; one closes, the others take over; a new member resumes from committed offsets',
   { timeout: 300_000 },
-  async () => {
+  async (t) => {
     await withBroker({ config: CONFIG }, async (tb) => {
       const topic = uniqueTopic('plat-group');
       const base = { bootstrapBrokers: [tb.bootstrapServers], timeout: 15_000, retries: 3, retryDelay: 200 };
@@ -26,7 +26,7 @@ test(
       });
       try {
         await admin.createTopics({ topics: [topic], partitions: PARTITIONS, replicas: 1 });
-        await runTakeoverScenario({
+        const r = await runTakeoverScenario({
           tb,
           topic,
           groupId: uniqueTopic('plat-group-id'),
@@ -41,6 +41,9 @@ test(
             return new Map((r.offsets ?? []).map((o) => [o.partition, Number(o.offset)]));
           },
         });
+        t.diagnostic(
+          `takeover after ${r.takeoverMs} ms; ${r.duplicates} duplicate deliveries; ${r.stale} stale records dropped`,
+        );
       } finally {
         await producer.close().catch(() => {});
         await admin.close().catch(() => {});

@@ -257,7 +257,14 @@ export const PARTITIONS = 6;
  * 5. everybody stops cleanly; messages are produced while the group is down; a new member sees exactly those
  *    (everything consumed before was committed), not the topic from the beginning.
  */
-export async function runTakeoverScenario(s: TakeoverScenario): Promise<void> {
+/** What happened, for the test's diagnostics. */
+export interface TakeoverSummary {
+  takeoverMs: number;
+  duplicates: number;
+  stale: number;
+}
+
+export async function runTakeoverScenario(s: TakeoverScenario): Promise<TakeoverSummary> {
   const { tb, topic, groupId } = s;
   const env = {
     BOOTSTRAP: tb.bootstrapServers,
@@ -362,6 +369,8 @@ export async function runTakeoverScenario(s: TakeoverScenario): Promise<void> {
       assert.ok(want, `${c.member} consumed a message nobody produced: ${c.value}`);
       assert.deepEqual({ partition: c.partition, offset: c.offset }, want, `position of ${c.value}`);
     }
+    const duplicates = all.length - new Set(all.map((c) => c.value)).size;
+    const stale = members.reduce((n, m) => n + m.stale().length, 0);
     const victimMax = new Map<number, number>();
     for (const c of victim.consumed())
       victimMax.set(c.partition, Math.max(victimMax.get(c.partition) ?? -1, c.offset));
@@ -431,6 +440,7 @@ export async function runTakeoverScenario(s: TakeoverScenario): Promise<void> {
       'the new member must see exactly the messages produced while the group was down',
     );
     await fresh.closeCleanly();
+    return { takeoverMs, duplicates, stale };
   } finally {
     await killAll(members);
   }
