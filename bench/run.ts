@@ -319,7 +319,8 @@ async function main(): Promise<void> {
     `- total bench time: ${((Date.now() - started) / 1000).toFixed(0)} s`,
     '',
   ].join('\n');
-  const md = header + table + '\n' + (profileReports.length ? '\n' + profileReports.join('\n\n') + '\n' : '');
+  const md =
+    header + '\n' + table + '\n' + (profileReports.length ? '\n' + profileReports.join('\n\n') + '\n' : '');
   const resDir = join(benchDir, 'results');
   mkdirSync(resDir, { recursive: true });
   writeFileSync(join(resDir, 'latest.md'), md);
