@@ -18,6 +18,7 @@ import {
   silentLogger,
   type StorageLogger,
 } from './log-loader.js';
+import { TailCache } from './tail-cache.js';
 import { LogSegment } from './log-segment.js';
 import type {
   PendingProducerState,
@@ -103,6 +104,7 @@ export class UnifiedLog {
   private readonly dirty = new Set<LogSegment>();
   private readonly groupCommit: GroupCommit;
   private readonly listeners = new Set<AppendListener>();
+  private readonly tailCache = new TailCache();
   private readonly background = new Set<Promise<unknown>>();
   private readonly lsoWriter: SerialWriter;
   private readonly recoveryPointWriter: SerialWriter;
@@ -251,6 +253,8 @@ export class UnifiedLog {
         invariant(baseOffsetAt(records, p) >= offset, 'replicated batch offsets must grow');
       }
       offset = lastOffsetAt(records, p) + 1;
+      const size = batchSizeAt(records, p);
+      this.tailCache.add(records.subarray(p, p + size), baseOffsetAt(records, p), offset - 1);
       if (producerIdAt(records, p) >= 0) this.producerState.update(records, p);
       if (this.epochCache.assign(leaderEpochAt(records, p), baseOffsetAt(records, p))) {
         this.track(this.epochCache.persist(), 'leader-epoch-checkpoint');
@@ -482,7 +486,13 @@ export class UnifiedLog {
     }
     const maxOffset = Math.min(opts.maxOffset ?? logEndOffset, logEndOffset);
     let records: Buffer = EMPTY;
-    let segment: LogSegment | undefined = this.segments[this.segmentIndexFor(fetchOffset)];
+    const cached =
+      fetchOffset < maxOffset
+        ? this.tailCache.read(fetchOffset, maxBytes, maxOffset, opts.minOneBatch)
+        : null;
+    if (cached !== null) records = cached;
+    let segment: LogSegment | undefined =
+      cached === null ? this.segments[this.segmentIndexFor(fetchOffset)] : undefined;
     while (fetchOffset < maxOffset && segment !== undefined && segment.baseOffset < maxOffset) {
       const data = await segment.read(fetchOffset, maxBytes, maxOffset, opts.minOneBatch);
       if (data !== null) {
@@ -647,6 +657,7 @@ export class UnifiedLog {
     if (!this.isOpen || i < 0 || i === this.segments.length - 1) return false;
     invariant(cleaned.baseOffset === old.baseOffset, 'a cleaned segment keeps its base offset');
     const unpin = cleaned.pin(); // a retention delete of `cleaned` waits for the renames
+    this.tailCache.clear(); // it may hold records the cleaner just removed
     this.segments[i] = cleaned;
     this.dirty.delete(old);
     try {
@@ -711,6 +722,7 @@ export class UnifiedLog {
       `truncate to ${offset} below log start ${this.logStartOffsetValue}`,
     );
     this.state = 'truncating';
+    this.tailCache.clear();
     try {
       await this.drainWrites();
       const keep = Math.max(
