@@ -1,6 +1,7 @@
-// Brook benchmark: `npm run bench [-- --quick] [--peers] [--messages N] [--only produce|consume|latency|fsync]
+// Brook benchmark: `npm run bench [-- --quick] [--peers] [--messages N] [--only produce|consume|latency|fsync|groups]
 //   [--partitions N] [--profile] [--tsx] [--no-brook]`
 // See bench/README.md for what each figure means.
+import { benchGroupConsume, benchRebalance } from './groups.js';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -44,14 +45,14 @@ const { values: flags } = parseArgs({
 
 if (flags.help) {
   process.stdout.write(
-    'usage: npm run bench -- [--quick] [--peers] [--messages N] [--only produce|consume|latency|fsync]\n' +
+    'usage: npm run bench -- [--quick] [--peers] [--messages N] [--only produce|consume|latency|fsync|groups]\n' +
       '                        [--partitions N] [--latency-seconds S] [--profile] [--build] [--tsx] [--no-brook]\n' +
       '                        [--wait-idle SECONDS]\n',
   );
   process.exit(0);
 }
 
-const ONLY = ['produce', 'consume', 'latency', 'fsync'];
+const ONLY = ['produce', 'consume', 'latency', 'fsync', 'groups'];
 if (flags.only && !ONLY.includes(flags.only)) {
   process.stderr.write(`--only must be one of ${ONLY.join('|')}\n`);
   process.exit(2);
@@ -258,6 +259,33 @@ async function main(): Promise<void> {
             note: `produce->ack (delivery report, acks=all): ${ack.length} samples, max ${((ack[ack.length - 1] ?? NaN) / 1000).toFixed(2)} ms`,
           });
         }
+      });
+    }
+    if (want('groups')) {
+      await withBrook('groups', { 'group.initial.rebalance.delay.ms': '0' }, async (b) => {
+        await quiet();
+        log('groups: rebalance of a 10-member group, 20 leave + join cycles');
+        const r = await benchRebalance(b.bootstrap);
+        rows.push({
+          system: SYS,
+          test: 'group rebalance (10 members)',
+          size: 0,
+          p50Ms: r.p50Ms,
+          p99Ms: r.p99Ms,
+          note: `rebalance: ${r.samples} samples (a member leaves / joins until every member has synced the new generation); members heartbeat every ${r.heartbeatMs} ms, which bounds how soon they notice`,
+        });
+        await quiet();
+        const groupMessages = quick ? 100_000 : 300_000;
+        log(`groups: consume ${groupMessages} x 100 B, 6 partitions, 3-member group vs 1 member`);
+        const g = await benchGroupConsume(b.bootstrap, 'bench-group6', groupMessages, timeoutMs);
+        rows.push({
+          system: SYS,
+          test: `group consume (${g.members} members)`,
+          size: 100,
+          msgsPerSec: g.msgsPerSec,
+          mbPerSec: (g.msgsPerSec * 100) / 1e6,
+          note: `group consume: ${g.tool}, 6 partitions; one member alone: ${Math.round(g.singleMsgsPerSec).toLocaleString('en-US')} msgs/s`,
+        });
       });
     }
     if (want('fsync')) {

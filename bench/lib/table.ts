@@ -33,6 +33,7 @@ function fmtNum(n: number | undefined, digits: number): string {
 }
 
 function fmtSize(n: number): string {
+  if (n === 0) return '-';
   return n >= 1024 && n % 1024 === 0 ? `${n / 1024} KB` : `${n} B`;
 }
 
