@@ -1,4 +1,4 @@
-// Brook benchmark: `npm run bench [-- --quick] [--peers] [--messages N] [--only produce|consume|latency|fsync|groups]
+// Brook benchmark: `npm run bench [-- --quick] [--peers] [--messages N] [--only produce|consume|latency|fsync|groups|startup]
 //   [--partitions N] [--profile] [--tsx] [--no-brook]`
 // See bench/README.md for what each figure means.
 import { benchGroupConsume, benchRebalance } from './groups.js';
@@ -45,14 +45,14 @@ const { values: flags } = parseArgs({
 
 if (flags.help) {
   process.stdout.write(
-    'usage: npm run bench -- [--quick] [--peers] [--messages N] [--only produce|consume|latency|fsync|groups]\n' +
+    'usage: npm run bench -- [--quick] [--peers] [--messages N] [--only produce|consume|latency|fsync|groups|startup]\n' +
       '                        [--partitions N] [--latency-seconds S] [--profile] [--build] [--tsx] [--no-brook]\n' +
       '                        [--wait-idle SECONDS]\n',
   );
   process.exit(0);
 }
 
-const ONLY = ['produce', 'consume', 'latency', 'fsync', 'groups'];
+const ONLY = ['produce', 'consume', 'latency', 'fsync', 'groups', 'startup'];
 if (flags.only && !ONLY.includes(flags.only)) {
   process.stderr.write(`--only must be one of ${ONLY.join('|')}\n`);
   process.exit(2);
@@ -287,6 +287,40 @@ async function main(): Promise<void> {
           note: `group consume: ${g.tool}, 6 partitions; one member alone: ${Math.round(g.singleMsgsPerSec).toLocaleString('en-US')} msgs/s`,
         });
       });
+    }
+    if (want('startup')) {
+      // Startup on a big log: clean restart (indexes trusted, no scan) and restart after kill -9
+      // (recovery scans from the last recovery point and truncates a torn tail).
+      const bytes = quick ? 100 * 1024 * 1024 : 1024 * 1024 * 1024;
+      const first = await startBrook({ root, tmpRoot, label: 'startup', forceTsx: flags.tsx });
+      let dataDir = first.dataDir;
+      try {
+        log(`startup: producing ${(bytes / 2 ** 20).toFixed(0)} MiB of 1 KB messages`);
+        const common = { bin: rdBin, brokers: first.bootstrap, partitions, timeoutMs };
+        await rdProduce(
+          { ...common, topic: 'bench-startup', size: 1024, count: bytes / 1024, acks: '1' },
+          first.pid,
+        );
+      } finally {
+        await first.stop();
+      }
+      for (const how of ['clean shutdown', 'kill -9'] as const) {
+        await quiet();
+        const t0 = Date.now();
+        const b = await startBrook({ root, tmpRoot, label: 'startup', forceTsx: flags.tsx, dataDir });
+        const readyMs = Date.now() - t0;
+        dataDir = b.dataDir;
+        if (how === 'clean shutdown') b.child.proc.kill('SIGKILL');
+        else await b.stop();
+        await b.child.exited;
+        rows.push({
+          system: SYS,
+          test: `startup, ${(bytes / 2 ** 30).toFixed(1)} GiB log, after ${how === 'clean shutdown' ? 'clean stop' : 'kill -9'}`,
+          size: 0,
+          p50Ms: readyMs,
+          note: `startup after ${how}: ${readyMs} ms from process start to the ready line (includes Node start-up), ${(bytes / 2 ** 20).toFixed(0)} MiB in the log`,
+        });
+      }
     }
     if (want('fsync')) {
       await withBrook('fsync', { 'log.flush.before.ack': 'true' }, async (b) => {

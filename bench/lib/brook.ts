@@ -55,9 +55,11 @@ export async function startBrook(opts: {
   forceTsx?: boolean;
   nodeFlags?: string[];
   label: string;
+  /** Reuse this data dir (a restart) instead of a fresh one. */
+  dataDir?: string;
 }): Promise<BrookHandle> {
   const port = await freePort();
-  const dataDir = mkdtempSync(join(opts.tmpRoot, `brook-${opts.label}-`));
+  const dataDir = opts.dataDir ?? mkdtempSync(join(opts.tmpRoot, `brook-${opts.label}-`));
   const { cmd, args, runner } = brookCommand(opts.root, opts.forceTsx ?? false);
   const sets = Object.entries(opts.config ?? {}).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
   const full = [
