@@ -4,7 +4,7 @@
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { BATCH_OFFSET_MAGIC } from '../protocol/batch-header.js';
-import { convertLegacyMessageSet } from '../protocol/records.js';
+import { convertLegacyMessageSet } from '../protocol/legacy-records.js';
 import { StorageError } from '../storage/errors.js';
 import type { LogManager } from '../storage/log-manager.js';
 import type { UnifiedLog } from '../storage/unified-log.js';

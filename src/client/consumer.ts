@@ -11,14 +11,8 @@
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/apis.js';
 import type { FetchResponse } from '../protocol/generated/fetch.js';
-import {
-  convertLegacyMessageSet,
-  decodeBatch,
-  isLegacyMessageSet,
-  iterateBatches,
-  readBatchInfo,
-  type RecordHeader,
-} from '../protocol/records.js';
+import { convertLegacyMessageSet, isLegacyMessageSet } from '../protocol/legacy-records.js';
+import { decodeBatch, iterateBatches, readBatchInfo, type RecordHeader } from '../protocol/records.js';
 import { ZERO_UUID } from '../protocol/wire.js';
 import { Cluster, type ClientOptions } from './cluster.js';
 import { KafkaClientError } from './errors.js';

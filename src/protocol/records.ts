@@ -1,4 +1,4 @@
-// Record batch codec, magic v2 (Kafka >= 0.11), plus conversion of legacy v0/v1 message sets.
+// Record batch codec, magic v2 (Kafka >= 0.11). Legacy v0/v1 message sets: legacy-records.ts.
 // Layout: Kafka's implementation notes §5.3 and src/protocol/batch-header.ts.
 //
 //   Record =>
@@ -12,7 +12,7 @@
 //
 // Every varint is zigzag-encoded (protobuf sint32/sint64), including lengths and counts.
 //
-// Used by tests, the Brook client, the log cleaner and produce validation of legacy formats. The broker hot
+// Used by tests, the Brook client, the log cleaner and legacy-records.ts. The broker hot
 // path never re-encodes a batch a client sent: it only touches header fields in place (batch-header.ts,
 // `restampLogAppendTime`).
 //
@@ -48,7 +48,6 @@ import {
   compress,
   compressSync,
   decompress,
-  decompressLegacyLz4,
   decompressSync,
 } from './compression.js';
 
@@ -137,10 +136,10 @@ export class CorruptRecordError extends Error {
   }
 }
 
-const NO_TIMESTAMP = -1;
+export const NO_TIMESTAMP = -1;
 const TWO_POW_32 = 4294967296;
 /** Smallest legacy v0 message entry: offset, size, crc, magic, attributes, key len, value len. */
-const MIN_ENTRY_BYTES = BATCH_LOG_OVERHEAD + 14;
+export const MIN_ENTRY_BYTES = BATCH_LOG_OVERHEAD + 14;
 
 // ---- shared header helpers ----------------------------------------------------------------------
 
@@ -160,7 +159,7 @@ export function magicAt(buf: Buffer, pos: number): number {
 }
 
 /** Total size of the batch at `pos` if it lies entirely within `buf`, else -1 (partial or bad). */
-function completeSizeAt(buf: Buffer, pos: number): number {
+export function completeSizeAt(buf: Buffer, pos: number): number {
   if (pos + BATCH_LOG_OVERHEAD > buf.length) return -1;
   const size = buf.readInt32BE(pos + BATCH_OFFSET_LENGTH) + BATCH_LOG_OVERHEAD;
   return pos + size <= buf.length ? size : -1;
@@ -489,7 +488,7 @@ function sizeOfVarint(value: number): number {
 }
 
 const INT32_MIN = -0x80000000;
-const INT32_MAX = 0x7fffffff;
+export const INT32_MAX = 0x7fffffff;
 
 /** Zigzag varlong; exact for |value| < 2^52, which covers every millisecond timestamp delta. */
 function writeVarlong(buf: Buffer, pos: number, value: number): number {
@@ -539,7 +538,7 @@ function readVarlong(buf: Buffer): number {
 }
 
 /** int64 as a JS number (exact below 2^53): avoids BigInt on the per-batch path. */
-function readInt64(buf: Buffer, pos: number): number {
+export function readInt64(buf: Buffer, pos: number): number {
   return buf.readInt32BE(pos) * TWO_POW_32 + buf.readUInt32BE(pos + 4);
 }
 
@@ -551,124 +550,4 @@ function writeInt64(buf: Buffer, value: number, pos: number): void {
 
 function assertSafeInteger(value: number, what: string): void {
   if (!Number.isSafeInteger(value)) throw new RangeError(`${what} ${value} is not a safe integer`);
-}
-
-// ---- legacy message sets (magic 0 and 1) --------------------------------------------------------
-
-interface LegacyRecord {
-  offset: number;
-  timestamp: number;
-  key: Buffer | null;
-  value: Buffer | null;
-}
-
-export interface ConvertLegacyOptions {
-  /** Compression of the v2 batch; defaults to the codec of the first compressed wrapper, else none. */
-  compression?: CompressionType;
-  maxDecompressedBytes?: number;
-}
-
-/** True when the entry at `pos` is a magic v0/v1 message rather than a v2 batch. */
-export function isLegacyMessageSet(buf: Buffer, pos = 0): boolean {
-  return buf.length >= pos + BATCH_OFFSET_MAGIC + 1 && magicAt(buf, pos) < 2;
-}
-
-/**
- * Converts a v0/v1 message set into one v2 batch, so the broker can accept Produce requests from old
- * clients (sarama with an old Version, kafka-python talking to what it thinks is an old broker).
- * Compressed wrapper messages are unpacked; v1 inner offsets are relative to the wrapper (whose offset is
- * that of the last inner message). Offsets are kept when strictly increasing, else renumbered from the
- * first: producers' offsets are placeholders the broker replaces anyway. v0 messages have no timestamp and
- * get -1 (NO_TIMESTAMP), as Kafka's own up-conversion does.
- */
-export async function convertLegacyMessageSet(buf: Buffer, opts: ConvertLegacyOptions = {}): Promise<Buffer> {
-  const state = {
-    compression: opts.compression,
-    maxBytes: opts.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES,
-  };
-  const out: LegacyRecord[] = [];
-  await readMessageSet(buf, false, out, state);
-  if (out.length === 0) throw new CorruptRecordError('empty message set');
-  let increasing = true;
-  for (let i = 1; i < out.length && increasing; i++) increasing = out[i].offset > out[i - 1].offset;
-  const baseOffset = Math.max(out[0].offset, 0);
-  increasing &&= out[0].offset >= 0 && out[out.length - 1].offset - baseOffset <= INT32_MAX;
-  const records: RecordInput[] = new Array<RecordInput>(out.length);
-  for (let i = 0; i < out.length; i++) {
-    const m = out[i];
-    records[i] = {
-      key: m.key,
-      value: m.value,
-      timestamp: m.timestamp,
-      offset: increasing ? m.offset : baseOffset + i,
-    };
-  }
-  return encodeBatch({ baseOffset, records, compression: state.compression ?? CompressionType.None });
-}
-
-async function readMessageSet(
-  buf: Buffer,
-  inner: boolean,
-  out: LegacyRecord[],
-  state: { compression: CompressionType | undefined; maxBytes: number },
-): Promise<void> {
-  let pos = 0;
-  while (pos < buf.length) {
-    const size = completeSizeAt(buf, pos);
-    if (size < MIN_ENTRY_BYTES) throw new CorruptRecordError(`truncated or invalid legacy message at ${pos}`);
-    const end = pos + size;
-    const offset = readInt64(buf, pos);
-    const magic = buf.readInt8(pos + BATCH_OFFSET_MAGIC);
-    if (magic !== 0 && magic !== 1) {
-      throw new CorruptRecordError(`legacy message at ${pos} has magic ${magic}`);
-    }
-    // Legacy messages use CRC-32 (IEEE), from the magic byte to the end of the value.
-    if (crc.crc32(buf.subarray(pos + BATCH_OFFSET_MAGIC, end)) >>> 0 !== buf.readUInt32BE(pos + 12)) {
-      throw new CorruptRecordError(`CRC mismatch in legacy message at ${pos}`);
-    }
-    const attributes = buf[pos + 17];
-    let p = pos + 18;
-    let timestamp = NO_TIMESTAMP;
-    if (magic === 1) {
-      if (p + 8 > end) throw new CorruptRecordError(`truncated legacy message at ${pos}`);
-      timestamp = readInt64(buf, p);
-      p += 8;
-    }
-    const key = legacyBytes(buf, p, end);
-    p += 4 + (key === null ? 0 : key.length);
-    const value = legacyBytes(buf, p, end);
-    p += 4 + (value === null ? 0 : value.length);
-    if (p !== end) throw new CorruptRecordError(`legacy message at ${pos} has ${end - p} trailing bytes`);
-
-    const compression = (attributes & ATTR_COMPRESSION_MASK) as CompressionType;
-    if (compression === CompressionType.None) {
-      out.push({ offset, timestamp, key, value });
-    } else {
-      if (inner) throw new CorruptRecordError('nested compressed legacy message');
-      if (value === null) throw new CorruptRecordError(`compressed legacy message at ${pos} has no value`);
-      state.compression ??= compression;
-      const data =
-        compression === CompressionType.Lz4 && magic === 0
-          ? await decompressLegacyLz4(value, state.maxBytes)
-          : await decompress(compression, value, state.maxBytes);
-      const first = out.length;
-      await readMessageSet(data, true, out, state);
-      const lastRelative = out.length > first ? out[out.length - 1].offset : 0;
-      const logAppend = magic === 1 && (attributes & ATTR_TIMESTAMP_TYPE_LOG_APPEND) !== 0;
-      for (let i = first; i < out.length; i++) {
-        if (magic === 1) out[i].offset = offset - lastRelative + out[i].offset;
-        if (logAppend) out[i].timestamp = timestamp;
-      }
-    }
-    pos = end;
-  }
-}
-
-function legacyBytes(buf: Buffer, pos: number, end: number): Buffer | null {
-  if (pos + 4 > end) throw new CorruptRecordError(`truncated legacy message field at ${pos}`);
-  const length = buf.readInt32BE(pos);
-  if (length < 0) return null;
-  if (pos + 4 + length > end)
-    throw new CorruptRecordError(`legacy message field at ${pos} overruns the message`);
-  return buf.subarray(pos + 4, pos + 4 + length);
 }

@@ -9,12 +9,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { CompressionType } from '../../src/protocol/batch-header.js';
 import { compress, decompress } from '../../src/protocol/compression.js';
-import {
-  convertLegacyMessageSet,
-  decodeBatch,
-  encodeBatch,
-  type Record,
-} from '../../src/protocol/records.js';
+import { convertLegacyMessageSet } from '../../src/protocol/legacy-records.js';
+import { decodeBatch, encodeBatch, type Record } from '../../src/protocol/records.js';
 import { knownGoodBatch, pseudoRandomBytes } from './record-fixtures.js';
 
 // The pyenv python3 on PATH does not see Debian's python3-kafka.

@@ -6,19 +6,18 @@ import {
   CorruptRecordError,
   type Record,
   type RecordInput,
-  convertLegacyMessageSet,
   crc32cOf,
   decodeBatch,
   decodeBatchSync,
   encodeBatch,
   encodeBatchSync,
-  isLegacyMessageSet,
   iterateBatches,
   magicAt,
   readBatchInfo,
   restampLogAppendTime,
   verifyBatchCrc,
 } from '../../src/protocol/records.js';
+import { convertLegacyMessageSet, isLegacyMessageSet } from '../../src/protocol/legacy-records.js';
 import { xxhash32 } from '../../src/protocol/compression.js';
 import {
   crc32cRef,
