@@ -20,6 +20,7 @@ import {
 } from './log-loader.js';
 import { TailCache } from './tail-cache.js';
 import { LogSegment } from './log-segment.js';
+import { PendingWrites, type PendingWrite } from './pending-writes.js';
 import type {
   PendingProducerState,
   ProducerBatchMetadata,
@@ -83,24 +84,12 @@ export const MAX_PENDING_WRITES = 100_000;
 const INT32_MAX = 0x7fffffff;
 const EMPTY = Buffer.alloc(0);
 
-interface PendingWrite {
-  segment: LogSegment;
-  endPosition: number;
-  nextOffset: number;
-  messages: number;
-  done: boolean;
-  resolve: () => void;
-  reject: (err: Error) => void;
-  promise: Promise<void>;
-}
-
 export class UnifiedLog {
   private nextOffset: number;
   private logEndOffsetValue: number;
   private highWatermarkValue: number;
   private logStartOffsetValue: number;
-  private pending: PendingWrite[] = [];
-  private pendingHead = 0;
+  private readonly pendingWrites = new PendingWrites();
   private readonly dirty = new Set<LogSegment>();
   private readonly groupCommit: GroupCommit;
   private readonly listeners = new Set<AppendListener>();
@@ -227,7 +216,7 @@ export class UnifiedLog {
         `record set of ${records.length} bytes exceeds segment.bytes`,
       );
     }
-    if (this.pending.length - this.pendingHead >= MAX_PENDING_WRITES) {
+    if (this.pendingWrites.size >= MAX_PENDING_WRITES) {
       throw new StorageError(
         'KAFKA_STORAGE_ERROR',
         `too many writes in flight on ${this.topic}-${this.partition}`,
@@ -264,7 +253,7 @@ export class UnifiedLog {
     const segment = this.segments[this.segments.length - 1]!;
     const position = segment.reserve(records, nowMs);
     this.nextOffset = offset;
-    const write = this.enqueueWrite(segment, position + records.length, offset, summary.recordCount);
+    const write = this.pendingWrites.enqueue(segment, position + records.length, offset, summary.recordCount);
     segment.write(records, position).then(
       () => this.completeWrite(write),
       (err: Error) => this.fail(err, 'write'),
@@ -303,9 +292,8 @@ export class UnifiedLog {
   /** Resolves once offsets below `offset` are written (and fsynced with flushBeforeAck). */
   private whenDurable(offset: number): Promise<void> {
     if (offset > this.logEndOffsetValue) {
-      for (let i = this.pendingHead; i < this.pending.length; i++) {
-        if (this.pending[i]!.nextOffset >= offset) return this.pending[i]!.promise;
-      }
+      const inFlight = this.pendingWrites.promiseFor(offset);
+      if (inFlight !== null) return inFlight;
     }
     return this.configValue.flushBeforeAck ? this.groupCommit.waitFor(offset) : Promise.resolve();
   }
@@ -349,58 +337,24 @@ export class UnifiedLog {
     this.track(this.rollChain, 'segment roll');
   }
 
-  private enqueueWrite(
-    segment: LogSegment,
-    endPosition: number,
-    nextOffset: number,
-    messages: number,
-  ): PendingWrite {
-    let resolve!: () => void;
-    let reject!: (err: Error) => void;
-    const promise = new Promise<void>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    // Callers that ignore `durable` must not crash the process when the disk fails.
-    promise.catch(() => undefined);
-    const write: PendingWrite = {
-      segment,
-      endPosition,
-      nextOffset,
-      messages,
-      done: false,
-      resolve,
-      reject,
-      promise,
-    };
-    this.pending.push(write);
-    return write;
-  }
-
   private completeWrite(write: PendingWrite): void {
     if (this.failure !== null) return;
-    write.done = true;
-    let advanced = false;
-    while (this.pendingHead < this.pending.length && this.pending[this.pendingHead]!.done) {
-      const w = this.pending[this.pendingHead++]!;
-      invariant(w.nextOffset > this.logEndOffsetValue, 'log end offset must grow');
-      w.segment.readableBytes = w.endPosition;
-      this.logEndOffsetValue = w.nextOffset;
-      this.unflushedMessages += w.messages;
-      this.dirty.add(w.segment);
-      if (this.configValue.flushBeforeAck) this.groupCommit.waitFor(w.nextOffset).then(w.resolve, w.reject);
-      else w.resolve();
-      advanced = true;
-    }
-    if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
-      this.pending = this.pending.slice(this.pendingHead);
-      this.pendingHead = 0;
-    }
-    if (!advanced) return;
+    if (!this.pendingWrites.complete(write, this.makeVisible)) return;
     if (!this.configValue.flushBeforeAck) this.highWatermarkValue = this.logEndOffsetValue;
     this.maybeIntervalFlush();
     this.emitAppend();
   }
+
+  /** A bound field, not a method: completeWrite passes it without allocating a closure per write. */
+  private readonly makeVisible = (w: PendingWrite): void => {
+    invariant(w.nextOffset > this.logEndOffsetValue, 'log end offset must grow');
+    w.segment.readableBytes = w.endPosition;
+    this.logEndOffsetValue = w.nextOffset;
+    this.unflushedMessages += w.messages;
+    this.dirty.add(w.segment);
+    if (this.configValue.flushBeforeAck) this.groupCommit.waitFor(w.nextOffset).then(w.resolve, w.reject);
+    else w.resolve();
+  };
 
   private maybeIntervalFlush(): void {
     const { flushIntervalMessages, flushIntervalMs } = this.configValue;
@@ -431,9 +385,7 @@ export class UnifiedLog {
       cause: err,
     });
     this.logger.error('log offline', { dir: this.dir, what, error: err.message });
-    for (let i = this.pendingHead; i < this.pending.length; i++) this.pending[i]!.reject(this.failure);
-    this.pending = [];
-    this.pendingHead = 0;
+    this.pendingWrites.failAll(this.failure);
     this.groupCommit.failAll(this.failure);
   }
 
@@ -704,9 +656,7 @@ export class UnifiedLog {
 
   /** Resolves when every append issued so far has completed its write. */
   private async drainWrites(): Promise<void> {
-    const last = this.pending[this.pending.length - 1];
-    if (last !== undefined && this.pendingHead < this.pending.length)
-      await last.promise.catch(() => undefined);
+    await this.pendingWrites.drain();
     await this.settleRolls();
   }
 
