@@ -43,11 +43,14 @@ async function produce(bootstrap: string, values: string[]): Promise<void> {
   assert.equal(r.code, 0, `producer failed:\n${r.stdout}\n${r.stderr}`);
 }
 
-/** Waits until the consumer is in a Stable group and has fetched its starting position. */
+/**
+ * Waits until the consumer is in a Stable group and has resolved its starting position: its first
+ * auto-commit (every 5 s) carries that position, offset 0 of the empty topic. Producing earlier would
+ * race the consumer's "latest" lookup, and the message would rightly be skipped.
+ */
 async function waitAssigned(b: TestBroker): Promise<void> {
   await waitForGroupState(b, 'test_group', 'Stable', 60_000);
-  // The consumer resolves its position (ListOffsets "latest") right after it gets its assignment.
-  await new Promise((r) => setTimeout(r, 1500));
+  await waitForCommit(b, 0);
 }
 
 async function stop(c: LongRunning): Promise<void> {
