@@ -87,9 +87,9 @@ export async function replaceTopicConfigs(
 let adminChain: Promise<unknown> = Promise.resolve();
 
 /**
- * Runs topic-changing admin work one at a time. TopicManager.createPartitions and setConfigs each
- * read a topic, await I/O, then write the whole topic back, so two of them interleaved would lose
- * one change (new partitions or new overrides).
+ * Runs config alterations one at a time. Each reads a resource's current configs, computes the new set
+ * (IncrementalAlterConfigs APPEND/SUBTRACT) and writes it back across awaits, so two interleaved would
+ * lose one change. (TopicManager serializes its own writes; this covers the read before them.)
  */
 export function runExclusive<T>(work: () => Promise<T>): Promise<T> {
   const result = adminChain.then(work);

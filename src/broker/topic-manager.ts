@@ -207,11 +207,25 @@ export class TopicManager {
     this.logger.info('Deleted topic', { topic: name });
   }
 
-  createPartitions(name: string, count: number, validateOnly: boolean): Promise<void> {
-    return this.serially(() => this.createPartitionsNow(name, count, validateOnly));
+  /**
+   * Raises a topic's partition count. `check` (e.g. a manual replica assignment) runs against the
+   * topic as it is inside this serialized change, so it never validates a stale partition count.
+   */
+  createPartitions(
+    name: string,
+    count: number,
+    validateOnly: boolean,
+    check?: (topic: TopicMetadata) => void,
+  ): Promise<void> {
+    return this.serially(() => this.createPartitionsNow(name, count, validateOnly, check));
   }
 
-  private async createPartitionsNow(name: string, count: number, validateOnly: boolean): Promise<void> {
+  private async createPartitionsNow(
+    name: string,
+    count: number,
+    validateOnly: boolean,
+    check?: (topic: TopicMetadata) => void,
+  ): Promise<void> {
     const topic = this.metadata.getTopic(name);
     if (!topic) throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Unknown topic '${name}'.`);
     if (count <= topic.partitions) {
@@ -220,6 +234,7 @@ export class TopicManager {
         `Topic currently has ${topic.partitions} partitions, ${count} would not be an increase.`,
       );
     }
+    check?.(topic);
     if (count > 100_000) throw new TopicError(ErrorCode.INVALID_PARTITIONS, 'At most 100000 partitions.');
     if (validateOnly) return;
     const config = this.logConfigFor(topic);

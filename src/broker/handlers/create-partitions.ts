@@ -14,7 +14,7 @@ import type {
 } from '../../protocol/generated/create-partitions.js';
 import type { DeepPartial } from '../../protocol/schema.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { runExclusive } from '../config-admin.js';
+import type { TopicMetadata } from '../../cluster/metadata-store.js';
 import { defineHandler } from '../handler.js';
 import type { BrokerServices } from '../services.js';
 import { TopicError } from '../topic-manager.js';
@@ -34,10 +34,9 @@ export const createPartitionsHandler = defineHandler<
           if (counts.get(t.name)! > 1) {
             throw new TopicError(ErrorCode.INVALID_REQUEST, `Duplicate topic in request: ${t.name}.`);
           }
-          await runExclusive(async () => {
-            checkAssignment(ctx.services, t);
-            await ctx.services.topics.createPartitions(t.name, t.count, req.validateOnly);
-          });
+          await ctx.services.topics.createPartitions(t.name, t.count, req.validateOnly, (topic) =>
+            checkAssignment(ctx.services, t, topic),
+          );
           return { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null };
         } catch (err) {
           if (err instanceof TopicError)
@@ -56,12 +55,13 @@ export const createPartitionsHandler = defineHandler<
 });
 
 /** Kafka's checks on a manual assignment, against a cluster of one broker. */
-function checkAssignment(services: BrokerServices, t: CreatePartitionsRequestCreatePartitionsTopic): void {
+function checkAssignment(
+  services: BrokerServices,
+  t: CreatePartitionsRequestCreatePartitionsTopic,
+  topic: TopicMetadata,
+): void {
   if (t.assignments === null) return;
-  const topic = services.topics.get(t.name);
-  if (!topic) return; // createPartitions reports the unknown topic
   const added = t.count - topic.partitions;
-  if (added <= 0) return; // ... and the count that is no increase
   const fail = (message: string): never => {
     throw new TopicError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, message);
   };
