@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import {
   BATCH_HEADER_BYTES,
   BATCH_LOG_OVERHEAD,
-  BATCH_OFFSET_LEADER_EPOCH,
   baseOffsetAt,
   batchSizeAt,
   lastOffsetAt,
@@ -17,6 +16,7 @@ import {
 import { fsyncDir } from './checkpoint-file.js';
 import { invariant, StorageError } from './errors.js';
 import { OffsetIndex } from './offset-index.js';
+import { decodeBatch } from '../protocol/records.js';
 import { checkBatch } from './record-batches.js';
 import { readFully, SegmentScanner } from './segment-scanner.js';
 import { TIME_INDEX_ENTRY_BYTES, TimeIndex } from './time-index.js';
@@ -42,6 +42,13 @@ export interface SegmentSettings {
 
 /** Called for every batch header met during a scan; `at` indexes the header inside `buf`. */
 export type BatchVisitor = (buf: Buffer, at: number) => void;
+
+/** A record found by timestamp (ListOffsets), with the leader epoch of its batch. */
+export interface TimestampAndOffset {
+  offset: number;
+  timestampMs: number;
+  leaderEpoch: number;
+}
 
 /** Blocks of 1 MiB keep recovery and rebuild scans to few syscalls. */
 const RECOVERY_BLOCK_BYTES = 1024 * 1024;
@@ -303,30 +310,73 @@ export class LogSegment {
     }
   }
 
-  /** First batch whose maxTimestamp >= `timestampMs`, found via the time index then a short scan. */
-  async findByTimestamp(
-    timestampMs: number,
-  ): Promise<{ offset: number; timestampMs: number; leaderEpoch: number } | null> {
+  /**
+   * ListOffsets by timestamp, as Kafka's LogSegment.findOffsetByTimestamp: the first batch whose
+   * maxTimestamp reaches `timestampMs` (time index, then a header scan), then inside it the first
+   * record at or after `startOffset` whose own timestamp reaches it. A batch's max timestamp only
+   * says some record reaches the target, so the batch is decoded (decompressed if need be).
+   */
+  async findByTimestamp(timestampMs: number, startOffset: number): Promise<TimestampAndOffset | null> {
+    return this.withBatches(
+      (index) => {
+        const below = index.time.lookupBelow(timestampMs);
+        return below === null ? 0 : index.offsets.lookup(below.offset).position;
+      },
+      (buf, at) => maxTimestampAt(buf, at) >= timestampMs && lastOffsetAt(buf, at) >= startOffset,
+      (r) => r.timestamp >= timestampMs && r.offset >= startOffset,
+    );
+  }
+
+  /**
+   * ListOffsets MAX_TIMESTAMP (-3), as Kafka 3.8+: the first record carrying the segment's largest
+   * timestamp (for LogAppendTime batches every record does, so the batch's first).
+   */
+  async findMaxTimestamp(): Promise<TimestampAndOffset | null> {
+    const maxTs = this.maxTimestampMs;
+    if (maxTs < 0) return null;
+    return this.withBatches(
+      (index) => index.offsets.lookup(this.offsetOfMaxTimestamp).position,
+      (buf, at) => maxTimestampAt(buf, at) === maxTs,
+      (r) => r.timestamp === maxTs,
+    );
+  }
+
+  /**
+   * Scans batch headers from `startPosition`, decodes the first batch `batchMatches` accepts and
+   * returns its first record `recordMatches` accepts, with the batch's leader epoch; when no record
+   * of that batch qualifies the scan goes on.
+   */
+  private async withBatches(
+    startPosition: (index: { time: TimeIndex; offsets: OffsetIndex }) => number,
+    batchMatches: (buf: Buffer, at: number) => boolean,
+    recordMatches: (r: { offset: number; timestamp: number }) => boolean,
+  ): Promise<TimestampAndOffset | null> {
     if (this.closed) return null;
     this.refs++;
     try {
       await this.ensureIndexes();
       const fh = this.fh ?? (await this.opening);
-      const below = this.timeIndex!.lookupBelow(timestampMs);
-      let pos = below === null ? 0 : this.offsetIndex!.lookup(below.offset).position;
+      let pos = startPosition({ time: this.timeIndex!, offsets: this.offsetIndex! });
       const scanner = new SegmentScanner(fh, this.readableBytes);
       while (pos < this.readableBytes) {
-        const at = await scanner.load(pos, BATCH_HEADER_BYTES);
+        let at = await scanner.load(pos, BATCH_HEADER_BYTES);
         if (scanner.availableAt(pos) < BATCH_HEADER_BYTES) break;
-        const ts = maxTimestampAt(scanner.buf, at);
-        if (ts >= timestampMs) {
-          return {
-            offset: baseOffsetAt(scanner.buf, at),
-            timestampMs: ts,
-            leaderEpoch: scanner.buf.readInt32BE(at + BATCH_OFFSET_LEADER_EPOCH),
-          };
+        const size = batchSizeAt(scanner.buf, at);
+        if (batchMatches(scanner.buf, at)) {
+          at = await scanner.load(pos, size);
+          if (scanner.availableAt(pos) < size) break;
+          // Bytes already stored passed the CRC check on append or recovery.
+          const { info, records } = await decodeBatch(scanner.buf, at, { verifyCrc: false });
+          const record = records.find(recordMatches);
+          if (record !== undefined) {
+            return {
+              offset: record.offset,
+              timestampMs: record.timestamp,
+              leaderEpoch: info.partitionLeaderEpoch,
+            };
+          }
         }
-        pos += batchSizeAt(scanner.buf, at);
+        pos += size;
       }
       return null;
     } finally {

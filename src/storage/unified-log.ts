@@ -19,7 +19,7 @@ import {
   type StorageLogger,
 } from './log-loader.js';
 import { TailCache } from './tail-cache.js';
-import { LogSegment } from './log-segment.js';
+import { LogSegment, type TimestampAndOffset } from './log-segment.js';
 import { PendingWrites, type PendingWrite } from './pending-writes.js';
 import type {
   PendingProducerState,
@@ -479,38 +479,44 @@ export class UnifiedLog {
     return found;
   }
 
-  /** ListOffsets by timestamp: the first batch whose maxTimestamp >= `timestampMs`. */
-  async offsetForTimestamp(
-    timestampMs: number,
-  ): Promise<{ offset: number; timestamp: number; leaderEpoch: number } | null> {
+  /**
+   * ListOffsets by timestamp: the first record at or after the log start whose timestamp reaches
+   * `timestampMs`, searched in the first segment whose largest timestamp reaches it.
+   */
+  async offsetForTimestamp(timestampMs: number): Promise<TimestampAndOffset | null> {
     for (const segment of this.segments.slice()) {
       if (segment.largestTimestampMs < timestampMs) continue;
-      const found = await segment.findByTimestamp(timestampMs);
+      const found = await segment.findByTimestamp(timestampMs, this.logStartOffsetValue);
       if (found === null || found.offset >= this.logEndOffsetValue) continue;
-      return {
-        offset: Math.max(found.offset, this.logStartOffsetValue),
-        timestamp: found.timestampMs,
-        leaderEpoch: found.leaderEpoch,
-      };
+      return found;
     }
     return null;
   }
 
   /**
-   * ListOffsets MAX_TIMESTAMP (-3). The offset is the base offset of the batch holding the
-   * largest timestamp: storage keeps batch granularity, and seeking to the batch start never skips
-   * the record itself (a consumer re-reads at most one batch).
+   * ListOffsets MAX_TIMESTAMP (-3): the first record with the log's largest timestamp, in the
+   * first segment holding it (Kafka's maxBy keeps the first of equal segments).
    */
-  latestTimestamp(): { offset: number; timestamp: number } | null {
+  async latestTimestamp(): Promise<TimestampAndOffset | null> {
     let best: LogSegment | null = null;
     for (const s of this.segments) {
-      if (s.maxTimestampMs >= 0 && (best === null || s.maxTimestampMs >= best.maxTimestampMs)) best = s;
+      if (s.maxTimestampMs >= 0 && (best === null || s.maxTimestampMs > best.maxTimestampMs)) best = s;
     }
-    if (best === null || best.offsetOfMaxTimestamp >= this.logEndOffsetValue) return null;
-    return {
-      offset: Math.max(best.offsetOfMaxTimestamp, this.logStartOffsetValue),
-      timestamp: best.maxTimestampMs,
-    };
+    if (best === null) return null;
+    const found = await best.findMaxTimestamp();
+    if (found === null || found.offset >= this.logEndOffsetValue || found.offset < this.logStartOffsetValue)
+      return null;
+    return found;
+  }
+
+  /** The leader epoch of the batch holding `offset` (Kafka's epochForOffset), or -1. */
+  epochForOffset(offset: number): number {
+    let epoch = -1;
+    for (const e of this.epochCache.all()) {
+      if (e.startOffset > offset) break;
+      epoch = e.epoch;
+    }
+    return epoch;
   }
 
   /** OffsetForLeaderEpoch. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { StorageError } from '../../src/storage/errors.js';
 import { UnifiedLog } from '../../src/storage/unified-log.js';
 import type { LogConfig } from '../../src/storage/log-config.js';
-import { crcValid, listBatches, testConfig, valueBatch, withTempDir } from './helpers.js';
+import { buildBatch, crcValid, listBatches, testConfig, valueBatch, withTempDir } from './helpers.js';
 
 async function openLog(dir: string, cfg: Partial<LogConfig> = {}, clean = false): Promise<UnifiedLog> {
   const logDir = join(dir, 't-0');
@@ -239,15 +239,39 @@ test('offsetForTimestamp finds the first batch at or after the timestamp; latest
     );
     assert.ok(log.segmentCount > 2);
     const hit = await log.offsetForTimestamp(t0 + 5500);
-    assert.deepEqual(hit, { offset: 12, timestamp: t0 + 6000, leaderEpoch: 0 });
+    assert.deepEqual(hit, { offset: 12, timestampMs: t0 + 6000, leaderEpoch: 0 });
     assert.equal((await log.offsetForTimestamp(t0 + 17000))?.offset, 34);
     assert.equal((await log.offsetForTimestamp(0))?.offset, 0);
     assert.equal(await log.offsetForTimestamp(t0 + 30_000), null);
-    assert.deepEqual(log.latestTimestamp(), { offset: 58, timestamp: t0 + 29_000 });
+    assert.deepEqual(await log.latestTimestamp(), { offset: 58, timestampMs: t0 + 29_000, leaderEpoch: 0 });
     await log.close();
     const reopened = await openLog(dir, { segmentBytes: 1000, indexIntervalBytes: 150 }, true);
     assert.equal((await reopened.offsetForTimestamp(t0 + 5500))?.offset, 12);
     await reopened.close();
+  });
+});
+
+test('offsetForTimestamp and latestTimestamp look inside the batch, as Kafka does', async () => {
+  await withTempDir(async (dir) => {
+    const log = await openLog(dir);
+    const t0 = 1_700_000_000_000;
+    // One batch: offsets 0..3 with timestamps t0, t0+50, t0+10, t0+50 (max t0+50, first at offset 1).
+    const deltas = [0, 50, 10, 50];
+    await appendAll(log, [
+      buildBatch(
+        deltas.map((d) => ({ value: Buffer.from('v'), timestampDelta: d })),
+        { baseTimestamp: t0 },
+      ),
+    ]);
+    assert.deepEqual(await log.offsetForTimestamp(t0 + 5), {
+      offset: 1,
+      timestampMs: t0 + 50,
+      leaderEpoch: 0,
+    });
+    assert.deepEqual(await log.offsetForTimestamp(t0), { offset: 0, timestampMs: t0, leaderEpoch: 0 });
+    assert.deepEqual(await log.latestTimestamp(), { offset: 1, timestampMs: t0 + 50, leaderEpoch: 0 });
+    assert.equal(log.epochForOffset(0), 0);
+    await log.close();
   });
 });
 

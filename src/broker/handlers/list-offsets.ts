@@ -1,8 +1,10 @@
 // ListOffsets (key 2), versions 0-10.
 // - Timestamp -1 (latest): the high watermark, or the last stable offset for read_committed (equal
-//   without transactions). -2 (earliest): the log start offset. -3 (max timestamp, v7+): the offset
-//   of the batch with the largest timestamp. -4 (earliest local, v8+): the log start offset (no
-//   tiered storage). Any other timestamp: the first offset whose timestamp is at least that, or -1.
+//   without transactions), with the current leader epoch. -2 (earliest): the log start offset with
+//   the epoch that covers it. -3 (max timestamp, v7+): the first record carrying the largest
+//   timestamp. -4 (earliest local, v8+): as -2 (no tiered storage). Any other timestamp: the first
+//   record whose own timestamp is at least that (the batch is searched record by record, as Kafka
+//   does), with that record's timestamp and its batch's leader epoch; else offset and timestamp -1.
 // - v0 answers with a list of "old style" offsets (at most MaxNumOffsets of them).
 // v1: one offset + timestamp. v2: isolation level. v4: leader epochs. v6: flexible.
 import { ApiKey } from '../../protocol/generated/apis.js';
@@ -47,14 +49,14 @@ export const listOffsetsHandler = defineHandler<ListOffsetsRequest, DeepPartial<
               const epochError = checkLeaderEpoch(p.currentLeaderEpoch);
               if (epochError !== ErrorCode.NONE) return fail(epochError);
               try {
-                const { offset, timestamp } = await lookup(log, Number(p.timestamp));
+                const { offset, timestamp, leaderEpoch } = await lookup(log, Number(p.timestamp));
                 return {
                   partitionIndex: p.partitionIndex,
                   errorCode: ErrorCode.NONE,
                   oldStyleOffsets: v0 ? (offset >= 0 && p.maxNumOffsets > 0 ? [BigInt(offset)] : []) : [],
                   timestamp: BigInt(timestamp),
                   offset: BigInt(offset),
-                  leaderEpoch: offset >= 0 ? LEADER_EPOCH : -1,
+                  leaderEpoch: leaderEpoch >= 0 ? leaderEpoch : -1,
                 };
               } catch (err) {
                 return fail(errorCodeOf(err));
@@ -68,21 +70,36 @@ export const listOffsetsHandler = defineHandler<ListOffsetsRequest, DeepPartial<
   },
 });
 
-async function lookup(log: UnifiedLog, timestamp: number): Promise<{ offset: number; timestamp: number }> {
+interface Found {
+  offset: number;
+  timestamp: number;
+  /** -1 when unknown. */
+  leaderEpoch: number;
+}
+
+const NOT_FOUND: Found = { offset: -1, timestamp: -1, leaderEpoch: -1 };
+
+async function lookup(log: UnifiedLog, timestamp: number): Promise<Found> {
   switch (timestamp) {
     case LATEST_TIMESTAMP:
-      return { offset: log.highWatermark, timestamp: -1 };
+      // Kafka answers with the partition's current leader epoch, even for an empty log.
+      return { offset: log.highWatermark, timestamp: -1, leaderEpoch: LEADER_EPOCH };
     case EARLIEST_TIMESTAMP:
-    case EARLIEST_LOCAL_TIMESTAMP:
-      return { offset: log.logStartOffset, timestamp: -1 };
+    case EARLIEST_LOCAL_TIMESTAMP: {
+      const offset = log.logStartOffset;
+      return { offset, timestamp: -1, leaderEpoch: log.epochForOffset(offset) };
+    }
     case MAX_TIMESTAMP: {
-      const latest = await log.latestTimestamp();
-      return latest ?? { offset: -1, timestamp: -1 };
+      const found = await log.latestTimestamp();
+      return found
+        ? { offset: found.offset, timestamp: found.timestampMs, leaderEpoch: found.leaderEpoch }
+        : NOT_FOUND;
     }
     default: {
-      if (timestamp < 0) return { offset: -1, timestamp: -1 };
+      if (timestamp < 0) return NOT_FOUND;
       const found = await log.offsetForTimestamp(timestamp);
-      return found ? { offset: found.offset, timestamp: found.timestamp } : { offset: -1, timestamp: -1 };
+      if (found === null || found.offset >= log.highWatermark) return NOT_FOUND;
+      return { offset: found.offset, timestamp: found.timestampMs, leaderEpoch: found.leaderEpoch };
     }
   }
 }
