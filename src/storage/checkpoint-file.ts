@@ -1,9 +1,11 @@
 // Small metadata files beside the segments (log-start-offset, recovery-point-offset-checkpoint,
-// leader-epoch-checkpoint, producer snapshots). Written tmp + fsync + rename so a crash leaves
-// either the old or the new file, never a torn one.
+// leader-epoch-checkpoint, producer snapshots). Written tmp + fsync + rename + directory fsync so a
+// crash or power loss leaves either the old or the new file, never a torn one, and a completed write
+// stays written.
 
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { fsyncDir } from './fsync-dir.js';
 
 /** Checkpoints are tiny; anything bigger is not ours and is treated as corrupt. */
 export const MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024;
@@ -21,19 +23,6 @@ export async function writeFileAtomic(path: string, data: Buffer | string): Prom
   await fsyncDir(dirname(path));
 }
 
-/** Makes a rename/create/unlink durable; best-effort where the platform cannot fsync directories. */
-export async function fsyncDir(dir: string): Promise<void> {
-  let fh;
-  try {
-    fh = await open(dir, 'r');
-    await fh.sync();
-  } catch {
-    // Some filesystems refuse fsync on a directory; the data files themselves were synced.
-  } finally {
-    await fh?.close();
-  }
-}
-
 /** Returns the file's contents or null when it does not exist. */
 export async function readOptional(path: string): Promise<Buffer | null> {
   try {
@@ -45,8 +34,15 @@ export async function readOptional(path: string): Promise<Buffer | null> {
   }
 }
 
+/** Removes the file durably: the unlink is fsynced in the directory when there was something to remove. */
 export async function removeIfExists(path: string): Promise<void> {
-  await rm(path, { force: true });
+  try {
+    await unlink(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  await fsyncDir(dirname(path));
 }
 
 /** Single-offset text checkpoint: "<version>\n<offset>\n" (log-start-offset, recovery point). */

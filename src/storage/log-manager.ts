@@ -3,10 +3,11 @@
 // retention, time-based flushes and the log cleaner (compaction) in the background. A `.clean-shutdown` marker written by
 // close() tells the next start that indexes can be trusted and no recovery scan is needed.
 
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeIfExists, writeFileAtomic } from './checkpoint-file.js';
 import { StorageError } from './errors.js';
+import { mkdirDurable } from './fsync-dir.js';
 import { LogCleaner } from './log-cleaner.js';
 import type { LogConfig } from './log-config.js';
 import { silentLogger, type StorageLogger } from './log-loader.js';
@@ -63,7 +64,7 @@ export class LogManager {
     logger: StorageLogger = silentLogger,
     options: LogManagerOptions = {},
   ): Promise<LogManager> {
-    await mkdir(dataDir, { recursive: true });
+    await mkdirDurable(dataDir);
     const marker = join(dataDir, CLEAN_SHUTDOWN_FILE);
     const hadCleanShutdown = await stat(marker).then(
       () => true,
@@ -72,7 +73,8 @@ export class LogManager {
     const manager = new LogManager(dataDir, defaults, logger, hadCleanShutdown, options);
     const startMs = Date.now();
     await manager.loadLogs();
-    // Removed only after loading and before any write: from here on a crash must trigger recovery.
+    // Removed (durably: a marker resurrected by power loss would skip recovery) only after loading
+    // and before any write: from here on a crash must trigger recovery.
     await removeIfExists(marker);
     // Worth a line only when there was something to load (an empty data dir is the common first start).
     if (manager.logs.size > 0) {
@@ -184,7 +186,8 @@ export class LogManager {
     if (pending === undefined) {
       pending = (async () => {
         const dir = join(this.dataDir, UnifiedLog.dirName(topic, partition));
-        await mkdir(dir, { recursive: true });
+        // The new directory's entry in the data dir is fsynced before any write in it can be acknowledged.
+        await mkdirDurable(dir);
         // A directory left over from an earlier run is verified, not trusted; an empty one costs nothing.
         const log = await UnifiedLog.open(
           dir,

@@ -13,7 +13,7 @@ import {
   lastOffsetAt,
   maxTimestampAt,
 } from '../protocol/batch-header.js';
-import { fsyncDir } from './checkpoint-file.js';
+import { fsyncDir } from './fsync-dir.js';
 import { invariant, StorageError } from './errors.js';
 import { OffsetIndex } from './offset-index.js';
 import { decodeBatch } from '../protocol/records.js';
@@ -77,6 +77,13 @@ export class LogSegment {
   private closed = false;
   /** nextOffset/maxTimestamp came from neighbours and the time index, not from a scan. */
   private sealedBounds = false;
+  /**
+   * The directory was fsynced since this segment's file appeared in it. Until then an fsync of the
+   * file alone does not survive power loss (the file itself may vanish), so the first flush or seal
+   * also fsyncs the directory (Kafka's LocalLog.flush does the same for new segments). False for
+   * opened segments too: after a crash their entry may still sit only in the page cache.
+   */
+  private dirEntryDurable = false;
 
   private constructor(
     readonly dir: string,
@@ -256,6 +263,10 @@ export class LogSegment {
     try {
       const fh = this.fh ?? (await this.opening);
       await fh.datasync();
+      if (!this.dirEntryDurable) {
+        await fsyncDir(this.dir);
+        this.dirEntryDurable = true;
+      }
     } finally {
       this.release();
     }
@@ -563,6 +574,9 @@ export class LogSegment {
         writeWhole(this.timeIndexPath, this.timeIndex.toBuffer()),
         fh.datasync(),
       ]);
+      // The index files may be new, and the recovery point moves past this segment once sealed.
+      await fsyncDir(this.dir);
+      this.dirEntryDurable = true;
     } finally {
       this.release();
     }
@@ -607,6 +621,7 @@ export class LogSegment {
     await fsyncDir(this.dir);
     for (const ext of SEGMENT_FILE_EXTENSIONS) await rename(path(ext) + SWAP_SUFFIX, path(ext));
     await fsyncDir(this.dir);
+    this.dirEntryDurable = true;
   }
 
   /** Log cleaner: closes a segment from createCleaned() that will not be used and removes its files. */
