@@ -123,24 +123,27 @@ export class LogManager {
 
   /** One retention pass over all logs; a pass never overlaps the previous one. */
   runRetention(nowMs = Date.now()): Promise<void> {
-    this.retentionRun ??= (async () => {
-      try {
-        for (const log of this.logs.values()) {
-          try {
-            await log.deleteOldSegments(nowMs);
-          } catch (err) {
-            this.logger.error('retention failed', {
-              topic: log.topic,
-              partition: log.partition,
-              error: String(err),
-            });
-          }
-        }
-      } finally {
-        this.retentionRun = null;
-      }
-    })();
+    // Cleared in .finally(), which runs after the assignment: clearing inside the pass itself ran
+    // first when there was nothing to await (no logs yet) and left a settled promise that
+    // blocked every later pass, so a broker started empty never ran retention.
+    this.retentionRun ??= this.retainAll(nowMs).finally(() => {
+      this.retentionRun = null;
+    });
     return this.retentionRun;
+  }
+
+  private async retainAll(nowMs: number): Promise<void> {
+    for (const log of this.logs.values()) {
+      try {
+        await log.deleteOldSegments(nowMs);
+      } catch (err) {
+        this.logger.error('retention failed', {
+          topic: log.topic,
+          partition: log.partition,
+          error: String(err),
+        });
+      }
+    }
   }
 
   private runFlushChecks(): Promise<void> {

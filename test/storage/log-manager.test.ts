@@ -58,6 +58,21 @@ test('LogManager without a marker reports an unclean start and still loads the d
   });
 });
 
+test('retention still runs for logs created after the manager started empty', async () => {
+  await withTempDir(async (dir) => {
+    const manager = await LogManager.open(dir, testConfig({ retentionCheckIntervalMs: 20 }));
+    // Several passes over no logs at all: each must leave the loop ready for the next one.
+    await new Promise((r) => setTimeout(r, 150));
+    const log = await manager.createLog('late', 0, { segmentBytes: 600, retentionBytes: 700 });
+    const batches = Array.from({ length: 20 }, (_, i) => valueBatch(2, 40, `l${i}`));
+    await Promise.all(batches.map((b) => log.append(b, { leaderEpoch: 0, assignOffsets: true }).durable));
+    const deadline = Date.now() + 10_000;
+    while (log.logStartOffset === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(log.logStartOffset > 0, 'retention ran in the background');
+    await manager.close();
+  });
+});
+
 test('the background retention loop deletes old segments on its own', async () => {
   await withTempDir(async (dir) => {
     const manager = await LogManager.open(dir, testConfig({ retentionCheckIntervalMs: 20 }));
