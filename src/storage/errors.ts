@@ -22,6 +22,21 @@ export class StorageError extends Error {
   }
 }
 
+/**
+ * A batch on disk that fails its CRC or cannot be walked (bit rot, a damaged file). Answered to
+ * consumers as CORRUPT_MESSAGE; `resumeOffset` is the first offset after the damage that a reader
+ * such as the offsets loader can continue from.
+ */
+export class CorruptBatchError extends StorageError {
+  constructor(
+    readonly batchBaseOffset: number,
+    readonly resumeOffset: number,
+    message: string,
+  ) {
+    super('CORRUPT_MESSAGE', message);
+  }
+}
+
 /** A topic config value that cannot be applied (maps to Kafka's INVALID_CONFIG). */
 export class InvalidConfigError extends Error {
   override readonly name = 'InvalidConfigError';

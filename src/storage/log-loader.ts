@@ -2,12 +2,15 @@
 // indexes are trusted and only the active segment's tail (≈ one index interval) is scanned, so
 // startup time does not grow with log size. After a crash, every segment from the one holding the
 // recovery point on is validated batch by batch and cut at the first torn or corrupt batch.
+// The clean-shutdown marker is a hint, not a proof: when what it promises does not hold (a torn
+// tail, a wrong index), that partition is recovered as after a crash. Checkpoints that make no
+// sense (beyond the log end, unreadable) are ignored with a warning, never acted on.
 
 import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { baseOffsetAt } from '../protocol/batch-header.js';
 import { decodeOffsetCheckpoint, readOptional } from './checkpoint-file.js';
-import { invariant } from './errors.js';
+import { invariant, StorageError } from './errors.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
 import type { LogConfig } from './log-config.js';
 import { completeInterruptedSwaps, LogSegment } from './log-segment.js';
@@ -34,6 +37,8 @@ export interface LoadedLog {
   epochCache: LeaderEpochCache;
   /** Bytes cut off torn/corrupt tails during recovery (0 after a clean shutdown). */
   truncatedBytes: number;
+  /** Base offsets of damaged batches found by recovery and kept (reads answer CORRUPT_MESSAGE). */
+  corruptBatchOffsets: number[];
 }
 
 export async function loadLog(
@@ -59,30 +64,52 @@ export async function loadLog(
     readOptional(join(dir, LOG_START_OFFSET_CHECKPOINT)),
     readOptional(join(dir, RECOVERY_POINT_CHECKPOINT)),
   ]);
-  let logStartOffset = decodeOffsetCheckpoint(lsoBuf) ?? bases[0] ?? 0;
-  const recoveryPoint = decodeOffsetCheckpoint(rpBuf) ?? 0;
+  const checkpointedStart = readCheckpoint(lsoBuf, LOG_START_OFFSET_CHECKPOINT, dir, logger);
+  let logStartOffset = checkpointedStart ?? bases[0] ?? 0;
+  const recoveryPoint = readCheckpoint(rpBuf, RECOVERY_POINT_CHECKPOINT, dir, logger) ?? 0;
   const settings = { segmentBytes: config.segmentBytes, indexIntervalBytes: config.indexIntervalBytes };
 
   let segments = await Promise.all(bases.map((b) => LogSegment.openExisting(dir, b, settings)));
   let truncatedBytes = 0;
-  if (segments.length > 0) {
+  const corruptBatchOffsets: number[] = [];
+  let recover = !hadCleanShutdown;
+  if (segments.length > 0 && !recover) {
+    const last = segments.length - 1;
+    try {
+      await Promise.all(
+        segments.slice(0, last).map((seg, i) => seg.setSealedInfo(segments[i + 1]!.baseOffset)),
+      );
+      await segments[last]!.loadTail();
+    } catch (err) {
+      if (!(err instanceof StorageError)) throw err;
+      logger.warn('clean-shutdown marker does not hold for this partition: recovering it', {
+        dir,
+        error: err.message,
+      });
+      recover = true;
+    }
+  }
+  if (segments.length > 0 && recover) {
     const last = segments.length - 1;
     // After a crash, start at the segment that holds the recovery point: everything before it
     // was fsynced (segments are sealed with an fsync on roll) and is trusted.
-    let firstToRecover = last + 1;
-    if (!hadCleanShutdown) {
-      firstToRecover = segments.findIndex(
-        (_s, i) => i === last || segments[i + 1]!.baseOffset > recoveryPoint,
-      );
-    }
-    const trustedTail = hadCleanShutdown ? last : firstToRecover;
-    await Promise.all(
-      segments.slice(0, trustedTail).map((seg, i) => seg.setSealedInfo(segments[i + 1]!.baseOffset)),
+    const firstToRecover = segments.findIndex(
+      (_s, i) => i === last || segments[i + 1]!.baseOffset > recoveryPoint,
     );
-    if (hadCleanShutdown) await segments[last]!.loadTail();
+    await Promise.all(
+      segments.slice(0, firstToRecover).map((seg, i) => seg.setSealedInfo(segments[i + 1]!.baseOffset)),
+    );
     for (let i = firstToRecover; i <= last; i++) {
       const seg = segments[i]!;
-      const cut = await seg.recover();
+      const cut = await seg.recover(segments[i + 1]?.baseOffset);
+      for (const offset of seg.corruptBatchOffsets) {
+        corruptBatchOffsets.push(offset);
+        logger.error('corrupt batch kept in the log: reads of it answer CORRUPT_MESSAGE', {
+          dir,
+          segment: seg.baseOffset,
+          offset,
+        });
+      }
       truncatedBytes += cut;
       const next = segments[i + 1];
       if (cut > 0 || (next !== undefined && seg.nextOffset > next.baseOffset)) {
@@ -99,14 +126,24 @@ export async function loadLog(
   }
   if (segments.length === 0) segments = [await createEmpty(dir, logStartOffset, settings)];
 
-  let active = segments[segments.length - 1]!;
-  let nextOffset = active.isEmpty ? active.baseOffset : active.nextOffset;
+  const active = segments[segments.length - 1]!;
+  const nextOffset = active.isEmpty ? active.baseOffset : active.nextOffset;
   if (logStartOffset > nextOffset) {
-    // DeleteRecords moved the start past the end (then a crash): start afresh at the start offset.
-    for (const s of segments) await s.delete();
-    segments = [await createEmpty(dir, logStartOffset, settings)];
-    active = segments[0]!;
-    nextOffset = logStartOffset;
+    // Kafka would start the log afresh there, deleting every segment. A checkpoint is a small
+    // file that can be damaged or stale; the segments are the data: keep them.
+    logger.warn(`${LOG_START_OFFSET_CHECKPOINT} checkpoint beyond the log end: ignored`, {
+      dir,
+      checkpoint: logStartOffset,
+      logEndOffset: nextOffset,
+    });
+    logStartOffset = segments[0]!.baseOffset;
+  }
+  if (recover && recoveryPoint > nextOffset) {
+    logger.warn(`${RECOVERY_POINT_CHECKPOINT} beyond the log end: ignored`, {
+      dir,
+      checkpoint: recoveryPoint,
+      logEndOffset: nextOffset,
+    });
   }
   logStartOffset = Math.max(logStartOffset, segments[0]!.baseOffset);
   invariant(nextOffset >= logStartOffset, `log end ${nextOffset} below start ${logStartOffset} in ${dir}`);
@@ -137,7 +174,16 @@ export async function loadLog(
     producerState,
     epochCache,
     truncatedBytes,
+    corruptBatchOffsets,
   };
+}
+
+/** A checkpoint's offset; a file that exists but does not hold a sane one is reported and ignored. */
+function readCheckpoint(buf: Buffer | null, name: string, dir: string, logger: StorageLogger): number | null {
+  if (buf === null) return null;
+  const offset = decodeOffsetCheckpoint(buf);
+  if (offset === null) logger.warn(`unreadable ${name} checkpoint: ignored`, { dir, bytes: buf.length });
+  return offset;
 }
 
 async function createEmpty(

@@ -14,11 +14,11 @@ import {
   maxTimestampAt,
 } from '../protocol/batch-header.js';
 import { fsyncDir } from './fsync-dir.js';
-import { invariant, StorageError } from './errors.js';
+import { CorruptBatchError, invariant, StorageError } from './errors.js';
 import { OffsetIndex } from './offset-index.js';
 import { decodeBatch } from '../protocol/records.js';
 import { checkBatch } from './record-batches.js';
-import { readFully, SegmentScanner } from './segment-scanner.js';
+import { firstCorruptBatch, isWalkableHeader, readFully, SegmentScanner } from './segment-scanner.js';
 import { TIME_INDEX_ENTRY_BYTES, TimeIndex } from './time-index.js';
 
 export function offsetFileName(offset: number, suffix: string): string {
@@ -84,6 +84,11 @@ export class LogSegment {
    * opened segments too: after a crash their entry may still sit only in the page cache.
    */
   private dirEntryDurable = false;
+  /** Times a persisted offset index proved wrong and was rebuilt from the .log (the owner logs it). */
+  indexRepairs = 0;
+  private indexRepair: Promise<void> | null = null;
+  /** Base offsets of CRC-damaged batches that recover() kept because valid batches follow them. */
+  corruptBatchOffsets: number[] = [];
 
   private constructor(
     readonly dir: string,
@@ -290,10 +295,13 @@ export class LogSegment {
       const fh = this.fh ?? (await this.opening);
       const limit = this.readableBytes;
       const scanner = new SegmentScanner(fh, limit);
-      let pos = this.offsetIndex!.lookup(fetchOffset).position;
+      let pos = await this.positionFor(fetchOffset, scanner);
       while (pos < limit) {
         const at = await scanner.load(pos, BATCH_HEADER_BYTES);
         if (scanner.availableAt(pos) < BATCH_HEADER_BYTES) break;
+        if (!isWalkableHeader(scanner.buf, at, pos, limit)) {
+          throw this.corruptBatch(fetchOffset, this.nextOffset, `unreadable batch header at ${pos}`);
+        }
         if (lastOffsetAt(scanner.buf, at) >= fetchOffset) break;
         pos += batchSizeAt(scanner.buf, at);
       }
@@ -315,10 +323,93 @@ export class LogSegment {
         out = Buffer.allocUnsafe(size);
         end = await readFully(fh, out, 0, size, pos);
       }
-      return out.subarray(0, end);
+      // Serve the batches before a damaged one; the damaged one itself is an error, not silence.
+      const bad = firstCorruptBatch(out, end);
+      if (bad === 0) {
+        const base = baseOffsetAt(out, 0);
+        throw this.corruptBatch(base, await this.offsetAfter(scanner, pos, base), `CRC mismatch at ${pos}`);
+      }
+      return out.subarray(0, bad > 0 ? bad : end);
     } finally {
       this.release();
     }
+  }
+
+  /**
+   * Where to start scanning for `offset`: the index's position, checked to be the start of the
+   * batch the index says it is (one header, in the block the scan reads next anyway). A wrong
+   * entry (a shifted or stale .index) gets the index rebuilt from the .log instead of a scan that
+   * starts mid-batch and finds nothing, forever.
+   */
+  private async positionFor(offset: number, scanner: SegmentScanner): Promise<number> {
+    const entry = this.offsetIndex!.lookup(offset);
+    if (entry.position === 0) return 0;
+    const at = await scanner.load(entry.position, BATCH_HEADER_BYTES);
+    if (
+      scanner.availableAt(entry.position) >= BATCH_HEADER_BYTES &&
+      baseOffsetAt(scanner.buf, at) === entry.offset &&
+      isWalkableHeader(scanner.buf, at, entry.position, scanner.end)
+    ) {
+      return entry.position;
+    }
+    await this.repairOffsetIndex();
+    return this.offsetIndex!.lookup(offset).position;
+  }
+
+  /**
+   * Rebuilds the offset index from the .log while appends may go on: the scan covers the bytes
+   * readable now, and entries appended meanwhile (built from the appends, so right) are carried
+   * over. Only the offset index: time index entries hold offsets, not positions.
+   */
+  private repairOffsetIndex(): Promise<void> {
+    this.indexRepair ??= (async () => {
+      this.indexRepairs++;
+      const end = this.readableBytes;
+      const fresh = new OffsetIndex(this.baseOffset, this.maxIndexEntries);
+      const scanner = new SegmentScanner(this.fh ?? (await this.opening), end, RECOVERY_BLOCK_BYTES);
+      let sinceEntry = 0;
+      for (let pos = 0; pos < end;) {
+        const at = await scanner.load(pos, BATCH_HEADER_BYTES);
+        if (scanner.availableAt(pos) < BATCH_HEADER_BYTES || !isWalkableHeader(scanner.buf, at, pos, end))
+          break;
+        if (sinceEntry > this.settings.indexIntervalBytes) {
+          fresh.append(baseOffsetAt(scanner.buf, at), pos);
+          sinceEntry = 0;
+        }
+        sinceEntry += batchSizeAt(scanner.buf, at);
+        pos += batchSizeAt(scanner.buf, at);
+      }
+      this.offsetIndex!.copyEntriesFrom(end, fresh);
+      this.offsetIndex = fresh;
+      // A sealed segment is not sealed again: put the repaired index on disk now (best effort).
+      if (this.sealedBounds) await writeWhole(this.indexPath, fresh.toBuffer()).catch(() => undefined);
+    })().finally(() => (this.indexRepair = null));
+    return this.indexRepair;
+  }
+
+  private corruptBatch(batchBaseOffset: number, resumeOffset: number, what: string): CorruptBatchError {
+    return new CorruptBatchError(
+      batchBaseOffset,
+      resumeOffset,
+      `corrupt batch at offset ${batchBaseOffset} in segment ${this.logPath}: ${what}`,
+    );
+  }
+
+  /** The first offset after the damaged batch at `pos`: the next batch's base when it looks sound. */
+  private async offsetAfter(scanner: SegmentScanner, pos: number, base: number): Promise<number> {
+    const at = await scanner.load(pos, BATCH_HEADER_BYTES);
+    const next = pos + batchSizeAt(scanner.buf, at);
+    if (isWalkableHeader(scanner.buf, at, pos, scanner.end) && next < scanner.end) {
+      const nat = await scanner.load(next, BATCH_HEADER_BYTES);
+      if (
+        scanner.availableAt(next) >= BATCH_HEADER_BYTES &&
+        isWalkableHeader(scanner.buf, nat, next, scanner.end) &&
+        baseOffsetAt(scanner.buf, nat) > base
+      ) {
+        return baseOffsetAt(scanner.buf, nat);
+      }
+    }
+    return Math.max(this.nextOffset, base + 1);
   }
 
   /**
@@ -329,10 +420,7 @@ export class LogSegment {
    */
   async findByTimestamp(timestampMs: number, startOffset: number): Promise<TimestampAndOffset | null> {
     return this.withBatches(
-      (index) => {
-        const below = index.time.lookupBelow(timestampMs);
-        return below === null ? 0 : index.offsets.lookup(below.offset).position;
-      },
+      (time) => time.lookupBelow(timestampMs)?.offset ?? null,
       (buf, at) => maxTimestampAt(buf, at) >= timestampMs && lastOffsetAt(buf, at) >= startOffset,
       (r) => r.timestamp >= timestampMs && r.offset >= startOffset,
     );
@@ -346,19 +434,19 @@ export class LogSegment {
     const maxTs = this.maxTimestampMs;
     if (maxTs < 0) return null;
     return this.withBatches(
-      (index) => index.offsets.lookup(this.offsetOfMaxTimestamp).position,
+      () => this.offsetOfMaxTimestamp,
       (buf, at) => maxTimestampAt(buf, at) === maxTs,
       (r) => r.timestamp === maxTs,
     );
   }
 
   /**
-   * Scans batch headers from `startPosition`, decodes the first batch `batchMatches` accepts and
-   * returns its first record `recordMatches` accepts, with the batch's leader epoch; when no record
-   * of that batch qualifies the scan goes on.
+   * Scans batch headers from the batch holding `startOffset` (null: the first), decodes the first
+   * batch `batchMatches` accepts and returns its first record `recordMatches` accepts, with the
+   * batch's leader epoch; when no record of that batch qualifies the scan goes on.
    */
   private async withBatches(
-    startPosition: (index: { time: TimeIndex; offsets: OffsetIndex }) => number,
+    startOffset: (time: TimeIndex) => number | null,
     batchMatches: (buf: Buffer, at: number) => boolean,
     recordMatches: (r: { offset: number; timestamp: number }) => boolean,
   ): Promise<TimestampAndOffset | null> {
@@ -367,17 +455,19 @@ export class LogSegment {
     try {
       await this.ensureIndexes();
       const fh = this.fh ?? (await this.opening);
-      let pos = startPosition({ time: this.timeIndex!, offsets: this.offsetIndex! });
       const scanner = new SegmentScanner(fh, this.readableBytes);
+      const from = startOffset(this.timeIndex!);
+      let pos = from === null ? 0 : await this.positionFor(from, scanner);
       while (pos < this.readableBytes) {
         let at = await scanner.load(pos, BATCH_HEADER_BYTES);
         if (scanner.availableAt(pos) < BATCH_HEADER_BYTES) break;
+        if (!isWalkableHeader(scanner.buf, at, pos, this.readableBytes)) break;
         const size = batchSizeAt(scanner.buf, at);
         if (batchMatches(scanner.buf, at)) {
           at = await scanner.load(pos, size);
           if (scanner.availableAt(pos) < size) break;
-          // Bytes already stored passed the CRC check on append or recovery.
-          const { info, records } = await decodeBatch(scanner.buf, at, { verifyCrc: false });
+          // Sealed segments are not CRC-checked at a clean start: damage fails here, not as garbage.
+          const { info, records } = await decodeBatch(scanner.buf, at, { verifyCrc: true });
           const record = records.find(recordMatches);
           if (record !== undefined) {
             return {
@@ -403,10 +493,11 @@ export class LogSegment {
       await this.ensureIndexes();
       const fh = this.fh ?? (await this.opening);
       const scanner = new SegmentScanner(fh, this.readableBytes, RECOVERY_BLOCK_BYTES);
-      let pos = this.offsetIndex!.lookup(fromOffset).position;
+      let pos = await this.positionFor(fromOffset, scanner);
       while (pos < this.readableBytes) {
         const at = await scanner.load(pos, BATCH_HEADER_BYTES);
         if (scanner.availableAt(pos) < BATCH_HEADER_BYTES) break;
+        if (!isWalkableHeader(scanner.buf, at, pos, this.readableBytes)) break;
         if (lastOffsetAt(scanner.buf, at) >= fromOffset) visit(scanner.buf, at);
         pos += batchSizeAt(scanner.buf, at);
       }
@@ -418,8 +509,12 @@ export class LogSegment {
   /**
    * Validates every batch (length inside the file, magic 2, CRC, offsets growing), truncates the
    * file at the first bad one and rebuilds the indexes. Returns how many bytes were cut off.
+   * A batch whose header is sound but whose CRC fails is not a torn write when a valid batch
+   * follows it (here, or as `followingBaseOffset`, the next segment's base): it is kept, listed in
+   * corruptBatchOffsets and answered as CORRUPT_MESSAGE, so one flipped bit does not delete every
+   * later batch of the log.
    */
-  async recover(): Promise<number> {
+  async recover(followingBaseOffset?: number): Promise<number> {
     const fh = this.fh!;
     const fileBytes = this.sizeBytes;
     const oi = new OffsetIndex(this.baseOffset, this.maxIndexEntries);
@@ -436,7 +531,12 @@ export class LogSegment {
       const size = batchSizeAt(scanner.buf, at);
       // The CRC scan may move the window, so take what we need from the header first.
       const header = Buffer.from(scanner.buf.subarray(at, at + BATCH_HEADER_BYTES));
-      if (!(await scanner.crcMatches(pos, size))) break;
+      if (!(await scanner.crcMatches(pos, size))) {
+        const after = lastOffsetAt(header, 0) + 1;
+        if (!(await this.validBatchFollows(scanner, pos + size, fileBytes, after, followingBaseOffset)))
+          break;
+        this.corruptBatchOffsets.push(baseOffsetAt(header, 0));
+      }
       this.indexBatch(header, 0, pos, oi, ti);
       pos += size;
     }
@@ -445,6 +545,22 @@ export class LogSegment {
     this.sizeBytes = this.readableBytes = pos;
     this.installIndexes(oi, ti);
     return truncated;
+  }
+
+  /** Whether a sound batch (or the next segment, at the file's end) starts at `pos` at or after `minBase`. */
+  private async validBatchFollows(
+    scanner: SegmentScanner,
+    pos: number,
+    fileBytes: number,
+    minBase: number,
+    followingBaseOffset: number | undefined,
+  ): Promise<boolean> {
+    if (pos >= fileBytes) return followingBaseOffset !== undefined && followingBaseOffset >= minBase;
+    const at = await scanner.load(pos, BATCH_HEADER_BYTES);
+    if (scanner.availableAt(pos) < BATCH_HEADER_BYTES) return false;
+    if (checkBatch(scanner.buf, at, fileBytes - pos, false) !== null) return false;
+    if (baseOffsetAt(scanner.buf, at) < minBase) return false;
+    return scanner.crcMatches(pos, batchSizeAt(scanner.buf, at));
   }
 
   /**
@@ -460,15 +576,25 @@ export class LogSegment {
       this.maxTimestampMs = lastTime.timestampMs;
       this.offsetOfMaxTimestamp = lastTime.offset;
     }
-    const last = this.offsetIndex!.lastEntry();
     const fh = this.fh!;
     const scanner = new SegmentScanner(fh, this.sizeBytes);
+    // The clean-shutdown marker is a hint: the last index entry is checked (and the index rebuilt
+    // when it is wrong), every batch walked must be sound, and a failed check (invariant) sends the
+    // loader to recover this partition instead.
+    const claimed = this.offsetIndex!.lastEntry();
+    if (claimed !== null) await this.positionFor(claimed.offset, scanner);
+    const last = this.offsetIndex!.lastEntry();
     let pos = last?.position ?? 0;
     this.nextOffset = last?.offset ?? this.baseOffset;
     this.bytesSinceLastIndexEntry = 0;
     while (pos < this.sizeBytes) {
       const at = await scanner.load(pos, BATCH_HEADER_BYTES);
       if (scanner.availableAt(pos) < BATCH_HEADER_BYTES) break;
+      invariant(
+        isWalkableHeader(scanner.buf, at, pos, this.sizeBytes) &&
+          baseOffsetAt(scanner.buf, at) >= this.nextOffset,
+        `segment ${this.baseOffset} has an unreadable batch at ${pos}`,
+      );
       const ts = maxTimestampAt(scanner.buf, at);
       if (ts > this.maxTimestampMs) {
         this.maxTimestampMs = ts;
@@ -490,11 +616,15 @@ export class LogSegment {
   async setSealedInfo(nextOffset: number): Promise<void> {
     this.nextOffset = nextOffset;
     this.sealedBounds = true;
-    const last = await readLastTimeIndexEntry(this.timeIndexPath, this.baseOffset);
+    const last = await readLastTimeIndexEntry(this.timeIndexPath, this.baseOffset, nextOffset);
     if (last !== null) {
       this.maxTimestampMs = last.timestampMs;
       this.offsetOfMaxTimestamp = last.offset;
-    } else {
+      return;
+    }
+    // Missing or not sane (retention acts on it): load the indexes, rebuilt from the .log if need be.
+    await this.ensureIndexes();
+    if (this.maxTimestampMs < 0) {
       // Kafka falls back to the file's mtime when a segment has no timestamps.
       this.maxTimestampMs = Math.floor((await this.fh!.stat()).mtimeMs);
     }
@@ -513,12 +643,16 @@ export class LogSegment {
 
   private async loadIndexes(): Promise<void> {
     const [ibuf, tbuf] = await Promise.all([readOrNull(this.indexPath), readOrNull(this.timeIndexPath)]);
-    const oi = ibuf && OffsetIndex.fromBuffer(this.baseOffset, this.maxIndexEntries, ibuf, this.sizeBytes);
+    const oi =
+      ibuf &&
+      OffsetIndex.fromBuffer(this.baseOffset, this.maxIndexEntries, ibuf, this.sizeBytes, this.nextOffset);
     const ti = tbuf && TimeIndex.fromBuffer(this.baseOffset, this.maxIndexEntries, tbuf, this.nextOffset);
     if (oi && ti) {
       this.installIndexes(oi, ti);
       return;
     }
+    // Files that exist but are not sane are damage worth a log line; missing ones are just a crash.
+    if (ibuf !== null || tbuf !== null) this.indexRepairs++;
     await this.rebuildIndexes();
   }
 
@@ -651,10 +785,11 @@ export class LogSegment {
     await this.ensureIndexes();
     const fh = this.fh ?? (await this.opening);
     const scanner = new SegmentScanner(fh, this.sizeBytes);
-    let pos = this.offsetIndex!.lookup(offset).position;
+    let pos = await this.positionFor(offset, scanner);
     while (pos < this.sizeBytes) {
       const at = await scanner.load(pos, BATCH_HEADER_BYTES);
       if (scanner.availableAt(pos) < BATCH_HEADER_BYTES || lastOffsetAt(scanner.buf, at) >= offset) break;
+      if (!isWalkableHeader(scanner.buf, at, pos, this.sizeBytes)) break;
       pos += batchSizeAt(scanner.buf, at);
     }
     await fh.truncate(pos);
@@ -736,6 +871,7 @@ async function unlinkIfExists(path: string): Promise<void> {
 async function readLastTimeIndexEntry(
   path: string,
   baseOffset: number,
+  nextOffset: number,
 ): Promise<{ timestampMs: number; offset: number } | null> {
   let fh: FileHandle | null = null;
   try {
@@ -744,7 +880,7 @@ async function readLastTimeIndexEntry(
     if (size < TIME_INDEX_ENTRY_BYTES || size % TIME_INDEX_ENTRY_BYTES !== 0) return null;
     const buf = Buffer.alloc(TIME_INDEX_ENTRY_BYTES);
     if ((await readFully(fh, buf, 0, buf.length, size - buf.length)) !== buf.length) return null;
-    return TimeIndex.lastEntryOf(buf, baseOffset);
+    return TimeIndex.lastEntryOf(buf, baseOffset, nextOffset);
   } catch {
     return null;
   } finally {

@@ -79,12 +79,25 @@ export class OffsetIndex {
     return this.entries.subarray(0, this.count * OFFSET_INDEX_ENTRY_BYTES);
   }
 
-  /** Loads a persisted index; returns null when it is not a sane index for a file of `fileBytes`. */
+  /** Appends this index's entries at or after file position `position` to `into` (index repair). */
+  copyEntriesFrom(position: number, into: OffsetIndex): void {
+    for (let i = 0; i < this.count; i++) {
+      if (this.positionAt(i) >= position)
+        into.append(this.baseOffset + this.relOffsetAt(i), this.positionAt(i));
+    }
+  }
+
+  /**
+   * Loads a persisted index; returns null when it is not a sane index for a file of `fileBytes`
+   * holding offsets below `nextOffset` (Kafka's OffsetIndex.sanityCheck, and then some): whole
+   * entries, offsets and positions strictly growing, every entry inside the segment.
+   */
   static fromBuffer(
     baseOffset: number,
     maxEntries: number,
     buf: Buffer,
     fileBytes: number,
+    nextOffset = Number.MAX_SAFE_INTEGER,
   ): OffsetIndex | null {
     if (buf.length % OFFSET_INDEX_ENTRY_BYTES !== 0) return null;
     const n = buf.length / OFFSET_INDEX_ENTRY_BYTES;
@@ -96,7 +109,7 @@ export class OffsetIndex {
     for (let i = 0; i < n; i++) {
       const rel = index.relOffsetAt(i);
       const pos = index.positionAt(i);
-      if (rel <= prevRel || pos <= prevPos || pos >= fileBytes) return null;
+      if (rel <= prevRel || pos <= prevPos || pos >= fileBytes || baseOffset + rel >= nextOffset) return null;
       prevRel = rel;
       prevPos = pos;
     }

@@ -3,7 +3,15 @@
 
 import type { FileHandle } from 'node:fs/promises';
 import { crc32c } from '@node-rs/crc32';
-import { BATCH_OFFSET_ATTRIBUTES, BATCH_OFFSET_CRC } from '../protocol/batch-header.js';
+import {
+  BATCH_HEADER_BYTES,
+  BATCH_OFFSET_ATTRIBUTES,
+  BATCH_OFFSET_CRC,
+  BATCH_OFFSET_LAST_OFFSET_DELTA,
+  BATCH_OFFSET_MAGIC,
+  baseOffsetAt,
+  batchSizeAt,
+} from '../protocol/batch-header.js';
 
 export const DEFAULT_SCAN_BLOCK_BYTES = 64 * 1024;
 
@@ -78,4 +86,38 @@ export class SegmentScanner {
     }
     return crc === expected;
   }
+}
+
+/**
+ * True when the header at `buf[at]` (file position `pos`) can be stepped over: magic 2, a length
+ * that covers at least a header and ends by `end`, offsets that do not run backwards. A scan that
+ * trusted a damaged length could jump anywhere, or loop forever on a length of zero.
+ */
+export function isWalkableHeader(buf: Buffer, at: number, pos: number, end: number): boolean {
+  const size = batchSizeAt(buf, at);
+  return (
+    size >= BATCH_HEADER_BYTES &&
+    pos + size <= end &&
+    buf.readInt8(at + BATCH_OFFSET_MAGIC) === 2 &&
+    buf.readInt32BE(at + BATCH_OFFSET_LAST_OFFSET_DELTA) >= 0 &&
+    baseOffsetAt(buf, at) >= 0
+  );
+}
+
+/**
+ * Position of the first batch in `buf[0, end)` (whole batches) that fails its CRC or is not a v2
+ * batch, or -1. Reads check what they serve so that bit rot on disk surfaces as CORRUPT_MESSAGE
+ * instead of a batch every client drops and asks for again, forever.
+ */
+export function firstCorruptBatch(buf: Buffer, end: number): number {
+  for (let p = 0; p < end; p += batchSizeAt(buf, p)) {
+    if (!isWalkableHeader(buf, p, p, end)) return p;
+    const size = batchSizeAt(buf, p);
+    if (
+      crc32c(buf.subarray(p + BATCH_OFFSET_ATTRIBUTES, p + size)) !== buf.readUInt32BE(p + BATCH_OFFSET_CRC)
+    ) {
+      return p;
+    }
+  }
+  return -1;
 }

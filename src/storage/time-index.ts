@@ -90,11 +90,22 @@ export class TimeIndex {
     return index;
   }
 
-  /** Reads only the last entry of a persisted time index (the segment's largest timestamp). */
-  static lastEntryOf(buf: Buffer, baseOffset: number): { timestampMs: number; offset: number } | null {
+  /**
+   * Reads only the last entry of a persisted time index (the segment's largest timestamp), or null
+   * when `buf` is not a sane final entry for offsets [baseOffset, nextOffset): retention acts on
+   * this timestamp, so a garbage one must never be believed.
+   */
+  static lastEntryOf(
+    buf: Buffer,
+    baseOffset: number,
+    nextOffset: number,
+  ): { timestampMs: number; offset: number } | null {
     if (buf.length < TIME_INDEX_ENTRY_BYTES || buf.length % TIME_INDEX_ENTRY_BYTES !== 0) return null;
     const at = buf.length - TIME_INDEX_ENTRY_BYTES;
-    return { timestampMs: Number(buf.readBigInt64BE(at)), offset: baseOffset + buf.readInt32BE(at + 8) };
+    const timestampMs = Number(buf.readBigInt64BE(at));
+    const offset = baseOffset + buf.readInt32BE(at + 8);
+    if (timestampMs < 0 || offset < baseOffset || offset >= nextOffset) return null;
+    return { timestampMs, offset };
   }
 
   private timestampAt(i: number): number {

@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { baseOffsetAt, batchSizeAt, lastOffsetAt } from '../protocol/batch-header.js';
 import { encodeOffsetCheckpoint, SerialWriter } from './checkpoint-file.js';
-import { invariant, StorageError } from './errors.js';
+import { CorruptBatchError, invariant, StorageError } from './errors.js';
 import { GroupCommit } from './group-commit.js';
 import type { LeaderEpochCache } from './leader-epoch-cache.js';
 import type { LogConfig, TimestampType } from './log-config.js';
@@ -83,6 +83,8 @@ export type AppendListener = (logEndOffset: number, highWatermark: number) => vo
 export const MAX_PENDING_WRITES = 100_000;
 const INT32_MAX = 0x7fffffff;
 const EMPTY = Buffer.alloc(0);
+/** Damaged batches remembered per log so each is logged once; the count goes on past this. */
+const MAX_REMEMBERED_CORRUPT_BATCHES = 1024;
 
 export class UnifiedLog {
   private nextOffset: number;
@@ -101,6 +103,8 @@ export class UnifiedLog {
   private unflushedMessages = 0;
   private lastFlushMs = Date.now();
   private failure: StorageError | null = null;
+  private readonly corruptBatches = new Set<number>();
+  private corruptBatchTotal = 0;
   private state: 'open' | 'truncating' | 'closing' | 'closed' = 'open';
 
   private constructor(
@@ -109,12 +113,18 @@ export class UnifiedLog {
     readonly partition: number,
     private configValue: LogConfig,
     private readonly segments: LogSegment[],
-    loaded: { nextOffset: number; logStartOffset: number; recoveryPoint: number },
+    loaded: {
+      nextOffset: number;
+      logStartOffset: number;
+      recoveryPoint: number;
+      corruptBatchOffsets: number[];
+    },
     readonly producerState: ProducerStateManager,
     private readonly epochCache: LeaderEpochCache,
     private readonly logger: StorageLogger,
   ) {
     this.nextOffset = this.logEndOffsetValue = this.highWatermarkValue = loaded.nextOffset;
+    for (const offset of loaded.corruptBatchOffsets) this.noteCorruptBatch(offset);
     this.logStartOffsetValue = loaded.logStartOffset;
     this.lsoWriter = new SerialWriter(join(dir, LOG_START_OFFSET_CHECKPOINT));
     this.recoveryPointWriter = new SerialWriter(join(dir, RECOVERY_POINT_CHECKPOINT));
@@ -187,6 +197,22 @@ export class UnifiedLog {
   get segmentCount(): number {
     return this.segments.length;
   }
+  /**
+   * Damaged batches found in this log (by recovery or by reads): each is answered as
+   * CORRUPT_MESSAGE. Nonzero means the partition needs attention (a later metric exposes it).
+   */
+  get corruptBatchCount(): number {
+    return this.corruptBatchTotal;
+  }
+
+  /** Remembers a damaged batch; true the first time it is seen (the caller logs it then). */
+  private noteCorruptBatch(baseOffset: number): boolean {
+    if (this.corruptBatches.has(baseOffset)) return false;
+    if (this.corruptBatches.size < MAX_REMEMBERED_CORRUPT_BATCHES) this.corruptBatches.add(baseOffset);
+    this.corruptBatchTotal++;
+    return true;
+  }
+
   /** Base offsets of the segments, oldest first (inspection and tests). */
   segmentBaseOffsets(): number[] {
     return this.segments.map((s) => s.baseOffset);
@@ -446,7 +472,7 @@ export class UnifiedLog {
     let segment: LogSegment | undefined =
       cached === null ? this.segments[this.segmentIndexFor(fetchOffset)] : undefined;
     while (fetchOffset < maxOffset && segment !== undefined && segment.baseOffset < maxOffset) {
-      const data = await segment.read(fetchOffset, maxBytes, maxOffset, opts.minOneBatch);
+      const data = await this.readSegment(segment, fetchOffset, maxBytes, maxOffset, opts.minOneBatch);
       if (data !== null) {
         records = data;
         break;
@@ -460,6 +486,39 @@ export class UnifiedLog {
       logStartOffset: this.logStartOffsetValue,
       logEndOffset: this.logEndOffsetValue,
     };
+  }
+
+  /** One segment's read, with what it found wrong on disk logged once and counted. */
+  private async readSegment(
+    segment: LogSegment,
+    fetchOffset: number,
+    maxBytes: number,
+    maxOffset: number,
+    minOneBatch: boolean,
+  ): Promise<Buffer | null> {
+    const repairs = segment.indexRepairs;
+    try {
+      return await segment.read(fetchOffset, maxBytes, maxOffset, minOneBatch);
+    } catch (err) {
+      if (err instanceof CorruptBatchError && this.noteCorruptBatch(err.batchBaseOffset)) {
+        this.logger.error('corrupt batch on disk: fetches of it answer CORRUPT_MESSAGE', {
+          topic: this.topic,
+          partition: this.partition,
+          offset: err.batchBaseOffset,
+          resumeOffset: err.resumeOffset,
+          error: err.message,
+        });
+      }
+      throw err;
+    } finally {
+      if (segment.indexRepairs !== repairs) {
+        this.logger.warn('offset index did not match its segment: rebuilt from the log', {
+          topic: this.topic,
+          partition: this.partition,
+          segment: segment.baseOffset,
+        });
+      }
+    }
   }
 
   /** Index of the segment holding `offset`: the last one whose base offset is <= it. */
