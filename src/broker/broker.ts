@@ -14,6 +14,7 @@ import { LogManager } from '../storage/log-manager.js';
 import { topicConfigToLogConfig, type LogConfig } from '../storage/log-config.js';
 import { ApiKey } from '../protocol/generated/apis.js';
 import { RequestDispatcher } from './dispatch.js';
+import { FetchSessionCache } from './fetch-session.js';
 import { HANDLERS } from './handlers/index.js';
 import { ProducerIdManager } from './producer-id-manager.js';
 import { ReplicaManager } from './replica-manager.js';
@@ -137,6 +138,7 @@ export class Broker {
       replicas,
       producerIds: new ProducerIdManager(metadata),
       groups,
+      fetchSessions: new FetchSessionCache(config.maxIncrementalFetchSessionCacheSlots),
       supportedApis: dispatcher.supportedApis(),
       brokerConfig: () => config,
       async reconfigure(updates, validateOnly = false) {

@@ -3,6 +3,7 @@ import type { MetadataStore } from '../cluster/metadata-store.js';
 import type { BrokerConfig } from '../config/broker-config.js';
 import type { GroupCoordinator } from '../group/group-coordinator.js';
 import type { Logger } from '../logger.js';
+import type { FetchSessionCache } from './fetch-session.js';
 import type { ProducerIdManager } from './producer-id-manager.js';
 import type { ReplicaManager } from './replica-manager.js';
 import type { TopicManager } from './topic-manager.js';
@@ -37,6 +38,8 @@ export interface BrokerServices {
   readonly producerIds: ProducerIdManager;
   /** The classic group coordinator: membership, rebalances and committed offsets. */
   readonly groups: GroupCoordinator;
+  /** Incremental fetch sessions (KIP-227). */
+  readonly fetchSessions: FetchSessionCache;
   /** Every API this broker serves, with the version range it advertises (ApiVersions). */
   readonly supportedApis: readonly { apiKey: number; minVersion: number; maxVersion: number }[];
   /** The broker config in force now: static values plus the dynamic ones AlterConfigs set. */

@@ -136,6 +136,13 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     doc: 'Requests in flight per connection before the broker stops reading from that socket.',
   },
   {
+    name: 'max.incremental.fetch.session.cache.slots',
+    type: 'int',
+    default: '1000',
+    min: 0,
+    doc: 'Incremental fetch sessions (KIP-227) the broker keeps; 0 answers every fetch without a session.',
+  },
+  {
     name: 'num.network.threads',
     type: 'int',
     default: '3',

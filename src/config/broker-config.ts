@@ -74,6 +74,8 @@ export interface BrokerConfig {
   connectionsMaxIdleMs: number;
   /** Per-connection bound on requests in flight (queued.max.requests). */
   queuedMaxRequests: number;
+  /** max.incremental.fetch.session.cache.slots */
+  maxIncrementalFetchSessionCacheSlots: number;
   offsetsTopicNumPartitions: number;
   offsetsTopicReplicationFactor: number;
   offsetsTopicSegmentBytes: number;
@@ -341,6 +343,7 @@ function build(staticValues: Record<string, string>, dynamicValues: Record<strin
     socketRequestMaxBytes: n('socket.request.max.bytes'),
     connectionsMaxIdleMs: n('connections.max.idle.ms'),
     queuedMaxRequests: n('queued.max.requests'),
+    maxIncrementalFetchSessionCacheSlots: n('max.incremental.fetch.session.cache.slots'),
     offsetsTopicNumPartitions: n('offsets.topic.num.partitions'),
     offsetsTopicReplicationFactor: n('offsets.topic.replication.factor'),
     offsetsTopicSegmentBytes: n('offsets.topic.segment.bytes'),

@@ -7,7 +7,9 @@
 //   partition with data returns at least one batch, so a batch bigger than the limits still moves.
 // - read_committed (isolation 1) reads up to the last stable offset, which equals the high
 //   watermark without transactions; AbortedTransactions is then an empty list.
-// - No incremental fetch sessions (KIP-227): SessionId is always 0, so every fetch is a full one.
+// - Incremental fetch sessions (KIP-227, ../fetch-session.ts) from v7: SessionEpoch 0 opens a session,
+//   later fetches name only changed partitions (and ForgottenTopicsData) and get only partitions with
+//   something new; session errors come back as the top-level ErrorCode with no partitions.
 // - v13+ names topics by ID; an unknown ID gets UNKNOWN_TOPIC_ID.
 // v3: MaxBytes. v4: isolation, LSO, aborted txns. v5: log start offset. v7: sessions.
 // v9: current leader epoch. v11: rack, preferred read replica. v12: flexible. v13: topic ids.
@@ -20,14 +22,25 @@ import type {
 } from '../../protocol/generated/fetch.js';
 import type { DeepPartial } from '../../protocol/schema.js';
 import { ErrorCode } from '../../protocol/errors.js';
+import { ZERO_UUID } from '../../protocol/wire.js';
 import type { UnifiedLog } from '../../storage/unified-log.js';
+import {
+  INVALID_SESSION_ID,
+  type FetchContext,
+  type FetchPartition,
+  type ForgottenPartition,
+  type PartitionOutcome,
+} from '../fetch-session.js';
 import { defineHandler } from '../handler.js';
 import { checkLeaderEpoch, errorCodeOf } from '../replica-manager.js';
+import type { BrokerServices } from '../services.js';
 
 const READ_COMMITTED = 1;
 const EMPTY = Buffer.alloc(0);
 
 interface PartitionPlan {
+  topic: string;
+  topicId: string;
   index: number;
   log: UnifiedLog | undefined;
   errorCode: number;
@@ -35,48 +48,42 @@ interface PartitionPlan {
   maxBytes: number;
 }
 
-interface TopicPlan {
-  topic: string;
-  topicId: string;
-  partitions: PartitionPlan[];
+interface ReadResult {
+  partitions: DeepPartial<FetchResponsePartitionData>[];
+  outcomes: PartitionOutcome[];
+  bytes: number;
+  hasError: boolean;
 }
 
 export const fetchHandler = defineHandler<FetchRequest, DeepPartial<FetchResponse>>({
   apiKey: ApiKey.Fetch,
   versions: [0, 17],
   async handle(ctx, req) {
-    const { topics, replicas } = ctx.services;
+    const { replicas, fetchSessions } = ctx.services;
     const byId = ctx.header.apiVersion >= 13;
-    const plans: TopicPlan[] = req.topics.map((t) => {
-      const meta = byId ? topics.getById(t.topicId) : topics.get(t.topic);
-      const missing = byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    const context = fetchSessions.newContext(
+      ctx.header.apiVersion,
+      req.sessionId,
+      req.sessionEpoch,
+      requestedPartitions(ctx.services, req, byId),
+      forgottenPartitions(req, byId),
+      Date.now(),
+    );
+    if (context.kind === 'error') {
       return {
-        topic: meta?.name ?? t.topic,
-        topicId: meta?.topicId ?? t.topicId,
-        partitions: t.partitions.map((p) => {
-          const log = meta ? replicas.getLog(meta.name, p.partition) : undefined;
-          let errorCode: number = meta
-            ? log
-              ? ErrorCode.NONE
-              : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-            : missing;
-          if (errorCode === ErrorCode.NONE) errorCode = checkLeaderEpoch(p.currentLeaderEpoch);
-          return {
-            index: p.partition,
-            log,
-            errorCode,
-            fetchOffset: Number(p.fetchOffset),
-            maxBytes: p.partitionMaxBytes,
-          };
-        }),
+        throttleTimeMs: 0,
+        errorCode: context.errorCode,
+        sessionId: INVALID_SESSION_ID,
+        responses: [],
       };
-    });
+    }
+    const plans = context.partitions.map((p) => planPartition(ctx.services, p, byId));
     const maxBytes = ctx.header.apiVersion >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER;
     const readCommitted = req.isolationLevel === READ_COMMITTED;
 
     let result = await readAll(plans, maxBytes, readCommitted);
     if (result.bytes < req.minBytes && req.maxWaitMs > 0 && !result.hasError) {
-      const logs = plans.flatMap((t) => t.partitions.flatMap((p) => (p.log ? [p.log] : [])));
+      const logs = plans.flatMap((p) => (p.log ? [p.log] : []));
       if (logs.length > 0) {
         const connection = ctx.connection;
         const deadline = Date.now() + req.maxWaitMs;
@@ -90,64 +97,166 @@ export const fetchHandler = defineHandler<FetchRequest, DeepPartial<FetchRespons
         }
       }
     }
-    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: result.responses };
+    return answer(ctx.services, context, plans, result);
   },
 });
 
+/** The request's partitions, topics resolved by name (v0-12) or id (v13+; '' when unknown). */
+function requestedPartitions(services: BrokerServices, req: FetchRequest, byId: boolean): FetchPartition[] {
+  const out: FetchPartition[] = [];
+  for (const t of req.topics) {
+    const meta = byId ? services.topics.getById(t.topicId) : services.topics.get(t.topic);
+    const topic = byId ? (meta?.name ?? '') : t.topic;
+    const topicId = byId ? t.topicId : (meta?.topicId ?? ZERO_UUID);
+    for (const p of t.partitions) {
+      out.push({
+        topic,
+        topicId,
+        partition: p.partition,
+        fetchOffset: Number(p.fetchOffset),
+        maxBytes: p.partitionMaxBytes,
+        currentLeaderEpoch: p.currentLeaderEpoch,
+      });
+    }
+  }
+  return out;
+}
+
+function forgottenPartitions(req: FetchRequest, byId: boolean): ForgottenPartition[] {
+  return req.forgottenTopicsData.flatMap((f) =>
+    f.partitions.map((partition) => ({ topic: byId ? '' : f.topic, topicId: f.topicId, partition })),
+  );
+}
+
+/** Looks the partition's log up now: a session's topic may have been created or deleted since. */
+function planPartition(services: BrokerServices, p: FetchPartition, byId: boolean): PartitionPlan {
+  const meta = byId ? services.topics.getById(p.topicId) : services.topics.get(p.topic);
+  const log = meta ? services.replicas.getLog(meta.name, p.partition) : undefined;
+  let errorCode: number = meta
+    ? log
+      ? ErrorCode.NONE
+      : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+    : byId
+      ? ErrorCode.UNKNOWN_TOPIC_ID
+      : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  if (errorCode === ErrorCode.NONE) errorCode = checkLeaderEpoch(p.currentLeaderEpoch);
+  return {
+    topic: meta?.name ?? p.topic,
+    topicId: meta?.topicId ?? p.topicId,
+    index: p.partition,
+    log,
+    errorCode,
+    fetchOffset: p.fetchOffset,
+    maxBytes: p.maxBytes,
+  };
+}
+
+/** The response the context calls for: every partition, or (incremental) those with something new. */
+function answer(
+  services: BrokerServices,
+  context: Exclude<FetchContext, { kind: 'error' }>,
+  plans: readonly PartitionPlan[],
+  result: ReadResult,
+): DeepPartial<FetchResponse> {
+  let sessionId = INVALID_SESSION_ID;
+  let include: readonly boolean[] | null = null;
+  if (context.kind === 'full') {
+    sessionId = services.fetchSessions.createSession(
+      Date.now(),
+      context.usesTopicIds,
+      context.partitions,
+      result.outcomes,
+    );
+  } else if (context.kind === 'incremental') {
+    sessionId = context.session.id;
+    include = services.fetchSessions.selectIncremental(context, result.outcomes);
+    if (include === null) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.INVALID_FETCH_SESSION_EPOCH,
+        sessionId,
+        responses: [],
+      };
+    }
+  }
+  // Consecutive partitions of one topic share a topic entry; an incremental session's rotation can
+  // list a topic twice, which clients accept (Kafka answers the same way).
+  const responses: DeepPartial<FetchResponseFetchableTopicResponse>[] = [];
+  let current: DeepPartial<FetchResponseFetchableTopicResponse> | undefined;
+  let currentKey = '';
+  plans.forEach((p, i) => {
+    if (include !== null && !include[i]) return;
+    const key = `${p.topicId}\0${p.topic}`;
+    if (current === undefined || key !== currentKey) {
+      current = { topic: p.topic, topicId: p.topicId, partitions: [] };
+      currentKey = key;
+      responses.push(current);
+    }
+    current.partitions!.push(result.partitions[i]!);
+  });
+  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId, responses };
+}
+
 async function readAll(
-  plans: TopicPlan[],
+  plans: readonly PartitionPlan[],
   maxBytes: number,
   readCommitted: boolean,
-): Promise<{
-  responses: DeepPartial<FetchResponseFetchableTopicResponse>[];
-  bytes: number;
-  hasError: boolean;
-}> {
+): Promise<ReadResult> {
   let remaining = maxBytes;
   let bytes = 0;
   let hasError = false;
-  const responses: DeepPartial<FetchResponseFetchableTopicResponse>[] = [];
+  const partitions: DeepPartial<FetchResponsePartitionData>[] = [];
+  const outcomes: PartitionOutcome[] = [];
   // Partitions are read one after another: the response budget depends on what came before.
-  for (const t of plans) {
-    const partitions: DeepPartial<FetchResponsePartitionData>[] = [];
-    for (const p of t.partitions) {
-      const out: DeepPartial<FetchResponsePartitionData> = {
-        partitionIndex: p.index,
-        errorCode: p.errorCode,
-        highWatermark: -1n,
-        lastStableOffset: -1n,
-        logStartOffset: -1n,
-        abortedTransactions: readCommitted ? [] : null,
-        preferredReadReplica: -1,
-        records: EMPTY,
-      };
-      partitions.push(out);
-      if (p.errorCode !== ErrorCode.NONE || !p.log) {
-        hasError = true;
-        continue;
-      }
-      const log = p.log;
-      out.highWatermark = BigInt(log.highWatermark);
-      out.lastStableOffset = BigInt(log.highWatermark);
-      out.logStartOffset = BigInt(log.logStartOffset);
-      try {
-        const limit = Math.max(0, Math.min(p.maxBytes, remaining));
-        const read = await log.read(p.fetchOffset, limit, {
-          minOneBatch: bytes === 0,
-          maxOffset: log.highWatermark,
-        });
-        out.records = read.records;
-        out.highWatermark = BigInt(read.highWatermark);
-        out.lastStableOffset = BigInt(read.highWatermark);
-        out.logStartOffset = BigInt(read.logStartOffset);
-        bytes += read.records.length;
-        remaining -= read.records.length;
-      } catch (err) {
-        out.errorCode = errorCodeOf(err);
-        hasError = true;
-      }
+  for (const p of plans) {
+    const out: DeepPartial<FetchResponsePartitionData> = {
+      partitionIndex: p.index,
+      errorCode: p.errorCode,
+      highWatermark: -1n,
+      lastStableOffset: -1n,
+      logStartOffset: -1n,
+      abortedTransactions: readCommitted ? [] : null,
+      preferredReadReplica: -1,
+      records: EMPTY,
+    };
+    const outcome: PartitionOutcome = {
+      errorCode: p.errorCode,
+      highWatermark: -1,
+      logStartOffset: -1,
+      recordBytes: 0,
+    };
+    partitions.push(out);
+    outcomes.push(outcome);
+    if (p.errorCode !== ErrorCode.NONE || !p.log) {
+      hasError = true;
+      continue;
     }
-    responses.push({ topic: t.topic, topicId: t.topicId, partitions });
+    const log = p.log;
+    out.highWatermark = BigInt(log.highWatermark);
+    out.lastStableOffset = BigInt(log.highWatermark);
+    out.logStartOffset = BigInt(log.logStartOffset);
+    outcome.highWatermark = log.highWatermark;
+    outcome.logStartOffset = log.logStartOffset;
+    try {
+      const limit = Math.max(0, Math.min(p.maxBytes, remaining));
+      const read = await log.read(p.fetchOffset, limit, {
+        minOneBatch: bytes === 0,
+        maxOffset: log.highWatermark,
+      });
+      out.records = read.records;
+      out.highWatermark = BigInt(read.highWatermark);
+      out.lastStableOffset = BigInt(read.highWatermark);
+      out.logStartOffset = BigInt(read.logStartOffset);
+      outcome.highWatermark = read.highWatermark;
+      outcome.logStartOffset = read.logStartOffset;
+      outcome.recordBytes = read.records.length;
+      bytes += read.records.length;
+      remaining -= read.records.length;
+    } catch (err) {
+      out.errorCode = errorCodeOf(err);
+      outcome.errorCode = out.errorCode;
+      hasError = true;
+    }
   }
-  return { responses, bytes, hasError };
+  return { partitions, outcomes, bytes, hasError };
 }
