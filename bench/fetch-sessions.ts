@@ -1,5 +1,6 @@
 // Fetch sessions (KIP-227) on and off: one raw-protocol consumer over many partitions of one topic.
 //   node --import tsx bench/fetch-sessions.ts [--partitions 100] [--messages 200000] [--size 100]
+//     [--max-bytes 65536] [--partition-max-bytes 16384]   (small limits: many fetches, as a consumer keeping up)
 // Prints, for SessionEpoch -1 (every fetch full, as librdkafka and kafka-python fetch) and for an
 // incremental session (as the Java client and franz-go fetch): the bytes of one idle poll (consumer caught
 // up), and the time, fetch count and bytes on the wire to consume every message. The broker runs in this
@@ -19,11 +20,15 @@ const { values: flags } = parseArgs({
     partitions: { type: 'string', default: '100' },
     messages: { type: 'string', default: '200000' },
     size: { type: 'string', default: '100' },
+    'max-bytes': { type: 'string', default: '65536' },
+    'partition-max-bytes': { type: 'string', default: '16384' },
   },
 });
 const PARTITIONS = Number(flags.partitions);
 const MESSAGES = Number(flags.messages);
 const SIZE = Number(flags.size);
+const MAX_BYTES = Number(flags['max-bytes']);
+const PARTITION_MAX_BYTES = Number(flags['partition-max-bytes']);
 const VERSION = 12;
 
 /** One connection, one request at a time; counts bytes both ways. */
@@ -97,7 +102,7 @@ async function consume(address: string, topic: string, incremental: boolean, tot
       replicaId: -1,
       maxWaitMs: 100,
       minBytes,
-      maxBytes: 50 * 1024 * 1024,
+      maxBytes: MAX_BYTES,
       isolationLevel: 0,
       sessionId,
       sessionEpoch: epoch,
@@ -110,7 +115,7 @@ async function consume(address: string, topic: string, incremental: boolean, tot
             fetchOffset: BigInt(offsets[p]!),
             lastFetchedEpoch: -1,
             logStartOffset: -1n,
-            partitionMaxBytes: 1024 * 1024,
+            partitionMaxBytes: PARTITION_MAX_BYTES,
           })),
         },
       ],
@@ -146,7 +151,7 @@ async function consume(address: string, topic: string, incremental: boolean, tot
   };
   while (consumed < total) await poll(1);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const consumeBytes = { sent: conn.sent, received: conn.received };
+  const consumeBytes = { sent: conn.sent, received: conn.received, fetches };
   // Caught up: ten idle polls (MinBytes 0), bytes per poll.
   const before = { sent: conn.sent, received: conn.received };
   for (let i = 0; i < 10; i++) await poll(0);
@@ -179,7 +184,7 @@ try {
     const r = await consume(broker.bootstrapServers, topic, incremental, MESSAGES);
     process.stdout.write(
       `${incremental ? 'session    ' : 'sessionless'}  consume ${r.seconds.toFixed(2)} s ` +
-        `(${Math.round(MESSAGES / r.seconds)} msg/s, ${r.fetches} fetches, requests ${r.consumeBytes.sent} B, ` +
+        `(${Math.round(MESSAGES / r.seconds)} msg/s, ${r.consumeBytes.fetches} fetches, requests ${r.consumeBytes.sent} B, ` +
         `responses ${r.consumeBytes.received} B)  idle poll: request ${r.idle.sent} B, response ${r.idle.received} B` +
         `${incremental ? ` (session ${r.sessionId})` : ''}\n`,
     );
