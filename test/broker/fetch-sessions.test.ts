@@ -223,14 +223,25 @@ describe('fetch sessions (KIP-227)', () => {
     );
   });
 
-  test('max.incremental.fetch.session.cache.slots bounds the sessions; a full cache answers sessionless', async () => {
-    const b3 = await startTestBroker({ 'max.incremental.fetch.session.cache.slots': '3' });
+  /** A broker with `slots` session slots and a 2-partition topic; fn gets both partitions at offset 0. */
+  async function withSlots(slots: number, fn: (b: TestBroker, all: Want[]) => Promise<void>): Promise<void> {
+    const small = await startTestBroker({ 'max.incremental.fetch.session.cache.slots': String(slots) });
     try {
-      const a3 = await Admin.connect(b3.bootstrapServers);
+      const a = await Admin.connect(small.bootstrapServers);
       const topic = uniqueTopic('slots');
-      await a3.createTopics([{ name: topic, partitions: 2 }]);
-      await a3.close();
-      const all = [0, 1].map((partition) => ({ topic, topicId: ZERO_UUID, partition, offset: 0 }));
+      await a.createTopics([{ name: topic, partitions: 2 }]);
+      await a.close();
+      await fn(
+        small,
+        [0, 1].map((partition) => ({ topic, topicId: ZERO_UUID, partition, offset: 0 })),
+      );
+    } finally {
+      await small.stop();
+    }
+  }
+
+  test('max.incremental.fetch.session.cache.slots bounds the sessions; a full cache answers sessionless', () =>
+    withSlots(3, async (b3, all) => {
       const ids: number[] = [];
       for (let i = 0; i < 4; i++) {
         ids.push((await fetch(b3, { version: 12, sessionId: 0, epoch: 0, partitions: all })).sessionId);
@@ -243,28 +254,12 @@ describe('fetch sessions (KIP-227)', () => {
       assert.notEqual(again.sessionId, 0);
       assert.equal(b3.broker.services.fetchSessions.get(ids[0]!), undefined);
       assert.equal(b3.broker.services.fetchSessions.size, 3);
-    } finally {
-      await b3.stop();
-    }
-  });
+    }));
 
-  test('with 0 slots every fetch is sessionless (Fetch v7+ clients then send full fetches)', async () => {
-    const b0 = await startTestBroker({ 'max.incremental.fetch.session.cache.slots': '0' });
-    try {
-      const a0 = await Admin.connect(b0.bootstrapServers);
-      const topic = uniqueTopic('nosess');
-      await a0.createTopics([{ name: topic, partitions: 2 }]);
-      await a0.close();
-      const r = await fetch(b0, {
-        version: 12,
-        sessionId: 0,
-        epoch: 0,
-        partitions: [0, 1].map((partition) => ({ topic, topicId: ZERO_UUID, partition, offset: 0 })),
-      });
+  test('with 0 slots every fetch is sessionless (Fetch v7+ clients then send full fetches)', () =>
+    withSlots(0, async (b0, all) => {
+      const r = await fetch(b0, { version: 12, sessionId: 0, epoch: 0, partitions: all });
       assert.equal(r.sessionId, 0);
       assert.equal(r.parts.length, 2);
-    } finally {
-      await b0.stop();
-    }
-  });
+    }));
 });
