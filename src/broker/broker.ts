@@ -3,16 +3,17 @@
 //   const broker = await Broker.start({ port: 0, dataDir });
 //   broker.bootstrapServers   // '127.0.0.1:54321'
 //   await broker.stop();
-import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { EmbeddedMetadataStore, type MetadataStore } from '../cluster/metadata-store.js';
 import { resolveBrokerConfig, withDynamicBrokerConfig, type BrokerConfig } from '../config/broker-config.js';
 import { createLogger, type Logger, type LogLevel } from '../logger.js';
 import { SocketServer } from '../network/socket-server.js';
 import { GroupCoordinator } from '../group/group-coordinator.js';
+import { mkdirDurable } from '../storage/fsync-dir.js';
 import { LogManager } from '../storage/log-manager.js';
 import { topicConfigToLogConfig, type LogConfig } from '../storage/log-config.js';
 import { ApiKey } from '../protocol/generated/apis.js';
+import { DataDirLock } from './data-dir-lock.js';
 import { RequestDispatcher } from './dispatch.js';
 import { FetchSessionCache } from './fetch-session.js';
 import { HANDLERS } from './handlers/index.js';
@@ -92,15 +93,32 @@ export class Broker {
     readonly services: BrokerServices,
     readonly port: number,
     readonly host: string,
+    private readonly lock: DataDirLock,
   ) {}
 
   /** Starts a broker; resolves once it accepts connections. */
   static async start(opts: BrokerOptions = {}): Promise<Broker> {
-    let config = resolveBrokerConfig(rawConfigFromOptions(opts), { onUnknownKey: opts.onUnknownConfigKey });
+    const config = resolveBrokerConfig(rawConfigFromOptions(opts), { onUnknownKey: opts.onUnknownConfigKey });
     const logger = opts.logger ?? createLogger({ level: opts.logLevel ?? 'warn', name: 'broker' });
     const dataDir = resolve(config.logDirs[0]!);
-    await mkdir(dataDir, { recursive: true });
+    await mkdirDurable(dataDir);
+    // Before anything in the directory is read or written: a second broker on it refuses here.
+    const lock = await DataDirLock.acquire(dataDir);
+    try {
+      return await Broker.startLocked(config, logger, dataDir, lock);
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+  }
 
+  private static async startLocked(
+    staticConfig: BrokerConfig,
+    logger: Logger,
+    dataDir: string,
+    lock: DataDirLock,
+  ): Promise<Broker> {
+    let config = staticConfig;
     const metadata = await EmbeddedMetadataStore.open(dataDir);
     const dynamic = metadata.brokerConfigs();
     if (Object.keys(dynamic).length > 0) config = withDynamicBrokerConfig(config, dynamic);
@@ -190,7 +208,7 @@ export class Broker {
     if (settings.advertisedPort === 0) settings.advertisedPort = port;
     const host = listener.host === '' ? '0.0.0.0' : listener.host;
     logger.info('Brook broker started', { nodeId: config.nodeId, listener: `${host}:${port}`, dataDir });
-    return new Broker(logger, server, logs, metadata, services, port, host);
+    return new Broker(logger, server, logs, metadata, services, port, host, lock);
   }
 
   /** The config in force: static values plus what AlterConfigs changed since. */
@@ -213,6 +231,7 @@ export class Broker {
       await this.services.groups.stop();
       await this.logs.close();
       await this.metadata.close();
+      await this.lock.release();
       this.logger.info('Brook broker stopped');
     })();
     return this.stopping;

@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Broker } from '../broker/broker.js';
+import { StartupError } from '../broker/startup-error.js';
 import { CliError } from './commands/common.js';
 import { CONSUME_USAGE, consumeCommand } from './commands/consume.js';
 import { GROUPS_USAGE, groupsCommand } from './commands/groups.js';
@@ -98,7 +99,7 @@ async function brokerStart(argv: string[]): Promise<void> {
       onUnknownConfigKey: (key) => logger.warn(`Unknown configuration key ${key} is ignored`, { key }),
     });
   } catch (err) {
-    if (err instanceof ConfigError) fail(err.message);
+    if (err instanceof ConfigError || err instanceof StartupError) fail(err.message);
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') fail(e.message);
     throw err;
