@@ -8,21 +8,27 @@ const BLOCK_SIZE = 1000;
 export class ProducerIdManager {
   private next = 0;
   private end = 0;
+  /** The block allocation in flight, shared by every caller waiting for an ID. */
   private pending: Promise<void> | null = null;
 
   constructor(private readonly metadata: MetadataStore) {}
 
+  /** The next unused ID; rejects when the block allocation fails (the next call tries again). */
   async generate(): Promise<number> {
     while (this.next >= this.end) {
-      if (!this.pending) {
-        this.pending = this.metadata.allocateProducerIds(BLOCK_SIZE).then((block) => {
-          this.next = block.first;
-          this.end = block.first + block.count;
-          this.pending = null;
-        });
-      }
+      // Cleared whether the allocation succeeds or fails: a cached rejection would fail every
+      // InitProducerId until a restart.
+      this.pending ??= this.allocateBlock().finally(() => {
+        this.pending = null;
+      });
       await this.pending;
     }
     return this.next++;
+  }
+
+  private async allocateBlock(): Promise<void> {
+    const block = await this.metadata.allocateProducerIds(BLOCK_SIZE);
+    this.next = block.first;
+    this.end = block.first + block.count;
   }
 }

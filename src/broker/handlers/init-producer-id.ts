@@ -4,6 +4,7 @@
 // - v3+: a producer that already has an ID may ask to bump its epoch (KIP-360) to recover from a
 //   sequence error; it keeps its ID and gets epoch + 1 (a new ID when the epoch would overflow).
 // - Transactional producers are refused until transactions are implemented.
+// - A failed ID block reservation answers COORDINATOR_LOAD_IN_PROGRESS (retriable); the next request retries it.
 // v2: flexible. v3: producerId/producerEpoch in the request. v4: PRODUCER_FENCED.
 import { ApiKey } from '../../protocol/generated/apis.js';
 import type {
@@ -33,7 +34,15 @@ export const initProducerIdHandler = defineHandler<
     if (req.producerId >= 0n && req.producerEpoch >= 0 && req.producerEpoch < MAX_EPOCH) {
       return { errorCode: ErrorCode.NONE, producerId: req.producerId, producerEpoch: req.producerEpoch + 1 };
     }
-    const id = await ctx.services.producerIds.generate();
+    let id: number;
+    try {
+      id = await ctx.services.producerIds.generate();
+    } catch (err) {
+      // No ID block could be reserved (the metadata store failed to write). Kafka answers
+      // COORDINATOR_LOAD_IN_PROGRESS while it has no block: retriable, so clients try again.
+      ctx.services.logger.warn('producer id block allocation failed', { error: (err as Error).message });
+      return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, producerId: -1n, producerEpoch: -1 };
+    }
     return { errorCode: ErrorCode.NONE, producerId: BigInt(id), producerEpoch: 0 };
   },
 });
