@@ -16,6 +16,7 @@ function row(d: ConfigDef, defaultText: string): string {
   if (d.ignored) notes.push('accepted, no effect');
   if (d.kafkaDefault !== undefined)
     notes.push(`Kafka's default: \`${d.kafkaDefault ?? '(unset)'}\`. ${d.note ?? ''}`.trim());
+  else if (d.note !== undefined) notes.push(d.note);
   const allowed = d.values ? ` One of: ${d.values.join(', ')}.` : '';
   const range =
     d.min !== undefined || d.max !== undefined ? ` Range: [${d.min ?? '…'}, ${d.max ?? '…'}].` : '';
@@ -41,7 +42,9 @@ export function renderConfigDocs(): string {
     '## Topic',
     '',
     'Set per topic at creation (CreateTopics configs, `brook topics create --config k=v`) or later (AlterConfigs).',
-    'An unset topic key takes the broker key named in its default column.',
+    "An unset topic key takes the broker key named in its default column. Every key of Kafka 3.9's `TopicConfig` is",
+    "accepted and validated with Kafka's types and ranges; keys marked *accepted, no effect* are stored and reported by",
+    'DescribeConfigs but change nothing in Brook, for the reason given in their notes.',
     '',
     '| key | type | default | meaning | notes |',
     '|---|---|---|---|---|',

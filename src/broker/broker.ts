@@ -6,12 +6,13 @@
 import { resolve } from 'node:path';
 import { EmbeddedMetadataStore, type MetadataStore } from '../cluster/metadata-store.js';
 import { resolveBrokerConfig, withDynamicBrokerConfig, type BrokerConfig } from '../config/broker-config.js';
+import { cleanupPolicyOf, topicLogConfig } from '../config/topic-config.js';
 import { createLogger, type Logger, type LogLevel } from '../logger.js';
 import { SocketServer } from '../network/socket-server.js';
 import { GroupCoordinator } from '../group/group-coordinator.js';
 import { mkdirDurable } from '../storage/fsync-dir.js';
 import { LogManager } from '../storage/log-manager.js';
-import { topicConfigToLogConfig, type LogConfig } from '../storage/log-config.js';
+import type { LogConfig } from '../storage/log-config.js';
 import { ApiKey } from '../protocol/generated/apis.js';
 import { DataDirLock } from './data-dir-lock.js';
 import { RequestDispatcher } from './dispatch.js';
@@ -64,13 +65,11 @@ export function logDefaultsFrom(config: BrokerConfig): LogConfig {
     flushIntervalMs: config.flushIntervalMs,
     indexIntervalBytes: config.indexIntervalBytes,
     maxMessageBytes: config.messageMaxBytes,
-    cleanupPolicy: config.cleanupPolicy.includes('compact')
-      ? config.cleanupPolicy.includes('delete')
-        ? 'compact,delete'
-        : 'compact'
-      : 'delete',
+    cleanupPolicy: cleanupPolicyOf(config.cleanupPolicy),
     flushBeforeAck: config.flushBeforeAck,
     messageTimestampType: config.messageTimestampType,
+    messageTimestampBeforeMaxMs: config.messageTimestampBeforeMaxMs,
+    messageTimestampAfterMaxMs: config.messageTimestampAfterMaxMs,
     deleteRetentionMs: config.cleanerDeleteRetentionMs,
     minCompactionLagMs: config.minCompactionLagMs,
     minCleanableDirtyRatio: config.minCleanableDirtyRatio,
@@ -166,7 +165,7 @@ export class Broker {
         // combination that storage rejects fails the request and leaves the broker as it was.
         const perLog = [...topics.all()].map((t) => ({
           t,
-          logConfig: topicConfigToLogConfig({ ...t.configs }, defaults),
+          logConfig: topicLogConfig(defaults, t.configs),
         }));
         if (validateOnly) return next;
         // Applied synchronously (no await in between), then persisted: concurrent requests see

@@ -5,7 +5,6 @@
 import { ConfigError } from '../config/config-error.js';
 import { validateTopicConfigs } from '../config/topic-config.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { InvalidConfigError } from '../storage/errors.js';
 import type { BrokerServices } from './services.js';
 import { TopicError, invalidTopicNameReason } from './topic-manager.js';
 
@@ -32,7 +31,7 @@ export function adminErrorOf(
   what: string,
 ): { code: number; message: string } {
   if (err instanceof AdminError || err instanceof TopicError) return { code: err.code, message: err.message };
-  if (err instanceof ConfigError || err instanceof InvalidConfigError) {
+  if (err instanceof ConfigError) {
     return { code: ErrorCode.INVALID_CONFIG, message: err.message };
   }
   services.logger.error(`${what} failed`, { err: (err as Error).stack });

@@ -29,6 +29,7 @@ const STORAGE_ERROR_CODES: Record<string, number> = {
   DUPLICATE_SEQUENCE_NUMBER: ErrorCode.DUPLICATE_SEQUENCE_NUMBER,
   KAFKA_STORAGE_ERROR: ErrorCode.KAFKA_STORAGE_ERROR,
   INVALID_RECORD: ErrorCode.INVALID_RECORD,
+  INVALID_TIMESTAMP: ErrorCode.INVALID_TIMESTAMP,
 };
 
 /** The Kafka error code for an error thrown by storage (unknown errors are UNKNOWN_SERVER_ERROR). */

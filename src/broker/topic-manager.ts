@@ -6,8 +6,8 @@ import { newTopicId } from '../cluster/metadata-store.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { LogManager } from '../storage/log-manager.js';
-import { topicConfigToLogConfig, type LogConfig } from '../storage/log-config.js';
-import { validateTopicConfig } from '../config/topic-config.js';
+import type { LogConfig } from '../storage/log-config.js';
+import { topicLogConfig, validateTopicConfigs } from '../config/topic-config.js';
 import type { BrokerSettings } from './services.js';
 
 export const MAX_TOPIC_NAME_LENGTH = 249;
@@ -105,7 +105,7 @@ export class TopicManager {
 
   /** Broker defaults overlaid with the topic's own overrides. */
   logConfigFor(topic: TopicMetadata): LogConfig {
-    return topicConfigToLogConfig({ ...topic.configs }, this.logs.defaults);
+    return topicLogConfig(this.logs.defaults, topic.configs);
   }
 
   /** Validates a create request; throws TopicError with Kafka's error code. */
@@ -130,15 +130,8 @@ export class TopicManager {
         `Replication factor: ${opts.replicationFactor} larger than available brokers: 1.`,
       );
     }
-    for (const [key, value] of Object.entries(opts.configs)) {
-      try {
-        validateTopicConfig(key, value);
-      } catch (err) {
-        throw new TopicError(ErrorCode.INVALID_CONFIG, (err as Error).message);
-      }
-    }
     try {
-      topicConfigToLogConfig({ ...opts.configs }, this.logs.defaults);
+      validateTopicConfigs(opts.configs);
     } catch (err) {
       throw new TopicError(ErrorCode.INVALID_CONFIG, (err as Error).message);
     }

@@ -2,6 +2,7 @@
 // `note` says why Brook differs. Keys marked `ignored` are accepted so a stock Kafka server.properties loads
 // without warnings, but change nothing. `dynamic` keys can be altered at runtime (AlterConfigs on the broker,
 // cluster-wide default) and the broker applies them without a restart.
+import { checkGzipLevel, checkMessageFormatVersion } from './config-checks.js';
 import { INT_MAX, LONG_MAX_TEXT, type ConfigDef } from './config-def.js';
 
 const LOG_LEVELS = ['error', 'warn', 'info', 'debug', 'silent'];
@@ -429,6 +430,48 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     doc: 'Reject a CreateTime record whose timestamp is further than this in the future.',
   },
   {
+    name: 'log.message.timestamp.difference.max.ms',
+    type: 'long',
+    default: LONG_MAX_TEXT,
+    min: 0,
+    dynamic: true,
+    doc: 'Deprecated (Kafka 3.6): the before/after limit used when log.message.timestamp.before.max.ms or after.max.ms is left at its default.',
+  },
+  {
+    name: 'log.message.format.version',
+    type: 'string',
+    default: '3.0-IV1',
+    check: checkMessageFormatVersion,
+    ignored: true,
+    doc: 'Deprecated: Brook always writes message format v2, as Kafka does with inter.broker.protocol.version 3.0 or later.',
+  },
+  {
+    name: 'log.message.downconversion.enable',
+    type: 'boolean',
+    default: 'true',
+    dynamic: true,
+    ignored: true,
+    doc: 'Deprecated: whether Fetch down-converts for old consumers; Brook serves batches as stored.',
+  },
+  {
+    name: 'log.local.retention.ms',
+    type: 'long',
+    default: '-2',
+    min: -2,
+    dynamic: true,
+    ignored: true,
+    doc: 'Tiered storage: local retention (-2 = retention.ms); Brook has no remote tier.',
+  },
+  {
+    name: 'log.local.retention.bytes',
+    type: 'long',
+    default: '-2',
+    min: -2,
+    dynamic: true,
+    ignored: true,
+    doc: 'Tiered storage: local retention size (-2 = retention.bytes); Brook has no remote tier.',
+  },
+  {
     name: 'message.max.bytes',
     type: 'int',
     default: '1048588',
@@ -443,6 +486,35 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     values: COMPRESSION,
     dynamic: true,
     doc: 'Compression of stored batches; producer keeps what the producer sent.',
+  },
+  {
+    name: 'compression.gzip.level',
+    type: 'int',
+    default: '-1',
+    check: checkGzipLevel,
+    dynamic: true,
+    ignored: true,
+    doc: 'gzip level when the broker recompresses; Brook stores batches as sent.',
+  },
+  {
+    name: 'compression.lz4.level',
+    type: 'int',
+    default: '9',
+    min: 1,
+    max: 17,
+    dynamic: true,
+    ignored: true,
+    doc: 'lz4 level when the broker recompresses; Brook stores batches as sent.',
+  },
+  {
+    name: 'compression.zstd.level',
+    type: 'int',
+    default: '3',
+    min: -131072,
+    max: 22,
+    dynamic: true,
+    ignored: true,
+    doc: 'zstd level when the broker recompresses; Brook stores batches as sent.',
   },
   {
     name: 'min.insync.replicas',

@@ -334,8 +334,8 @@ function build(staticValues: Record<string, string>, dynamicValues: Record<strin
     maxCompactionLagMs: n('log.cleaner.max.compaction.lag.ms'),
     minCleanableDirtyRatio: n('log.cleaner.min.cleanable.ratio'),
     messageTimestampType: v.get<TimestampType>('log.message.timestamp.type'),
-    messageTimestampBeforeMaxMs: n('log.message.timestamp.before.max.ms'),
-    messageTimestampAfterMaxMs: n('log.message.timestamp.after.max.ms'),
+    messageTimestampBeforeMaxMs: timestampLimit(v, 'log.message.timestamp.before.max.ms'),
+    messageTimestampAfterMaxMs: timestampLimit(v, 'log.message.timestamp.after.max.ms'),
     messageMaxBytes: n('message.max.bytes'),
     compressionType: v.get<CompressionTypeName>('compression.type'),
     minInsyncReplicas: n('min.insync.replicas'),
@@ -382,6 +382,15 @@ function retentionMs(v: Values): number {
   else if (v.isSet('log.retention.minutes')) value = scaled(v.get<number>('log.retention.minutes'), 60_000);
   else value = scaled(v.get<number>('log.retention.hours'), 3_600_000);
   return value < 0 ? -1 : value;
+}
+
+/**
+ * KIP-937: log.message.timestamp.before/after.max.ms left at their default (Long.MAX_VALUE, "no limit")
+ * fall back to the deprecated log.message.timestamp.difference.max.ms, as Kafka 3.6+ does.
+ */
+function timestampLimit(v: Values, key: string): number {
+  const limit = v.get<number>(key);
+  return limit !== Number.MAX_SAFE_INTEGER ? limit : v.get<number>('log.message.timestamp.difference.max.ms');
 }
 
 function scaled(value: number, factor: number): number {

@@ -23,6 +23,8 @@ export interface ConfigDef {
   readonly note?: string;
   /** Accepted so a stock Kafka server.properties loads, but Brook has no use for it. */
   readonly ignored?: boolean;
+  /** Kafka's own validator beyond type and range: the reason a parsed value is refused, or null. */
+  readonly check?: (value: ConfigValue) => string | null;
 }
 
 /** Kafka's DescribeConfigs ConfigSource. */
@@ -83,6 +85,13 @@ const LONG_MIN = -9223372036854775808n;
  * clamped to Number.MAX_SAFE_INTEGER: every long key is a size or a duration, where 2^53 means "never".
  */
 export function parseConfigValue(def: ConfigDef, raw: string): ConfigValue {
+  const value = parseTyped(def, raw);
+  const reason = def.check?.(value) ?? null;
+  if (reason !== null) throw invalid(def, raw, reason);
+  return value;
+}
+
+function parseTyped(def: ConfigDef, raw: string): ConfigValue {
   const text = def.type === 'password' ? raw : raw.trim();
   switch (def.type) {
     case 'boolean': {

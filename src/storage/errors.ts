@@ -9,7 +9,8 @@ export type StorageErrorCode =
   | 'INVALID_PRODUCER_EPOCH'
   | 'DUPLICATE_SEQUENCE_NUMBER'
   | 'KAFKA_STORAGE_ERROR'
-  | 'INVALID_RECORD';
+  | 'INVALID_RECORD'
+  | 'INVALID_TIMESTAMP';
 
 export class StorageError extends Error {
   override readonly name = 'StorageError';
@@ -34,19 +35,6 @@ export class CorruptBatchError extends StorageError {
     message: string,
   ) {
     super('CORRUPT_MESSAGE', message);
-  }
-}
-
-/** A topic config value that cannot be applied (maps to Kafka's INVALID_CONFIG). */
-export class InvalidConfigError extends Error {
-  override readonly name = 'InvalidConfigError';
-  readonly code = 'INVALID_CONFIG';
-  constructor(
-    readonly key: string,
-    readonly value: string,
-    reason: string,
-  ) {
-    super(`Invalid value ${JSON.stringify(value)} for configuration ${key}: ${reason}`);
   }
 }
 

@@ -1,7 +1,6 @@
 // Per-partition log settings, named after Kafka's topic configs (segment.bytes -> segmentBytes).
-// The broker resolves broker defaults + topic overrides with topicConfigToLogConfig().
-
-import { InvalidConfigError } from './errors.js';
+// The broker resolves broker defaults + topic overrides with topicLogConfig() (src/config/topic-config.ts),
+// which parses and validates the topic keys; storage only takes the typed result.
 
 export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';
 export type TimestampType = 'CreateTime' | 'LogAppendTime';
@@ -29,6 +28,10 @@ export interface LogConfig {
   flushBeforeAck: boolean;
   /** message.timestamp.type. */
   messageTimestampType: TimestampType;
+  /** message.timestamp.before.max.ms: a CreateTime record older than this gets INVALID_TIMESTAMP. */
+  messageTimestampBeforeMaxMs: number;
+  /** message.timestamp.after.max.ms: a CreateTime record further ahead than this gets INVALID_TIMESTAMP. */
+  messageTimestampAfterMaxMs: number;
   /** delete.retention.ms: a tombstone outlives the first cleaning of its batch by this long. */
   deleteRetentionMs: number;
   /** min.compaction.lag.ms: segments holding records younger than this are not compacted. */
@@ -53,102 +56,10 @@ export const defaultLogConfig: Readonly<LogConfig> = Object.freeze({
   cleanupPolicy: 'delete',
   flushBeforeAck: false,
   messageTimestampType: 'CreateTime',
+  messageTimestampBeforeMaxMs: Number.MAX_SAFE_INTEGER,
+  messageTimestampAfterMaxMs: Number.MAX_SAFE_INTEGER,
   deleteRetentionMs: DAY_MS,
   minCompactionLagMs: 0,
   minCleanableDirtyRatio: 0.5,
   retentionCheckIntervalMs: 300_000,
 });
-
-/** Smallest segment we accept; Kafka's lower bound for segment.bytes is 14 (one empty batch). */
-const MIN_SEGMENT_BYTES = 14;
-/** Segment positions are stored as int32 in the offset index, so a segment must stay below 2 GiB. */
-const MAX_SEGMENT_BYTES = 0x7fffffff;
-
-type Field = keyof LogConfig;
-
-interface KeySpec {
-  field: Field;
-  parse: (key: string, value: string) => LogConfig[Field];
-}
-
-function parseLong(min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (key: string, value: string): number => {
-    if (!/^-?\d+$/.test(value.trim())) throw new InvalidConfigError(key, value, 'not an integer');
-    const n = Number(value.trim());
-    // Kafka accepts Long.MAX_VALUE for "never"; clamp what JS cannot represent to the same meaning.
-    const clamped = n > Number.MAX_SAFE_INTEGER ? Number.MAX_SAFE_INTEGER : n;
-    if (clamped < min || clamped > max) {
-      throw new InvalidConfigError(key, value, `must be in [${min}, ${max}]`);
-    }
-    return clamped;
-  };
-}
-
-function parseDouble(min: number, max: number) {
-  return (key: string, value: string): number => {
-    const n = Number(value.trim());
-    if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidConfigError(key, value, 'not a number');
-    if (n < min || n > max) throw new InvalidConfigError(key, value, `must be in [${min}, ${max}]`);
-    return n;
-  };
-}
-
-function parseEnum<T extends string>(allowed: readonly T[]) {
-  return (key: string, value: string): T => {
-    const normalized = value
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0)
-      .sort()
-      .join(',');
-    const found = allowed.find((a) => a === normalized);
-    if (found === undefined)
-      throw new InvalidConfigError(key, value, `must be one of ${allowed.join(' | ')}`);
-    return found;
-  };
-}
-
-function parseBool(key: string, value: string): boolean {
-  const v = value.trim().toLowerCase();
-  if (v === 'true') return true;
-  if (v === 'false') return false;
-  throw new InvalidConfigError(key, value, 'must be true or false');
-}
-
-/** Kafka topic config key -> LogConfig field. */
-export const topicConfigKeys: Readonly<Record<string, KeySpec>> = Object.freeze({
-  'segment.bytes': { field: 'segmentBytes', parse: parseLong(MIN_SEGMENT_BYTES, MAX_SEGMENT_BYTES) },
-  'segment.ms': { field: 'segmentMs', parse: parseLong(1) },
-  'retention.ms': { field: 'retentionMs', parse: parseLong(-1) },
-  'retention.bytes': { field: 'retentionBytes', parse: parseLong(-1) },
-  'flush.messages': { field: 'flushIntervalMessages', parse: parseLong(1) },
-  'flush.ms': { field: 'flushIntervalMs', parse: parseLong(0) },
-  'index.interval.bytes': { field: 'indexIntervalBytes', parse: parseLong(0, MAX_SEGMENT_BYTES) },
-  'max.message.bytes': { field: 'maxMessageBytes', parse: parseLong(0, MAX_SEGMENT_BYTES) },
-  'cleanup.policy': {
-    field: 'cleanupPolicy',
-    parse: parseEnum<CleanupPolicy>(['delete', 'compact', 'compact,delete']),
-  },
-  'message.timestamp.type': {
-    field: 'messageTimestampType',
-    parse: parseEnum<TimestampType>(['CreateTime', 'LogAppendTime']),
-  },
-  'delete.retention.ms': { field: 'deleteRetentionMs', parse: parseLong(0) },
-  'min.compaction.lag.ms': { field: 'minCompactionLagMs', parse: parseLong(0) },
-  'min.cleanable.dirty.ratio': { field: 'minCleanableDirtyRatio', parse: parseDouble(0, 1) },
-  'log.flush.before.ack': { field: 'flushBeforeAck', parse: parseBool },
-});
-
-/**
- * Applies Kafka topic config overrides on top of `base`. Unknown keys are ignored (they belong to
- * other layers, e.g. compression.type); known keys with invalid values throw InvalidConfigError.
- */
-export function topicConfigToLogConfig(map: Record<string, string>, base: LogConfig): LogConfig {
-  const out: LogConfig = { ...base };
-  for (const [key, value] of Object.entries(map)) {
-    const spec = topicConfigKeys[key];
-    if (spec === undefined) continue;
-    (out as unknown as Record<Field, LogConfig[Field]>)[spec.field] = spec.parse(key, value);
-  }
-  return out;
-}

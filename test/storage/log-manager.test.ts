@@ -2,8 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidConfigError } from '../../src/storage/errors.js';
-import { defaultLogConfig, topicConfigToLogConfig } from '../../src/storage/log-config.js';
 import { CLEAN_SHUTDOWN_FILE, LogManager } from '../../src/storage/log-manager.js';
 import { listBatches, testConfig, valueBatch, withTempDir } from './helpers.js';
 
@@ -95,39 +93,4 @@ test('createLog rejects names that could escape the data directory', async () =>
     await assert.rejects(manager.createLog('..', 0));
     await manager.close();
   });
-});
-
-test('topicConfigToLogConfig maps Kafka keys and rejects invalid values', () => {
-  const cfg = topicConfigToLogConfig(
-    {
-      'segment.bytes': '1048576',
-      'retention.ms': '-1',
-      'retention.bytes': '5000',
-      'cleanup.policy': 'delete,compact',
-      'message.timestamp.type': 'LogAppendTime',
-      'flush.messages': '9223372036854775807',
-      'compression.type': 'zstd',
-    },
-    defaultLogConfig,
-  );
-  assert.equal(cfg.segmentBytes, 1048576);
-  assert.equal(cfg.retentionMs, -1);
-  assert.equal(cfg.retentionBytes, 5000);
-  assert.equal(cfg.cleanupPolicy, 'compact,delete');
-  assert.equal(cfg.messageTimestampType, 'LogAppendTime');
-  assert.equal(cfg.flushIntervalMessages, Number.MAX_SAFE_INTEGER);
-  assert.equal(cfg.segmentMs, defaultLogConfig.segmentMs);
-  assert.throws(
-    () => topicConfigToLogConfig({ 'segment.bytes': 'abc' }, defaultLogConfig),
-    InvalidConfigError,
-  );
-  assert.throws(() => topicConfigToLogConfig({ 'retention.ms': '-5' }, defaultLogConfig), InvalidConfigError);
-  assert.throws(
-    () => topicConfigToLogConfig({ 'cleanup.policy': 'nope' }, defaultLogConfig),
-    InvalidConfigError,
-  );
-  assert.throws(
-    () => topicConfigToLogConfig({ 'segment.bytes': '3000000000' }, defaultLogConfig),
-    InvalidConfigError,
-  );
 });
