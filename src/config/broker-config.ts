@@ -85,6 +85,10 @@ export interface BrokerConfig {
   groupMinSessionTimeoutMs: number;
   groupMaxSessionTimeoutMs: number;
   groupMaxSize: number;
+  groupConsumerHeartbeatIntervalMs: number;
+  groupConsumerSessionTimeoutMs: number;
+  groupConsumerMaxSize: number;
+  groupConsumerAssignors: string[];
   transactionStateLogNumPartitions: number;
   transactionMaxTimeoutMs: number;
   transactionalIdExpirationMs: number;
@@ -292,6 +296,42 @@ function build(staticValues: Record<string, string>, dynamicValues: Record<strin
       'group.min.session.timeout.ms',
     );
   }
+  /** Kafka's check that a group.consumer.* value lies within its min and max keys. */
+  const within = (key: string, minKey: string, maxKey: string): number => {
+    const value = n(key);
+    const min = n(minKey);
+    const max = n(maxKey);
+    if (value < min || value > max) {
+      throw new ConfigError(
+        `Invalid value ${value} for configuration ${key}: it must be between ${minKey} (${min}) and ${maxKey} (${max}).`,
+        key,
+      );
+    }
+    return value;
+  };
+  const consumerHeartbeatMs = within(
+    'group.consumer.heartbeat.interval.ms',
+    'group.consumer.min.heartbeat.interval.ms',
+    'group.consumer.max.heartbeat.interval.ms',
+  );
+  const consumerSessionMs = within(
+    'group.consumer.session.timeout.ms',
+    'group.consumer.min.session.timeout.ms',
+    'group.consumer.max.session.timeout.ms',
+  );
+  if (consumerHeartbeatMs >= consumerSessionMs) {
+    throw new ConfigError(
+      `Invalid value ${consumerHeartbeatMs} for configuration group.consumer.heartbeat.interval.ms: it must be less than group.consumer.session.timeout.ms (${consumerSessionMs}).`,
+      'group.consumer.heartbeat.interval.ms',
+    );
+  }
+  const consumerAssignors = v.get<string[]>('group.consumer.assignors');
+  if (consumerAssignors.length === 0) {
+    throw new ConfigError(
+      'Invalid value for configuration group.consumer.assignors: at least one assignor is needed.',
+      'group.consumer.assignors',
+    );
+  }
   const clusterId = v.opt<string>('cluster.id');
 
   return {
@@ -353,6 +393,10 @@ function build(staticValues: Record<string, string>, dynamicValues: Record<strin
     groupMinSessionTimeoutMs: groupMin,
     groupMaxSessionTimeoutMs: groupMax,
     groupMaxSize: n('group.max.size'),
+    groupConsumerHeartbeatIntervalMs: consumerHeartbeatMs,
+    groupConsumerSessionTimeoutMs: consumerSessionMs,
+    groupConsumerMaxSize: n('group.consumer.max.size'),
+    groupConsumerAssignors: consumerAssignors,
     transactionStateLogNumPartitions: n('transaction.state.log.num.partitions'),
     transactionMaxTimeoutMs: n('transaction.max.timeout.ms'),
     transactionalIdExpirationMs: n('transactional.id.expiration.ms'),

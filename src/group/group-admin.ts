@@ -1,5 +1,7 @@
 // The admin side of the group coordinator: ListGroups, DescribeGroups, DeleteGroups.
-// - Only classic groups exist here, so every group's type is "classic".
+// - A group is "classic" or, once a KIP-848 member joined it, "consumer" (ListGroups type and
+//   state: Empty, Assigning, Reconciling, Stable). DescribeGroups describes classic groups only and
+//   answers Dead for a consumer group, as Kafka does (ConsumerGroupDescribe describes those).
 // - DescribeGroups gives member metadata and assignments only for a Stable group (as Kafka: they are
 //   not consistent in the middle of a rebalance); an unknown group is described as Dead.
 // - DeleteGroups removes Empty groups (offsets and membership tombstoned in __consumer_offsets);
@@ -13,8 +15,8 @@ import type { OffsetsRecord } from './offset-manager.js';
 export interface ListedGroup {
   groupId: string;
   protocolType: string;
-  groupState: GroupState;
-  groupType: 'classic';
+  groupState: string;
+  groupType: 'classic' | 'consumer';
 }
 
 export interface DescribedGroup {
@@ -44,14 +46,12 @@ export function listGroups(
   const groups: ListedGroup[] = [];
   for (const g of coord.groups.values()) {
     if (g.state === 'Dead') continue;
-    if (states.size > 0 && !states.has(g.state.toLowerCase())) continue;
-    if (types.size > 0 && !types.has('classic')) continue;
-    groups.push({
-      groupId: g.groupId,
-      protocolType: g.protocolType ?? '',
-      groupState: g.state,
-      groupType: 'classic',
-    });
+    const listed: ListedGroup = g.consumer
+      ? { groupId: g.groupId, protocolType: 'consumer', groupState: g.consumer.state, groupType: 'consumer' }
+      : { groupId: g.groupId, protocolType: g.protocolType ?? '', groupState: g.state, groupType: 'classic' };
+    if (states.size > 0 && !states.has(listed.groupState.toLowerCase())) continue;
+    if (types.size > 0 && !types.has(listed.groupType)) continue;
+    groups.push(listed);
   }
   return { errorCode: ErrorCode.NONE, groups };
 }
@@ -61,7 +61,7 @@ export function describeGroup(coord: GroupCoordinator, groupId: string): Describ
   if (coord.loading)
     return { ...base, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, groupState: 'Dead' };
   const g = coord.groups.get(groupId);
-  if (!g) return { ...base, errorCode: ErrorCode.NONE, groupState: 'Dead' };
+  if (!g || g.consumer) return { ...base, errorCode: ErrorCode.NONE, groupState: 'Dead' };
   const stable = g.state === 'Stable';
   return {
     errorCode: ErrorCode.NONE,
@@ -90,7 +90,9 @@ export async function deleteGroups(
       if (coord.isStopped) return { groupId, errorCode: ErrorCode.NOT_COORDINATOR };
       const g = coord.groups.get(groupId);
       if (!g || g.state === 'Dead') return { groupId, errorCode: ErrorCode.GROUP_ID_NOT_FOUND };
-      if (g.state !== 'Empty') return { groupId, errorCode: ErrorCode.NON_EMPTY_GROUP };
+      if (g.state !== 'Empty' || (g.consumer?.members.size ?? 0) > 0) {
+        return { groupId, errorCode: ErrorCode.NON_EMPTY_GROUP };
+      }
       const records = tombstones(g);
       g.transitionTo('Dead', coord.now());
       for (const t of g.pendingMembers.values()) clearTimeout(t);

@@ -41,6 +41,13 @@ import {
 } from './member-liveness.js';
 import { syncError, syncGroup, type SyncGroupParams } from './sync-group.js';
 import { OffsetManager } from './offset-manager.js';
+import {
+  consumerGroupHeartbeat,
+  type ConsumerHeartbeatParams,
+  type ConsumerHeartbeatResult,
+  type TopicLookup,
+} from './consumer-group-heartbeat.js';
+import { describeConsumerGroup, type DescribedConsumerGroup } from './consumer-group-admin.js';
 import { groupKey, groupValue } from './offsets-records.js';
 import type { BrokerConfig } from '../config/broker-config.js';
 import type { TopicManager } from '../broker/topic-manager.js';
@@ -48,6 +55,8 @@ import type { LogManager } from '../storage/log-manager.js';
 
 export { joinError, syncError };
 export type { JoinGroupParams, LeaveResult, SyncGroupParams };
+
+const NO_TOPICS: TopicLookup = { get: () => undefined, getById: () => undefined, all: () => [] };
 
 /** offset.metadata.max.bytes (Kafka's default; not a Brook config key yet). */
 const OFFSET_METADATA_MAX_BYTES = 4096;
@@ -66,6 +75,14 @@ export interface GroupConfig {
   offsetsRetentionCheckIntervalMs: number;
   /** offset.metadata.max.bytes */
   offsetMetadataMaxBytes: number;
+  /** group.consumer.heartbeat.interval.ms (KIP-848 groups) */
+  consumerHeartbeatIntervalMs: number;
+  /** group.consumer.session.timeout.ms */
+  consumerSessionTimeoutMs: number;
+  /** group.consumer.max.size */
+  consumerMaxSize: number;
+  /** group.consumer.assignors: server assignor names, the first is the default. */
+  consumerAssignors: readonly string[];
 }
 
 export class GroupCoordinator {
@@ -75,6 +92,8 @@ export class GroupCoordinator {
   private stopped = false;
   private retentionTimer: NodeJS.Timeout | undefined;
   private retentionRun: Promise<unknown> = Promise.resolve();
+  /** Topic names, ids and partition counts (consumer-protocol subscriptions and assignments). */
+  topics: TopicLookup = NO_TOPICS;
 
   constructor(
     readonly config: GroupConfig,
@@ -107,12 +126,18 @@ export class GroupCoordinator {
       offsetsRetentionMs: config.offsetsRetentionMs,
       offsetsRetentionCheckIntervalMs: config.offsetsRetentionCheckIntervalMs,
       offsetMetadataMaxBytes: OFFSET_METADATA_MAX_BYTES,
+      consumerHeartbeatIntervalMs: config.groupConsumerHeartbeatIntervalMs,
+      consumerSessionTimeoutMs: config.groupConsumerSessionTimeoutMs,
+      consumerMaxSize: config.groupConsumerMaxSize,
+      consumerAssignors: config.groupConsumerAssignors,
     };
     const exists = (topic: string, partition: number): boolean => {
       const t = topics.get(topic);
       return t !== undefined && partition >= 0 && partition < t.partitions;
     };
-    return new GroupCoordinator(groupConfig, store, logger, exists);
+    const coordinator = new GroupCoordinator(groupConfig, store, logger, exists);
+    coordinator.topics = topics;
+    return coordinator;
   }
 
   /** Creates __consumer_offsets if needed and reads it back; call before the broker takes requests. */
@@ -156,8 +181,12 @@ export class GroupCoordinator {
     return commitOffsets(this, p);
   }
 
-  fetchOffsets(groupId: string, topics: readonly { name: string; partitions: readonly number[] }[] | null) {
-    return fetchOffsets(this, groupId, topics);
+  fetchOffsets(
+    groupId: string,
+    topics: readonly { name: string; partitions: readonly number[] }[] | null,
+    member: { memberId: string | null; memberEpoch: number } | null = null,
+  ) {
+    return fetchOffsets(this, groupId, topics, member);
   }
 
   deleteOffsets(groupId: string, topics: readonly { name: string; partitions: readonly number[] }[]) {
@@ -179,6 +208,16 @@ export class GroupCoordinator {
 
   deleteGroups(groupIds: readonly string[]) {
     return deleteGroups(this, groupIds);
+  }
+
+  // ---- KIP-848 consumer groups (consumer-group-heartbeat.ts, consumer-group-admin.ts) -----------
+
+  consumerGroupHeartbeat(p: ConsumerHeartbeatParams): ConsumerHeartbeatResult {
+    return consumerGroupHeartbeat(this, p);
+  }
+
+  consumerGroupDescribe(groupId: string): DescribedConsumerGroup {
+    return describeConsumerGroup(this, groupId);
   }
 
   // ---- group membership (join-group.ts, sync-group.ts, member-liveness.ts) ----------------------
@@ -247,6 +286,7 @@ export class GroupCoordinator {
       group.pendingMembers.size === 0 &&
       !group.hasOffsets() &&
       group.generationId === 0 &&
+      group.consumer === null &&
       this.groups.get(group.groupId) === group
     ) {
       this.groups.delete(group.groupId);
@@ -275,6 +315,10 @@ export class GroupCoordinator {
         m.awaitingSync = null;
         join?.(joinError(ErrorCode.NOT_COORDINATOR, m.memberId));
         sync?.(syncError(ErrorCode.NOT_COORDINATOR));
+      }
+      for (const m of group.consumer?.members.values() ?? []) {
+        clearTimeout(m.sessionTimer);
+        clearTimeout(m.rebalanceTimer);
       }
     }
   }

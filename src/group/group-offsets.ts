@@ -18,6 +18,8 @@ import {
   parseOffsetValue,
 } from './offsets-records.js';
 import type { OffsetsRecord } from './offset-manager.js';
+import { checkConsumerCommit, checkConsumerFetch } from './consumer-group-admin.js';
+import { subscribedTopicNames } from './consumer-group-heartbeat.js';
 
 export interface CommitEntry {
   topic: string;
@@ -55,6 +57,7 @@ export interface FetchOffsetsResult {
 /** Checks the committer like Kafka's validateOffsetCommit; NONE lets the commit through. */
 function checkCommitter(coord: GroupCoordinator, group: ClassicGroup, p: CommitParams): number {
   if (group.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+  if (group.consumer) return checkConsumerCommit(group.consumer, p.memberId, p.generationId);
   // A consumer that only stores offsets here (assign() + commit): no membership to check.
   if (p.generationId < 0 && group.state === 'Empty' && group.members.size === 0) return ErrorCode.NONE;
   const error = validateMember(group, p.memberId, p.groupInstanceId);
@@ -150,10 +153,15 @@ export function fetchOffsets(
   coord: GroupCoordinator,
   groupId: string,
   topics: readonly { name: string; partitions: readonly number[] }[] | null,
+  member: { memberId: string | null; memberEpoch: number } | null = null,
 ): FetchOffsetsResult {
   if (coord.loading) return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, topics: [] };
   if (coord.isStopped) return { errorCode: ErrorCode.NOT_COORDINATOR, topics: [] };
   const group = coord.groups.get(groupId);
+  if (group?.consumer && member) {
+    const error = checkConsumerFetch(group.consumer, member.memberId, member.memberEpoch);
+    if (error !== ErrorCode.NONE) return { errorCode: error, topics: [] };
+  }
   const committed = group?.state === 'Dead' ? undefined : group?.offsets;
   const toFetched = (partition: number, o: CommittedOffset | undefined): FetchedOffset =>
     o
@@ -200,7 +208,8 @@ export async function deleteOffsets(
   const group = coord.groups.get(groupId);
   if (!group || group.state === 'Dead') return fail(ErrorCode.GROUP_ID_NOT_FOUND);
   let subscribed: Set<string> | null = new Set();
-  if (group.state !== 'Empty') {
+  if (group.consumer) subscribed = subscribedTopicNames(coord, group.consumer);
+  else if (group.state !== 'Empty') {
     subscribed = group.subscribedTopics();
     if (subscribed === null) return fail(ErrorCode.NON_EMPTY_GROUP);
   }
@@ -234,10 +243,20 @@ function expiredOffsets(
   group: ClassicGroup,
   nowMs: number,
   retentionMs: number,
+  consumerSubscribed: Set<string>,
 ): { topic: string; partition: number }[] {
+  const consumer = group.consumer;
   let base: ((o: CommittedOffset) => number) | null = null;
   let keep = new Set<string>();
-  if (group.protocolType === null) base = (o) => o.commitTimestampMs;
+  if (consumer) {
+    // A consumer-protocol group (Kafka's ConsumerGroup): offsets of topics it no longer
+    // subscribes to expire from their commit; an empty group's from when it became empty.
+    if (consumer.members.size === 0) base = () => consumer.emptySinceMs;
+    else {
+      base = (o) => o.commitTimestampMs;
+      keep = consumerSubscribed;
+    }
+  } else if (group.protocolType === null) base = (o) => o.commitTimestampMs;
   else if (group.state === 'Empty') base = () => group.stateTimestampMs;
   else if (group.state === 'Stable') {
     const subscribed = group.subscribedTopics();
@@ -264,7 +283,8 @@ export async function expireOffsets(coord: GroupCoordinator, nowMs = coord.now()
   let count = 0;
   for (const group of [...coord.groups.values()]) {
     if (group.state === 'Dead') continue;
-    const expired = expiredOffsets(group, nowMs, coord.config.offsetsRetentionMs);
+    const subscribed = group.consumer ? subscribedTopicNames(coord, group.consumer) : new Set<string>();
+    const expired = expiredOffsets(group, nowMs, coord.config.offsetsRetentionMs, subscribed);
     const records: OffsetsRecord[] = expired.map((e) => ({
       key: offsetKey(group.groupId, e.topic, e.partition),
       value: null,
@@ -273,6 +293,7 @@ export async function expireOffsets(coord: GroupCoordinator, nowMs = coord.now()
     count += expired.length;
     const remove =
       group.state === 'Empty' &&
+      (group.consumer?.members.size ?? 0) === 0 &&
       !group.hasOffsets() &&
       group.members.size === 0 &&
       group.pendingMembers.size === 0;

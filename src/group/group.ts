@@ -11,6 +11,7 @@ import { ConsumerProtocolSubscriptionSchema } from '../protocol/generated/consum
 import { decodeMessage } from '../protocol/codec.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { Reader } from '../protocol/wire.js';
+import type { ConsumerGroup } from './consumer-group.js';
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
@@ -110,6 +111,8 @@ export class ClassicGroup {
   /** PreparingRebalance of a group that was Empty: waiting group.initial.rebalance.delay.ms for more members. */
   inInitialDelay = false;
   newMemberAdded = false;
+  /** Set when the group speaks the KIP-848 consumer protocol (its type is then "consumer"). */
+  consumer: ConsumerGroup | null = null;
 
   constructor(
     readonly groupId: string,

@@ -60,6 +60,14 @@ export function joinGroup(coord: GroupCoordinator, p: JoinGroupParams): Promise<
     if (!isNewMember) return Promise.resolve(joinError(ErrorCode.UNKNOWN_MEMBER_ID, p.memberId));
     group = coord.getOrCreateGroup(p.groupId);
   }
+  if (group.consumer) {
+    // A KIP-848 group: an empty one becomes classic again, as Kafka converts it; classic members
+    // joining one that has consumer-protocol members are not supported (yet).
+    if (group.consumer.members.size > 0) {
+      return Promise.resolve(joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, p.memberId));
+    }
+    group.consumer = null;
+  }
   const known = group.members.has(p.memberId) || group.pendingMembers.has(p.memberId);
   const staticKnown = p.groupInstanceId !== null && group.staticMembers.has(p.groupInstanceId);
   if (!known && !staticKnown && group.members.size >= coord.config.maxSize) {

@@ -3,6 +3,8 @@
 //   offset -1, metadata "" and no error (as Kafka).
 // - Topics null (v2+) = every partition the group committed.
 // - RequireStable (v7+): there are no pending transactional offsets here, so every answer is stable.
+// - v9 member id / epoch of a consumer-protocol group's member: UNKNOWN_MEMBER_ID or
+//   STALE_MEMBER_EPOCH when they are not current (none sent = an admin fetch, always allowed).
 // v1: offsets from __consumer_offsets. v2: null topics, top-level error. v3: throttle.
 // v5: leader epoch. v6: flexible. v7: RequireStable. v8: batched groups. v9: member id / epoch
 // (consumer-protocol groups only; classic groups ignore them).
@@ -13,6 +15,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { defineHandler } from '../handler.js';
 
 type TopicsIn = { name: string; partitionIndexes: number[] }[] | null;
+type Member = { memberId: string | null; memberEpoch: number };
 
 export const offsetFetchHandler = defineHandler<OffsetFetchRequest, DeepPartial<OffsetFetchResponse>>({
   apiKey: ApiKey.OffsetFetch,
@@ -20,10 +23,11 @@ export const offsetFetchHandler = defineHandler<OffsetFetchRequest, DeepPartial<
   handle(ctx, req) {
     const { groups } = ctx.services;
     const version = ctx.header.apiVersion;
-    const fetch = (groupId: string, topics: TopicsIn) => {
+    const fetch = (groupId: string, topics: TopicsIn, member: Member | null = null) => {
       const r = groups.fetchOffsets(
         groupId,
         topics && topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes })),
+        member,
       );
       // Before v2 there is no group-level error: each requested partition carries it.
       const perPartition = version < 2 && r.errorCode !== ErrorCode.NONE;
@@ -56,7 +60,14 @@ export const offsetFetchHandler = defineHandler<OffsetFetchRequest, DeepPartial<
     if (version >= 8) {
       return {
         throttleTimeMs: 0,
-        groups: req.groups.map((g) => ({ groupId: g.groupId, ...fetch(g.groupId, g.topics) })),
+        groups: req.groups.map((g) => ({
+          groupId: g.groupId,
+          ...fetch(
+            g.groupId,
+            g.topics,
+            version >= 9 ? { memberId: g.memberId, memberEpoch: g.memberEpoch } : null,
+          ),
+        })),
       };
     }
     const r = fetch(req.groupId, req.topics);
