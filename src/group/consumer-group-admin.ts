@@ -2,36 +2,21 @@
 // when the group is a consumer-protocol group (Kafka's ConsumerGroup.validateOffsetCommit /
 // validateOffsetFetch): the member epoch stands in for the generation.
 import { ErrorCode } from '../protocol/errors.js';
+import type {
+  ConsumerGroupDescribeResponseAssignment,
+  ConsumerGroupDescribeResponseDescribedGroup,
+} from '../protocol/generated/consumer-group-describe.js';
 import type { ConsumerGroup } from './consumer-group.js';
 import { preferredAssignor } from './consumer-group-heartbeat.js';
 import type { GroupCoordinator } from './group-coordinator.js';
 import type { TopicPartitions } from './topic-partitions.js';
 
-export interface DescribedAssignment {
-  topicPartitions: { topicId: string; topicName: string; partitions: number[] }[];
-}
-
-export interface DescribedConsumerGroup {
-  errorCode: number;
-  errorMessage: string | null;
-  groupId: string;
-  groupState: string;
-  groupEpoch: number;
-  assignmentEpoch: number;
-  assignorName: string;
-  members: {
-    memberId: string;
-    instanceId: string | null;
-    rackId: string | null;
-    memberEpoch: number;
-    clientId: string;
-    clientHost: string;
-    subscribedTopicNames: string[];
-    subscribedTopicRegex: string | null;
-    assignment: DescribedAssignment;
-    targetAssignment: DescribedAssignment;
-  }[];
-}
+/** ConsumerGroupDescribe's answer for one group (the handler adds the authorized operations). */
+export type DescribedConsumerGroup = Omit<
+  ConsumerGroupDescribeResponseDescribedGroup,
+  'authorizedOperations'
+>;
+type DescribedAssignment = ConsumerGroupDescribeResponseAssignment;
 
 export function describeConsumerGroup(coord: GroupCoordinator, groupId: string): DescribedConsumerGroup {
   const empty = { groupState: '', groupEpoch: 0, assignmentEpoch: 0, assignorName: '', members: [] };

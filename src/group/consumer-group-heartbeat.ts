@@ -13,6 +13,10 @@
 // member's rebalance timeout remove the member, which bumps the group epoch.
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../protocol/errors.js';
+import type {
+  ConsumerGroupHeartbeatRequest,
+  ConsumerGroupHeartbeatResponse,
+} from '../protocol/generated/consumer-group-heartbeat.js';
 import { ASSIGNORS, type AssignorMember, type AssignorTopic } from './assignors/index.js';
 import {
   ConsumerGroup,
@@ -24,30 +28,14 @@ import { reconcile } from './current-assignment.js';
 import type { GroupCoordinator } from './group-coordinator.js';
 import { fromWire, isSubset, partitionsEqual, toWire, type TopicPartitions } from './topic-partitions.js';
 
-export interface ConsumerHeartbeatParams {
+/** The request, with what the handler knows about the connection. */
+export interface ConsumerHeartbeatParams extends ConsumerGroupHeartbeatRequest {
   apiVersion: number;
-  groupId: string;
-  memberId: string;
-  memberEpoch: number;
-  instanceId: string | null;
-  rackId: string | null;
-  rebalanceTimeoutMs: number;
-  subscribedTopicNames: string[] | null;
-  subscribedTopicRegex: string | null;
-  serverAssignor: string | null;
-  topicPartitions: { topicId: string; partitions: number[] }[] | null;
   clientId: string;
   clientHost: string;
 }
 
-export interface ConsumerHeartbeatResult {
-  errorCode: number;
-  errorMessage: string | null;
-  memberId: string | null;
-  memberEpoch: number;
-  heartbeatIntervalMs: number;
-  assignment: { topicPartitions: { topicId: string; partitions: number[] }[] } | null;
-}
+export type ConsumerHeartbeatResult = Omit<ConsumerGroupHeartbeatResponse, 'throttleTimeMs'>;
 
 /** Topics as the coordinator sees them (TopicManager in a broker). */
 export interface TopicLookup {

@@ -8,11 +8,7 @@ import type {
 } from '../../protocol/generated/consumer-group-describe.js';
 import type { DeepPartial } from '../../protocol/schema.js';
 import { defineHandler } from '../handler.js';
-
-/** Kafka's "not requested" value for authorized operations. */
-const OPERATIONS_NOT_REQUESTED = -2147483648;
-/** READ (3), DESCRIBE (8) and DELETE (6) as AclOperation bits: what a group supports. */
-const GROUP_OPERATIONS = (1 << 3) | (1 << 8) | (1 << 6);
+import { GROUP_OPERATIONS, OPERATIONS_NOT_REQUESTED } from './describe-groups.js';
 
 export const consumerGroupDescribeHandler = defineHandler<
   ConsumerGroupDescribeRequest,

@@ -13,9 +13,9 @@ import type { DeepPartial } from '../../protocol/schema.js';
 import { defineHandler } from '../handler.js';
 
 /** Kafka's "not requested" value for authorized operations. */
-const OPERATIONS_NOT_REQUESTED = -2147483648;
+export const OPERATIONS_NOT_REQUESTED = -2147483648;
 /** READ (3), DESCRIBE (8) and DELETE (6) as AclOperation bits: what a group supports. */
-const GROUP_OPERATIONS = (1 << 3) | (1 << 8) | (1 << 6);
+export const GROUP_OPERATIONS = (1 << 3) | (1 << 8) | (1 << 6);
 
 export const describeGroupsHandler = defineHandler<
   DescribeGroupsRequest,
