@@ -23,6 +23,9 @@ test(
       const producer = new Producer({ ...base, clientId: 'kip848-producer', serializers: stringSerializers });
       const consumers: Consumer<string, string, string, string>[] = [];
       const seen = new Set<string>();
+      const streams: { close(): Promise<void> }[] = [];
+      const errors: string[] = [];
+      let closing = false;
       try {
         await admin.createTopics({ topics: [topic], partitions: 6, replicas: 1 });
         const messages = Array.from({ length: 60 }, (_, i) => ({ topic, partition: i % 6, value: `v${i}` }));
@@ -37,7 +40,12 @@ test(
           });
           consumers.push(c);
           const stream = await c.consume({ topics: [topic], mode: 'earliest' });
+          streams.push(stream);
           stream.on('data', (m) => seen.add(m.value));
+          // A fetch in flight when the test closes the consumer fails with "Client is closed".
+          stream.on('error', (err: unknown) => {
+            if (!closing) errors.push(String(err));
+          });
         }
         const deadline = Date.now() + 60_000;
         let sizes: number[] = [];
@@ -53,7 +61,10 @@ test(
         assert.equal(seen.size, 60);
         const listed = tb.broker.services.groups.listGroups([], ['consumer']).groups.map((g) => g.groupId);
         assert.ok(listed.includes(groupId));
+        assert.deepEqual(errors, []);
       } finally {
+        closing = true;
+        for (const s of streams) await s.close().catch(() => {});
         for (const c of consumers) await c.close().catch(() => {});
         await producer.close().catch(() => {});
         await admin.close().catch(() => {});
