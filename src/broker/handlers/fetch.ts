@@ -183,13 +183,10 @@ function answer(
   // list a topic twice, which clients accept (Kafka answers the same way).
   const responses: DeepPartial<FetchResponseFetchableTopicResponse>[] = [];
   let current: DeepPartial<FetchResponseFetchableTopicResponse> | undefined;
-  let currentKey = '';
   plans.forEach((p, i) => {
     if (include !== null && !include[i]) return;
-    const key = `${p.topicId}\0${p.topic}`;
-    if (current === undefined || key !== currentKey) {
+    if (current === undefined || current.topic !== p.topic || current.topicId !== p.topicId) {
       current = { topic: p.topic, topicId: p.topicId, partitions: [] };
-      currentKey = key;
       responses.push(current);
     }
     current.partitions!.push(result.partitions[i]!);
