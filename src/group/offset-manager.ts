@@ -5,11 +5,13 @@
 //   batch is written (and fsynced when log.flush.before.ack is on), so an acknowledged commit
 //   survives a crash.
 // - load(): reads every partition from its log start to its end at startup and hands each record,
-//   in log order, to the coordinator.
+//   in log order, to the coordinator. A damaged batch (CRC, undecodable) is skipped with a warning:
+//   losing one commit beats refusing to start or dropping every commit after it.
 import type { Logger } from '../logger.js';
 import { iterateBatches, readBatchInfo, decodeBatchSync, encodeBatchSync } from '../protocol/records.js';
 import { LEADER_EPOCH } from '../broker/replica-manager.js';
 import type { TopicManager } from '../broker/topic-manager.js';
+import { CorruptBatchError } from '../storage/errors.js';
 import type { LogManager } from '../storage/log-manager.js';
 import type { UnifiedLog } from '../storage/unified-log.js';
 import { partitionForGroup } from './offsets-records.js';
@@ -80,14 +82,36 @@ export class OffsetManager {
       let offset = log.logStartOffset;
       const end = log.logEndOffset;
       while (offset < end) {
-        const read = await log.read(offset, LOAD_READ_BYTES, { minOneBatch: true, maxOffset: end });
+        let read;
+        try {
+          read = await log.read(offset, LOAD_READ_BYTES, { minOneBatch: true, maxOffset: end });
+        } catch (err) {
+          if (!(err instanceof CorruptBatchError)) throw err;
+          this.logger.warn('Skipping a corrupt __consumer_offsets batch; the commits in it are lost', {
+            partition: p,
+            offset: err.batchBaseOffset,
+            resumeAt: err.resumeOffset,
+          });
+          offset = err.resumeOffset;
+          continue;
+        }
         if (read.records.length === 0) break;
         let next = offset;
         for (const { pos } of iterateBatches(read.records)) {
           const info = readBatchInfo(read.records, pos);
           next = info.lastOffset + 1;
           if (info.isControl) continue;
-          const { records } = decodeBatchSync(read.records, pos);
+          let records;
+          try {
+            ({ records } = decodeBatchSync(read.records, pos));
+          } catch (err) {
+            this.logger.warn('Skipping an undecodable __consumer_offsets batch', {
+              partition: p,
+              offset: info.baseOffset,
+              err: String(err),
+            });
+            continue;
+          }
           for (const r of records) {
             if (r.offset < offset || r.key === null) continue;
             visit(
