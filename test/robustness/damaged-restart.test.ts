@@ -204,7 +204,7 @@ test('shifted .index files (sealed and active segments): the broker starts and s
     async (b, acked, topic) => {
       assertSurvivors(await kcatRead(b.bootstrap, topic), acked);
       // Reads that start at each offset, through the index: none may come back empty.
-      for (const offset of [3, 11, 17, 25, 33, 39]) {
+      for (const offset of [3, 17, 33]) {
         const read = await kcatRead(b.bootstrap, topic, offset);
         assert.equal(read.get(offset), acked.get(offset), `a fetch at offset ${offset}`);
       }
