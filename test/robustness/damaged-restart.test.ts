@@ -3,7 +3,7 @@
 // nothing, and serve every acknowledged record the damage did not touch to kcat and kafka-python. A damaged batch
 // surfaces as an error in the client (CORRUPT_MESSAGE), never as an endless empty fetch.
 import assert from 'node:assert/strict';
-import { open, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
@@ -12,7 +12,7 @@ import { createLogger, type Logger } from '../../src/logger.js';
 import { makeTempDir, removeDir, uniqueTopic } from '../helpers/broker.js';
 import { hasKcat, hasPythonKafka, requireTool } from '../helpers/external.js';
 import { runCommand, runPythonWithParams } from '../helpers/run.js';
-import { listBatches } from '../storage/helpers.js';
+import { flipByte, listBatches } from '../storage/helpers.js';
 
 const MESSAGES = 40;
 /** Small segments and a dense index: the partition has sealed segments with real index entries. */
@@ -122,18 +122,6 @@ async function batchesOf(
     }
   }
   return out;
-}
-
-async function flipByte(path: string, position: number): Promise<void> {
-  const fh = await open(path, 'r+');
-  try {
-    const b = Buffer.alloc(1);
-    await fh.read(b, 0, 1, position);
-    b[0] = b[0]! ^ 0x5a;
-    await fh.write(b, 0, 1, position);
-  } finally {
-    await fh.close();
-  }
 }
 
 /** Produce, stop cleanly (the clean-shutdown marker is written), damage, restart; `check` runs on the restarted broker. */

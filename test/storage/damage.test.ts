@@ -4,13 +4,13 @@
 // not touch is still readable at its offset.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { open, readFile, stat, truncate, writeFile } from 'node:fs/promises';
+import { readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnifiedLog } from '../../src/storage/unified-log.js';
 import { StorageError } from '../../src/storage/errors.js';
 import type { LogConfig } from '../../src/storage/log-config.js';
 import type { StorageLogger } from '../../src/storage/log-loader.js';
-import { listBatches, testConfig, valueBatch, withTempDir } from './helpers.js';
+import { flipByte, listBatches, testConfig, valueBatch, withTempDir } from './helpers.js';
 
 const SEG0 = '00000000000000000000.log';
 const BATCHES = 20;
@@ -74,18 +74,6 @@ const allBases = Array.from({ length: BATCHES }, (_, i) => i * RECORDS_PER_BATCH
 async function segmentNames(logDir: string): Promise<string[]> {
   const { readdir } = await import('node:fs/promises');
   return (await readdir(logDir)).filter((n) => n.endsWith('.log')).sort();
-}
-
-async function flipByte(path: string, position: number): Promise<void> {
-  const fh = await open(path, 'r+');
-  try {
-    const b = Buffer.alloc(1);
-    await fh.read(b, 0, 1, position);
-    b[0] = b[0]! ^ 0xff;
-    await fh.write(b, 0, 1, position);
-  } finally {
-    await fh.close();
-  }
 }
 
 test('a clean-shutdown marker over a truncated last segment falls back to recovery of that partition', async () => {

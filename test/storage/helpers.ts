@@ -1,7 +1,7 @@
 // Builds valid v2 record batches for storage tests without depending on the full codec.
 
 import { crc32c } from '@node-rs/crc32';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultLogConfig, type LogConfig } from '../../src/storage/log-config.js';
@@ -112,4 +112,17 @@ export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T
 
 export function testConfig(overrides: Partial<LogConfig> = {}): LogConfig {
   return { ...defaultLogConfig, ...overrides };
+}
+
+/** Damages one byte of a file in place (XOR with `mask`), as bit rot would. */
+export async function flipByte(path: string, position: number, mask = 0xff): Promise<void> {
+  const fh = await open(path, 'r+');
+  try {
+    const b = Buffer.alloc(1);
+    await fh.read(b, 0, 1, position);
+    b[0] = b[0]! ^ mask;
+    await fh.write(b, 0, 1, position);
+  } finally {
+    await fh.close();
+  }
 }
