@@ -5,7 +5,12 @@
 //   await broker.stop();
 import { resolve } from 'node:path';
 import { EmbeddedMetadataStore, type MetadataStore } from '../cluster/metadata-store.js';
-import { resolveBrokerConfig, withDynamicBrokerConfig, type BrokerConfig } from '../config/broker-config.js';
+import {
+  refuseUnsupported,
+  resolveBrokerConfig,
+  withDynamicBrokerConfig,
+  type BrokerConfig,
+} from '../config/broker-config.js';
 import { cleanupPolicyOf, topicLogConfig } from '../config/topic-config.js';
 import { createLogger, type Logger, type LogLevel } from '../logger.js';
 import { SocketServer } from '../network/socket-server.js';
@@ -98,6 +103,7 @@ export class Broker {
   /** Starts a broker; resolves once it accepts connections. */
   static async start(opts: BrokerOptions = {}): Promise<Broker> {
     const config = resolveBrokerConfig(rawConfigFromOptions(opts), { onUnknownKey: opts.onUnknownConfigKey });
+    refuseUnsupported(config);
     const logger = opts.logger ?? createLogger({ level: opts.logLevel ?? 'warn', name: 'broker' });
     const dataDir = resolve(config.logDirs[0]!);
     await mkdirDurable(dataDir);

@@ -17,6 +17,7 @@ import { ConfigError } from './config-error.js';
 import {
   advertisedListeners,
   brokerListeners,
+  formatListener,
   parseListeners,
   parseProtocolMap,
   type Listener,
@@ -439,4 +440,23 @@ function timestampLimit(v: Values, key: string): number {
 
 function scaled(value: number, factor: number): number {
   return Math.max(Math.min(value * factor, Number.MAX_SAFE_INTEGER), Number.MIN_SAFE_INTEGER);
+}
+
+/**
+ * Settings that parse but that the broker cannot honour yet are refused at startup, never silently
+ * ignored: a second log directory would hold no data, a second listener would not be bound.
+ */
+export function refuseUnsupported(config: BrokerConfig): void {
+  if (config.logDirs.length > 1) {
+    throw new ConfigError(
+      `Invalid value ${JSON.stringify(config.logDirs.join(','))} for configuration log.dirs: Brook supports one log directory so far, so list exactly one.`,
+      'log.dirs',
+    );
+  }
+  if (config.listeners.length > 1) {
+    throw new ConfigError(
+      `Invalid value ${JSON.stringify(config.listeners.map(formatListener).join(','))} for configuration listeners: Brook serves one listener so far (controller listeners aside), so list exactly one.`,
+      'listeners',
+    );
+  }
 }
