@@ -4,10 +4,20 @@
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { BATCH_OFFSET_MAGIC } from '../protocol/batch-header.js';
+import { CompressionError } from '../protocol/compression.js';
 import { convertLegacyMessageSet } from '../protocol/legacy-records.js';
+import { CorruptRecordError } from '../protocol/records.js';
 import { StorageError } from '../storage/errors.js';
 import type { LogManager } from '../storage/log-manager.js';
-import type { UnifiedLog } from '../storage/unified-log.js';
+import {
+  maxDecompressedBytesFor,
+  RecordValidationError,
+  validateCompressedRecords,
+  validateRecords,
+  type RecordError,
+  type ValidateOptions,
+} from '../storage/record-batches.js';
+import type { AppendResult, UnifiedLog } from '../storage/unified-log.js';
 
 /** On a single node every partition has one leader epoch, stamped into every batch it stores. */
 export const LEADER_EPOCH = 0;
@@ -18,6 +28,8 @@ export interface AppendOutcome {
   baseOffset: number;
   logAppendTimeMs: number;
   logStartOffset: number;
+  /** Records refused one by one (KIP-467); empty unless errorCode is INVALID_RECORD. */
+  recordErrors: RecordError[];
 }
 
 const STORAGE_ERROR_CODES: Record<string, number> = {
@@ -35,6 +47,10 @@ const STORAGE_ERROR_CODES: Record<string, number> = {
 /** The Kafka error code for an error thrown by storage (unknown errors are UNKNOWN_SERVER_ERROR). */
 export function errorCodeOf(err: unknown): number {
   if (err instanceof StorageError) return STORAGE_ERROR_CODES[err.code] ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+  // Legacy (magic 0/1) message sets are decoded before storage sees them.
+  if (err instanceof CompressionError)
+    return err.tooLarge ? ErrorCode.MESSAGE_TOO_LARGE : ErrorCode.CORRUPT_MESSAGE;
+  if (err instanceof CorruptRecordError) return ErrorCode.CORRUPT_MESSAGE;
   return ErrorCode.UNKNOWN_SERVER_ERROR;
 }
 
@@ -45,6 +61,9 @@ export function checkLeaderEpoch(currentLeaderEpoch: number): number {
 }
 
 export class ReplicaManager {
+  /** Per partition, the last append still waiting for an earlier one or for its records' check. */
+  private readonly appendQueues = new Map<UnifiedLog, Promise<void>>();
+
   constructor(
     private readonly logs: LogManager,
     private readonly logger: Logger,
@@ -72,9 +91,26 @@ export class ReplicaManager {
     try {
       if (records.length > BATCH_OFFSET_MAGIC && records[BATCH_OFFSET_MAGIC]! < 2) {
         // Magic v0/v1 message sets (old client versions) are stored as v2 like everything else.
-        records = await convertLegacyMessageSet(records);
+        const maxDecompressedBytes = maxDecompressedBytesFor(log.config.maxMessageBytes);
+        records = await convertLegacyMessageSet(records, { maxDecompressedBytes });
       }
-      const result = log.append(records, { leaderEpoch: LEADER_EPOCH, assignOffsets: true });
+      // Everything Kafka checks before storing a client's records (record-batches.ts). Compressed
+      // batches are inflated to check their records, off the event loop where the codec allows.
+      const config = log.config;
+      const opts: ValidateOptions = {
+        compacted: config.cleanupPolicy !== 'delete',
+        origin: 'client',
+        topicPartition: `${topic}-${partition}`,
+      };
+      const validated = validateRecords(records, config.maxMessageBytes, opts);
+      const inflated =
+        validated.compressedBatches > 0
+          ? validateCompressedRecords(records, maxDecompressedBytesFor(config.maxMessageBytes), opts)
+          : null;
+      const stamped = records;
+      const result = await this.appendInOrder(log, inflated, () =>
+        log.append(stamped, { leaderEpoch: LEADER_EPOCH, assignOffsets: true, validated }),
+      );
       if (waitForWrite) await result.durable;
       return {
         errorCode: ErrorCode.NONE,
@@ -82,14 +118,46 @@ export class ReplicaManager {
         baseOffset: result.baseOffset,
         logAppendTimeMs: result.logAppendTimeMs,
         logStartOffset: result.logStartOffset,
+        recordErrors: [],
       };
     } catch (err) {
       const code = errorCodeOf(err);
       if (code === ErrorCode.UNKNOWN_SERVER_ERROR) {
         this.logger.error('Append failed', { topic, partition, err: (err as Error).stack });
       }
-      return failure(code, (err as Error).message);
+      const outcome = failure(code, (err as Error).message);
+      if (err instanceof RecordValidationError) outcome.recordErrors = err.recordErrors;
+      return outcome;
     }
+  }
+
+  /**
+   * Appends to one partition in request order, even when one of them first waits for its compressed
+   * records to be checked: an idempotent producer's pipelined batches must not overtake each other.
+   * With nothing to wait for, the append happens now, synchronously.
+   */
+  private appendInOrder(
+    log: UnifiedLog,
+    check: Promise<void> | null,
+    append: () => AppendResult,
+  ): AppendResult | Promise<AppendResult> {
+    const previous = this.appendQueues.get(log);
+    if (check === null && previous === undefined) return append();
+    check?.catch(() => undefined); // observed below, after the previous append; not unhandled meanwhile
+    const turn = (async (): Promise<AppendResult> => {
+      if (previous !== undefined) await previous;
+      if (check !== null) await check;
+      return append();
+    })();
+    const done = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.appendQueues.set(log, done);
+    void done.then(() => {
+      if (this.appendQueues.get(log) === done) this.appendQueues.delete(log);
+    });
+    return turn;
   }
 
   /**
@@ -112,5 +180,12 @@ export class ReplicaManager {
 }
 
 function failure(errorCode: number, errorMessage: string | null): AppendOutcome {
-  return { errorCode, errorMessage, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
+  return {
+    errorCode,
+    errorMessage,
+    baseOffset: -1,
+    logAppendTimeMs: -1,
+    logStartOffset: -1,
+    recordErrors: [],
+  };
 }

@@ -8,26 +8,35 @@
 //           checksums, which Java's KafkaLZ4BlockInputStream, librdkafka's lz4f and python's lz4.frame read.
 //           Magic v0 messages from Kafka < 0.10 carry a wrong frame header checksum (KAFKA-3160), so
 //           `decompressLegacyLz4` patches it before decoding.
-// - zstd:   standard zstd frames. zstd-napi only has a synchronous API, so the async variant runs on the
-//           event loop; the size check below keeps a hostile frame header from allocating unbounded memory.
+// - zstd:   standard zstd frames: node's zlib where it has zstd (Node >= 22.15, on the libuv pool),
+//           else zstd-napi through its public API.
 //
-// Every decompressor is bounded by `maxBytes` (a decompression bomb must not take the broker down).
+// Every decompressor is bounded by `maxBytes` *while* it runs, so a small batch that would inflate to
+// gigabytes costs at most maxBytes of memory and is refused early:
+// - gzip:   zlib stops at maxOutputLength.
+// - snappy: the uncompressed length is declared up front (per xerial block); checked before decoding.
+// - lz4:    the frame's block headers bound the content (compression-frames.ts); over the limit, blocks
+//           are decoded one at a time, each bounded by the frame's block maximum size.
+// - zstd:   raw/RLE block headers give a lower bound and block sizes an upper bound before decoding;
+//           a frame sure to exceed the limit is refused at once, an uncertain one decoded as a stream.
 
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import snappy from 'snappy';
 import lz4 from 'lz4-napi';
 import zstd from 'zstd-napi';
-import zstdBinding from 'zstd-napi/binding.js';
 import { CompressionType } from './batch-header.js';
+import { scanLz4Frames, scanZstdFrames } from './compression-frames.js';
 
 /** Default upper bound on the size of one decompressed records section. */
 export const DEFAULT_MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
 
+/** Data a codec cannot decode; `tooLarge` when it decodes to more than the limit allows. */
 export class CompressionError extends Error {
   constructor(
     readonly compression: CompressionType,
     message: string,
+    readonly tooLarge = false,
   ) {
     super(`${compressionName(compression)}: ${message}`);
     this.name = 'CompressionError';
@@ -95,63 +104,52 @@ export async function decompress(
   data: Buffer,
   maxBytes = DEFAULT_MAX_DECOMPRESSED_BYTES,
 ): Promise<Buffer> {
-  let out: Buffer;
   try {
     switch (type) {
       case CompressionType.None:
         return data;
       case CompressionType.Gzip:
-        out = await gunzipAsync(data, { maxOutputLength: maxBytes });
-        break;
+        return await gunzipAsync(data, { maxOutputLength: maxBytes });
       case CompressionType.Snappy:
-        out = isXerial(data)
+        return isXerial(data)
           ? await xerialDecodeAsync(data, maxBytes)
           : await rawSnappyDecodeAsync(data, maxBytes);
-        break;
       case CompressionType.Lz4:
-        out = await lz4.decompressFrame(data);
-        break;
+        return await lz4Decode(data, maxBytes);
       case CompressionType.Zstd:
-        out = zstdDecode(data, maxBytes);
-        break;
+        return await zstdDecode(data, maxBytes);
       default:
         throw new CompressionError(type, 'unsupported compression type');
     }
   } catch (err) {
-    throw wrapError(type, err);
+    throw wrapError(type, err, maxBytes);
   }
-  return checkSize(type, out, maxBytes);
 }
 
+/** Synchronous variant, for the broker's own small internal batches and for tests. */
 export function decompressSync(
   type: CompressionType,
   data: Buffer,
   maxBytes = DEFAULT_MAX_DECOMPRESSED_BYTES,
 ): Buffer {
-  let out: Buffer;
   try {
     switch (type) {
       case CompressionType.None:
         return data;
       case CompressionType.Gzip:
-        out = zlib.gunzipSync(data, { maxOutputLength: maxBytes });
-        break;
+        return zlib.gunzipSync(data, { maxOutputLength: maxBytes });
       case CompressionType.Snappy:
-        out = isXerial(data) ? xerialDecodeSync(data, maxBytes) : rawSnappyDecodeSync(data, maxBytes);
-        break;
+        return isXerial(data) ? xerialDecodeSync(data, maxBytes) : rawSnappyDecodeSync(data, maxBytes);
       case CompressionType.Lz4:
-        out = lz4.decompressFrameSync(data);
-        break;
+        return lz4DecodeSync(data, maxBytes);
       case CompressionType.Zstd:
-        out = zstdDecode(data, maxBytes);
-        break;
+        return zstdDecodeSync(data, maxBytes);
       default:
         throw new CompressionError(type, 'unsupported compression type');
     }
   } catch (err) {
-    throw wrapError(type, err);
+    throw wrapError(type, err, maxBytes);
   }
-  return checkSize(type, out, maxBytes);
 }
 
 /**
@@ -255,7 +253,7 @@ function snappyDeclaredLength(block: Buffer): number {
 function checkSnappyBlocks(blocks: Buffer[], maxBytes: number): void {
   let total = 0;
   for (const b of blocks) total += snappyDeclaredLength(b);
-  if (total > maxBytes) throw new Error(`decompressed size ${total} exceeds limit ${maxBytes}`);
+  if (total > maxBytes) throw new LimitError(total, maxBytes);
 }
 
 function asBuffer(out: string | Buffer): Buffer {
@@ -290,23 +288,158 @@ async function xerialDecodeAsync(data: Buffer, maxBytes: number): Promise<Buffer
   return parts.length === 1 ? parts[0] : Buffer.concat(parts);
 }
 
-// ---- zstd ---------------------------------------------------------------------------------------
+// ---- zstd ----------------------------------------------------------------------------------------
 
-function zstdDecode(data: Buffer, maxBytes: number): Buffer {
-  // zstd-napi allocates the frame's declared content size up front; refuse absurd declarations first.
-  let declared = 0;
-  let frame: Buffer = data;
-  while (frame.length > 0) {
-    const size = zstdBinding.getFrameContentSize(frame);
-    if (size === null) break; // unknown size: zstd-napi streams, checked after decoding
-    declared += size;
-    if (declared > maxBytes) throw new Error(`declared content size exceeds limit ${maxBytes}`);
-    frame = frame.subarray(zstdBinding.findFrameCompressedSize(frame));
+/** node:zlib's zstd (Node >= 22.15); absent from Node 20's zlib and from its type definitions. */
+interface ZlibZstd {
+  zstdDecompress(
+    data: Buffer,
+    options: { maxOutputLength: number },
+    callback: (err: Error | null, out: Buffer) => void,
+  ): void;
+  zstdDecompressSync(data: Buffer, options: { maxOutputLength: number }): Buffer;
+}
+const zlibZstd: ZlibZstd | null =
+  typeof (zlib as unknown as Partial<ZlibZstd>).zstdDecompress === 'function'
+    ? (zlib as unknown as ZlibZstd)
+    : null;
+/** Below this, a one-shot decode on the event loop costs less than a trip to the thread pool. */
+const ZSTD_INLINE_BYTES = 1024 * 1024;
+/** Input slice fed to zstd-napi's stream: bounds what one synchronous step can produce. */
+const ZSTD_SLICE_BYTES = 4096;
+/** A window larger than this (and than the limit) is a memory claim no Kafka client makes. */
+const ZSTD_MAX_WINDOW_BYTES = 8 * 1024 * 1024;
+
+/** Checks the frames' headers against the limit; returns the upper bound of the content size. */
+function zstdPrecheck(data: Buffer, maxBytes: number): number {
+  const scan = scanZstdFrames(data);
+  if (scan.minBytes > maxBytes) throw new LimitError(scan.minBytes, maxBytes);
+  if (scan.windowBytes > Math.max(maxBytes, ZSTD_MAX_WINDOW_BYTES)) {
+    throw new Error(`window of ${scan.windowBytes} bytes exceeds the limit ${maxBytes}`);
   }
+  return scan.maxBytes;
+}
+
+async function zstdDecode(data: Buffer, maxBytes: number): Promise<Buffer> {
+  const upperBytes = zstdPrecheck(data, maxBytes);
+  if (upperBytes <= ZSTD_INLINE_BYTES) return zstd.decompress(data);
+  if (zlibZstd !== null) {
+    const z = zlibZstd;
+    return new Promise((resolve, reject) =>
+      z.zstdDecompress(data, { maxOutputLength: maxBytes }, (err, out) => (err ? reject(err) : resolve(out))),
+    );
+  }
+  return zstdStreamDecode(data, maxBytes);
+}
+
+function zstdDecodeSync(data: Buffer, maxBytes: number): Buffer {
+  const upperBytes = zstdPrecheck(data, maxBytes);
+  if (zlibZstd !== null && upperBytes > maxBytes) {
+    return zlibZstd.zstdDecompressSync(data, { maxOutputLength: maxBytes });
+  }
+  // Without zlib's bound, only a frame whose headers bound it below the limit is decoded in one go.
+  if (upperBytes > maxBytes) throw new LimitError(upperBytes, maxBytes);
   return zstd.decompress(data);
 }
 
+/**
+ * zstd-napi's DecompressStream fed small input slices, yielding to the event loop between them:
+ * counting stops the decode once the limit is passed, and one slice can only inflate so far.
+ */
+function zstdStreamDecode(data: Buffer, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const stream = new zstd.DecompressStream();
+    const parts: Buffer[] = [];
+    let total = 0;
+    let failed = false;
+    const fail = (err: Error): void => {
+      if (failed) return;
+      failed = true;
+      stream.destroy();
+      parts.length = 0;
+      reject(err);
+    };
+    stream.on('data', (chunk: Buffer) => {
+      total += chunk.length;
+      if (total > maxBytes) fail(new LimitError(total, maxBytes));
+      else if (!failed) parts.push(chunk);
+    });
+    stream.on('error', fail);
+    stream.on('end', () => {
+      if (!failed) resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts, total));
+    });
+    let pos = 0;
+    const feed = (): void => {
+      if (failed) return;
+      if (pos >= data.length) {
+        stream.end();
+        return;
+      }
+      const slice = data.subarray(pos, pos + ZSTD_SLICE_BYTES);
+      pos += slice.length;
+      stream.write(slice, () => setImmediate(feed));
+    };
+    feed();
+  });
+}
+
 // ---- lz4 ----------------------------------------------------------------------------------------
+
+/** Content an LZ4 block may refer back to (the format's 64 KiB window), for frames with linked blocks. */
+const LZ4_WINDOW_BYTES = 64 * 1024;
+
+async function lz4Decode(data: Buffer, maxBytes: number): Promise<Buffer> {
+  const scan = scanLz4Frames(data);
+  // Block maxima bound the whole frame: under the limit, one decode on the thread pool is safe.
+  if (scan.maxBytes <= maxBytes) return lz4.decompressFrame(data);
+  const parts: Buffer[] = [];
+  let total = 0;
+  for (const block of scan.blocks) {
+    const out = block.stored
+      ? data.subarray(block.start, block.end)
+      : await lz4.uncompress(sizePrefixed(data, block), linkedDict(block, parts, total));
+    total = addPart(parts, out, total, maxBytes);
+  }
+  return Buffer.concat(parts, total);
+}
+
+function lz4DecodeSync(data: Buffer, maxBytes: number): Buffer {
+  const scan = scanLz4Frames(data);
+  if (scan.maxBytes <= maxBytes) return lz4.decompressFrameSync(data);
+  const parts: Buffer[] = [];
+  let total = 0;
+  for (const block of scan.blocks) {
+    const out = block.stored
+      ? data.subarray(block.start, block.end)
+      : lz4.uncompressSync(sizePrefixed(data, block), linkedDict(block, parts, total));
+    total = addPart(parts, out, total, maxBytes);
+  }
+  return Buffer.concat(parts, total);
+}
+
+/**
+ * lz4-napi's block API takes the content size as a 4-byte prefix and refuses to write past it: the
+ * frame's block maximum size there bounds what one block can inflate to.
+ */
+function sizePrefixed(data: Buffer, block: { start: number; end: number; maxBytes: number }): Buffer {
+  const out = Buffer.allocUnsafe(4 + block.end - block.start);
+  out.writeUInt32LE(block.maxBytes, 0);
+  data.copy(out, 4, block.start, block.end);
+  return out;
+}
+
+function linkedDict(block: { linked: boolean }, parts: Buffer[], total: number): Buffer | undefined {
+  if (!block.linked || total === 0) return undefined;
+  const tail = Buffer.concat(parts, total);
+  return tail.subarray(Math.max(0, tail.length - LZ4_WINDOW_BYTES));
+}
+
+function addPart(parts: Buffer[], out: Buffer, total: number, maxBytes: number): number {
+  const next = total + out.length;
+  if (next > maxBytes) throw new LimitError(next, maxBytes);
+  parts.push(out);
+  return next;
+}
 
 /** Position of the header checksum byte of an LZ4 frame, or -1 when `data` is not an LZ4 frame. */
 function lz4HeaderChecksumPos(data: Buffer): number {
@@ -367,17 +500,23 @@ export function xxhash32(data: Buffer, start = 0, end = data.length): number {
   return h >>> 0;
 }
 
-// ---- helpers ------------------------------------------------------------------------------------
+// ---- helpers ----------------------------------------------------------------------------------
 
-function checkSize(type: CompressionType, out: Buffer, maxBytes: number): Buffer {
-  if (out.length > maxBytes) {
-    throw new CompressionError(type, `decompressed size ${out.length} exceeds limit ${maxBytes}`);
+/** Output that would pass the limit: refused while decoding (CompressionError.tooLarge). */
+class LimitError extends Error {
+  constructor(bytes: number, maxBytes: number) {
+    super(`decompressed size ${bytes} exceeds limit ${maxBytes}`);
   }
-  return out;
 }
 
-function wrapError(type: CompressionType, err: unknown): Error {
+function wrapError(type: CompressionType, err: unknown, maxBytes: number): Error {
   if (err instanceof CompressionError) return err;
+  if (err instanceof LimitError) return new CompressionError(type, err.message, true);
+  // zlib's own bound (maxOutputLength) reports itself as ERR_BUFFER_TOO_LARGE or a RangeError.
+  const code = (err as { code?: unknown }).code;
+  if (code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
+    return new CompressionError(type, `decompressed size exceeds limit ${maxBytes}`, true);
+  }
   const message = err instanceof Error ? err.message : String(err);
   return new CompressionError(type, `cannot decompress: ${message}`);
 }

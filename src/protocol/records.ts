@@ -456,6 +456,68 @@ function decodeRecords(info: BatchInfo, data: Buffer): Record[] {
   return records;
 }
 
+/**
+ * Checks, without decoding, that `count` records fill data[start, end) exactly as Kafka's
+ * DefaultRecord parser would read them: every length varint within bounds, each record's offset delta
+ * equal to its index (so the batch consumes exactly lastOffsetDelta + 1 offsets), keys, values and
+ * headers inside their record, no bytes left over. Returns what is wrong, or null. `keyless`, when
+ * given, collects the indexes of records without a key (compacted topics refuse them per record).
+ * One tight loop over varints and no allocation: it runs for every produced batch.
+ */
+export function scanRecords(
+  data: Buffer,
+  start: number,
+  end: number,
+  count: number,
+  keyless: number[] | null,
+): string | null {
+  cur = start;
+  curEnd = end;
+  let i = 0;
+  try {
+    for (; i < count; i++) {
+      const length = readVarint(data);
+      const recordEnd = cur + length;
+      // attributes, timestamp delta, offset delta, key length, value length, header count: >= 6 bytes
+      if (length < 6 || recordEnd > end) return `record ${i} declares ${length} bytes`;
+      curEnd = recordEnd;
+      cur++; // attributes: unused
+      readVarlong(data); // timestamp delta
+      const offsetDelta = readVarint(data);
+      if (offsetDelta !== i) return `record ${i} has offset delta ${offsetDelta}`;
+      const keyLength = readVarint(data);
+      if (keyLength < -1 || cur + keyLength > recordEnd) return `record ${i} key of ${keyLength} bytes`;
+      if (keyLength < 0) keyless?.push(i);
+      else cur += keyLength;
+      const valueLength = readVarint(data);
+      if (valueLength < -1 || cur + valueLength > recordEnd)
+        return `record ${i} value of ${valueLength} bytes`;
+      if (valueLength > 0) cur += valueLength;
+      const headerCount = readVarint(data);
+      if (headerCount < 0 || headerCount > recordEnd - cur) return `record ${i} header count ${headerCount}`;
+      for (let h = 0; h < headerCount; h++) {
+        const headerKeyLength = readVarint(data);
+        if (headerKeyLength < 0 || cur + headerKeyLength > recordEnd) {
+          return `record ${i} header key of ${headerKeyLength} bytes`;
+        }
+        cur += headerKeyLength;
+        const headerValueLength = readVarint(data);
+        if (headerValueLength < -1 || cur + headerValueLength > recordEnd) {
+          return `record ${i} header value of ${headerValueLength} bytes`;
+        }
+        if (headerValueLength > 0) cur += headerValueLength;
+      }
+      if (cur !== recordEnd)
+        return `record ${i} declares ${length} bytes but holds ${length - recordEnd + cur}`;
+      curEnd = end;
+    }
+  } catch (err) {
+    if (err instanceof CorruptRecordError) return `record ${i}: ${err.message}`;
+    throw err;
+  }
+  return cur === end ? null : `${end - cur} bytes after the last of ${count} records`;
+}
+
 function corrupt(info: BatchInfo, what: string): CorruptRecordError {
   return new CorruptRecordError(`batch at offset ${info.baseOffset}: ${what}`);
 }

@@ -1,27 +1,38 @@
 // Validation and in-place rewriting of v2 record batches as a client sent them. The batch is
 // never re-encoded: baseOffset and partitionLeaderEpoch sit outside the CRC, so assigning offsets
 // keeps the client's CRC valid; only LogAppendTime changes CRC-covered bytes.
+//
+// What a produced batch must pass before it is stored, as Kafka's UnifiedLog and LogValidator check:
+// - framing: length, magic 2, CRC-32C, max.message.bytes             → CORRUPT_MESSAGE / MESSAGE_TOO_LARGE
+// - header (clients): recordsCount == lastOffsetDelta + 1 > 0, no control batches, a producer id
+//   comes with a sequence number                                       → INVALID_RECORD
+// - records: every record parses inside the batch (lengths, key, value, headers), offset deltas are
+//   0, 1, 2, ..., nothing left over                                    → INVALID_RECORD
+// - compacted topics: every record has a key                          → INVALID_RECORD with per-record
+//   errors (KIP-467), so clients fail only the keyless records
+// Compressed batches are decompressed to check their records (as Kafka does), bounded by
+// maxDecompressedBytesFor(max.message.bytes) while inflating.
 
-import { crc32c } from '@node-rs/crc32';
 import {
+  ATTR_COMPRESSION_MASK,
   ATTR_CONTROL,
-  ATTR_TIMESTAMP_TYPE_LOG_APPEND,
   BATCH_HEADER_BYTES,
   BATCH_LOG_OVERHEAD,
   BATCH_OFFSET_ATTRIBUTES,
   BATCH_OFFSET_BASE_OFFSET,
-  BATCH_OFFSET_CRC,
   BATCH_OFFSET_LAST_OFFSET_DELTA,
   BATCH_OFFSET_LEADER_EPOCH,
   BATCH_OFFSET_LENGTH,
   BATCH_OFFSET_MAGIC,
-  BATCH_OFFSET_MAX_TIMESTAMP,
   BATCH_OFFSET_PRODUCER_EPOCH,
   BATCH_OFFSET_PRODUCER_ID,
   BATCH_OFFSET_BASE_SEQUENCE,
   BATCH_OFFSET_RECORDS_COUNT,
+  CompressionType,
+  batchSizeAt,
 } from '../protocol/batch-header.js';
-import { CorruptRecordError, decodeBatchSync } from '../protocol/records.js';
+import { CompressionError, compressionName, decompress } from '../protocol/compression.js';
+import { scanRecords, verifyBatchCrc } from '../protocol/records.js';
 import { StorageError } from './errors.js';
 
 /** A batch can never be shorter than its header. */
@@ -40,10 +51,7 @@ export function checkBatch(buf: Buffer, pos: number, available: number, verifyCr
   if (batchLength < MIN_BATCH_BYTES - BATCH_LOG_OVERHEAD || size > available) return 'length';
   if (buf.readInt8(pos + BATCH_OFFSET_MAGIC) !== 2) return 'magic';
   if (buf.readInt32BE(pos + BATCH_OFFSET_LAST_OFFSET_DELTA) < 0) return 'offsets';
-  if (verifyCrc) {
-    const expected = buf.readUInt32BE(pos + BATCH_OFFSET_CRC);
-    if (crc32c(buf.subarray(pos + BATCH_OFFSET_ATTRIBUTES, pos + size)) !== expected) return 'crc';
-  }
+  if (verifyCrc && !verifyBatchCrc(buf, pos)) return 'crc';
   return null;
 }
 
@@ -55,19 +63,56 @@ export interface RecordsSummary {
   recordCount: number;
   /** True when any batch carries a producerId (idempotent or transactional producer). */
   hasProducerBatches: boolean;
+  /** Compressed batches, whose records validateRecords() leaves to validateCompressedRecords(). */
+  compressedBatches: number;
 }
 
+/** One refused record of a produced batch (ProduceResponse v8+ RecordErrors, KIP-467). */
+export interface RecordError {
+  /** Index of the record inside its batch. */
+  batchIndex: number;
+  message: string | null;
+}
+
+/** INVALID_RECORD because of particular records: the produce answer lists them. */
+export class RecordValidationError extends StorageError {
+  constructor(
+    message: string,
+    readonly recordErrors: RecordError[],
+  ) {
+    super('INVALID_RECORD', message);
+  }
+}
+
+export interface ValidateOptions {
+  /** cleanup.policy includes compact: every record needs a key. */
+  compacted: boolean;
+  /** 'client' adds Kafka's checks of client batches (LogValidator.validateBatch). */
+  origin: 'client' | 'internal';
+  /** For messages, as Kafka names it: "topic-partition". */
+  topicPartition: string;
+}
+
+const INTERNAL_APPEND: ValidateOptions = { compacted: false, origin: 'internal', topicPartition: '' };
+
 /**
- * Validates every batch of a produce payload (magic, length, CRC, size limit). Throws
- * StorageError CORRUPT_MESSAGE / MESSAGE_TOO_LARGE / INVALID_RECORD; never mutates `records`.
+ * Validates every batch of a produce payload: framing, CRC, size limit, header consistency and the
+ * records of uncompressed batches (compressed ones: validateCompressedRecords, which must inflate
+ * them). Throws StorageError CORRUPT_MESSAGE / MESSAGE_TOO_LARGE / INVALID_RECORD (a
+ * RecordValidationError when particular records are refused); never mutates `records`.
  */
-export function validateRecords(records: Buffer, maxMessageBytes: number): RecordsSummary {
+export function validateRecords(
+  records: Buffer,
+  maxMessageBytes: number,
+  opts: ValidateOptions = INTERNAL_APPEND,
+): RecordsSummary {
   if (records.length === 0) throw new StorageError('INVALID_RECORD', 'empty record set');
   let pos = 0;
   let batchCount = 0;
   let offsetCount = 0;
   let recordCount = 0;
   let hasProducerBatches = false;
+  let compressedBatches = 0;
   while (pos < records.length) {
     const available = records.length - pos;
     if (available >= BATCH_LOG_OVERHEAD) {
@@ -87,31 +132,145 @@ export function validateRecords(records: Buffer, maxMessageBytes: number): Recor
     const size = records.readInt32BE(pos + BATCH_OFFSET_LENGTH) + BATCH_LOG_OVERHEAD;
     const count = records.readInt32BE(pos + BATCH_OFFSET_RECORDS_COUNT);
     const attributes = records.readInt16BE(pos + BATCH_OFFSET_ATTRIBUTES);
-    if (count <= 0 && (attributes & ATTR_CONTROL) === 0) {
+    const lastOffsetDelta = records.readInt32BE(pos + BATCH_OFFSET_LAST_OFFSET_DELTA);
+    const hasProducerId = records.readBigInt64BE(pos + BATCH_OFFSET_PRODUCER_ID) >= 0n;
+    if (opts.origin === 'client') {
+      checkClientBatch(records, pos, count, lastOffsetDelta, attributes, hasProducerId, opts);
+    } else if (count <= 0 && (attributes & ATTR_CONTROL) === 0) {
       throw new StorageError('INVALID_RECORD', 'record batch must contain at least one record');
     }
+    if ((attributes & ATTR_COMPRESSION_MASK) === CompressionType.None) {
+      checkRecords(records, pos + BATCH_HEADER_BYTES, pos + size, count, attributes, opts);
+    } else {
+      compressedBatches++;
+    }
     batchCount++;
-    offsetCount += records.readInt32BE(pos + BATCH_OFFSET_LAST_OFFSET_DELTA) + 1;
+    offsetCount += lastOffsetDelta + 1;
     recordCount += count;
-    if (records.readBigInt64BE(pos + BATCH_OFFSET_PRODUCER_ID) >= 0n) hasProducerBatches = true;
+    if (hasProducerId) hasProducerBatches = true;
     pos += size;
   }
-  return { batchCount, offsetCount, recordCount, hasProducerBatches };
+  return { batchCount, offsetCount, recordCount, hasProducerBatches, compressedBatches };
+}
+
+/** Kafka's LogValidator.validateBatch for AppendOrigin.CLIENT (magic 2). */
+function checkClientBatch(
+  buf: Buffer,
+  pos: number,
+  count: number,
+  lastOffsetDelta: number,
+  attributes: number,
+  hasProducerId: boolean,
+  opts: ValidateOptions,
+): void {
+  const where = `in topic partition ${opts.topicPartition}`;
+  if (count <= 0)
+    throw new StorageError('INVALID_RECORD', `Invalid reported count for record batch: ${count} ${where}`);
+  if (count !== lastOffsetDelta + 1) {
+    throw new StorageError(
+      'INVALID_RECORD',
+      `Inconsistent batch offset range [0, ${lastOffsetDelta}] and count of records ${count} ${where}`,
+    );
+  }
+  if (attributes & ATTR_CONTROL) {
+    throw new StorageError('INVALID_RECORD', `Clients are not allowed to write control records ${where}`);
+  }
+  const baseSequence = buf.readInt32BE(pos + BATCH_OFFSET_BASE_SEQUENCE);
+  if (hasProducerId && baseSequence < 0) {
+    throw new StorageError(
+      'INVALID_RECORD',
+      `Invalid sequence number ${baseSequence} in record batch with producerId ` +
+        `${buf.readBigInt64BE(pos + BATCH_OFFSET_PRODUCER_ID)} ${where}`,
+    );
+  }
+}
+
+/** The records section data[start, end) of a batch with `count` records, uncompressed. */
+function checkRecords(
+  data: Buffer,
+  start: number,
+  end: number,
+  count: number,
+  attributes: number,
+  opts: ValidateOptions,
+): void {
+  const keyless = opts.compacted && (attributes & ATTR_CONTROL) === 0 ? [] : null;
+  const problem = scanRecords(data, start, end, count, keyless);
+  if (problem !== null) {
+    throw new StorageError('INVALID_RECORD', `Found invalid record structure: ${problem}`);
+  }
+  if (keyless !== null && keyless.length > 0) throw keylessError(keyless, opts.topicPartition);
+}
+
+/** Kafka's message and per-record errors (LogValidator.validateKey, processRecordErrors). */
+function keylessError(indexes: number[], topicPartition: string): RecordValidationError {
+  const message = `Compacted topic cannot accept message without key in topic partition ${topicPartition}.`;
+  const errors = indexes.map((batchIndex) => ({ batchIndex, message }));
+  const shown = errors
+    .slice(0, 3)
+    .map((e) => `RecordError(batchIndex=${e.batchIndex}, message='${e.message}')`)
+    .join(', ');
+  return new RecordValidationError(
+    `One or more records have been rejected due to ${errors.length} record errors in total, and only ` +
+      `showing the first three errors at most: [${shown}]`,
+    errors,
+  );
+}
+
+/** At most this many compressed batches are inflated for validation at once: memory ≤ that × limit. */
+const MAX_CONCURRENT_INFLATIONS = 2;
+let inflations = 0;
+const inflationWaiters: (() => void)[] = [];
+
+/**
+ * Inflates each compressed batch of `records` (already framed and CRC-checked by validateRecords)
+ * and checks its records as validateRecords does for uncompressed ones. Inflating stops at
+ * `maxDecompressedBytes` (MESSAGE_TOO_LARGE); data that does not decode is CORRUPT_MESSAGE.
+ */
+export async function validateCompressedRecords(
+  records: Buffer,
+  maxDecompressedBytes: number,
+  opts: ValidateOptions,
+): Promise<void> {
+  for (let pos = 0; pos < records.length; pos += batchSizeAt(records, pos)) {
+    const attributes = records.readInt16BE(pos + BATCH_OFFSET_ATTRIBUTES);
+    const compression = (attributes & ATTR_COMPRESSION_MASK) as CompressionType;
+    if (compression === CompressionType.None) continue;
+    const section = records.subarray(pos + BATCH_HEADER_BYTES, pos + batchSizeAt(records, pos));
+    if (inflations >= MAX_CONCURRENT_INFLATIONS) await new Promise<void>((r) => inflationWaiters.push(r));
+    else inflations++;
+    let data: Buffer;
+    try {
+      data = await decompress(compression, section, maxDecompressedBytes);
+    } catch (err) {
+      if (!(err instanceof CompressionError)) throw err;
+      if (err.tooLarge) {
+        throw new StorageError(
+          'MESSAGE_TOO_LARGE',
+          `${compressionName(compression)} batch at byte ${pos} inflates beyond ${maxDecompressedBytes} bytes`,
+        );
+      }
+      throw new StorageError('CORRUPT_MESSAGE', `record batch at byte ${pos}: ${err.message}`);
+    } finally {
+      // Hand the slot straight to a waiter, so the count never passes the bound.
+      const next = inflationWaiters.shift();
+      if (next !== undefined) next();
+      else inflations--;
+    }
+    const count = records.readInt32BE(pos + BATCH_OFFSET_RECORDS_COUNT);
+    checkRecords(data, 0, data.length, count, attributes, opts);
+  }
+}
+
+/** Kafka does not bound decompression; Brook refuses a batch whose records inflate beyond this. */
+export function maxDecompressedBytesFor(maxMessageBytes: number): number {
+  return Math.min(256 * 1024 * 1024, Math.max(16 * 1024 * 1024, 64 * maxMessageBytes));
 }
 
 /** Rewrites the header fields outside the CRC: baseOffset and partitionLeaderEpoch. */
 export function stampBatch(buf: Buffer, pos: number, baseOffset: number, leaderEpoch: number): void {
   buf.writeBigInt64BE(BigInt(baseOffset), pos + BATCH_OFFSET_BASE_OFFSET);
   buf.writeInt32BE(leaderEpoch, pos + BATCH_OFFSET_LEADER_EPOCH);
-}
-
-/** LogAppendTime: the broker's clock replaces maxTimestamp, so the CRC must be recomputed. */
-export function stampLogAppendTime(buf: Buffer, pos: number, nowMs: number): void {
-  const size = buf.readInt32BE(pos + BATCH_OFFSET_LENGTH) + BATCH_LOG_OVERHEAD;
-  const attributes = buf.readInt16BE(pos + BATCH_OFFSET_ATTRIBUTES);
-  buf.writeInt16BE(attributes | ATTR_TIMESTAMP_TYPE_LOG_APPEND, pos + BATCH_OFFSET_ATTRIBUTES);
-  buf.writeBigInt64BE(BigInt(nowMs), pos + BATCH_OFFSET_MAX_TIMESTAMP);
-  buf.writeUInt32BE(crc32c(buf.subarray(pos + BATCH_OFFSET_ATTRIBUTES, pos + size)), pos + BATCH_OFFSET_CRC);
 }
 
 export function producerIdAt(buf: Buffer, pos: number): number {
@@ -136,31 +295,4 @@ export function isControlBatchAt(buf: Buffer, pos: number): boolean {
 
 export function leaderEpochAt(buf: Buffer, pos: number): number {
   return buf.readInt32BE(pos + BATCH_OFFSET_LEADER_EPOCH);
-}
-
-/**
- * Compacted topics need a key on every record (Kafka rejects keyless records with INVALID_RECORD).
- * This decodes (and decompresses) the records, so it runs only for compacted topics, after
- * validateRecords() checked the CRCs.
- */
-export function assertRecordsHaveKeys(records: Buffer): void {
-  for (
-    let p = 0;
-    p < records.length;
-    p += records.readInt32BE(p + BATCH_OFFSET_LENGTH) + BATCH_LOG_OVERHEAD
-  ) {
-    if (isControlBatchAt(records, p)) continue;
-    let decoded;
-    try {
-      decoded = decodeBatchSync(records, p, { verifyCrc: false });
-    } catch (err) {
-      if (err instanceof CorruptRecordError) throw new StorageError('CORRUPT_MESSAGE', err.message);
-      throw err;
-    }
-    for (const r of decoded.records) {
-      if (r.key === null) {
-        throw new StorageError('INVALID_RECORD', 'compacted topic cannot accept a message without key');
-      }
-    }
-  }
 }

@@ -27,14 +27,14 @@ import type {
   ProducerBatchMetadata,
   ProducerStateManager,
 } from './producer-state-manager.js';
+import { restampLogAppendTime } from '../protocol/records.js';
 import {
-  assertRecordsHaveKeys,
   isControlBatchAt,
   leaderEpochAt,
   producerIdAt,
   stampBatch,
-  stampLogAppendTime,
   validateRecords,
+  type RecordsSummary,
 } from './record-batches.js';
 
 export interface AppendOptions {
@@ -43,6 +43,11 @@ export interface AppendOptions {
   assignOffsets: boolean;
   timestampType?: TimestampType;
   nowMs?: number;
+  /**
+   * The summary of validateProducedRecords(), which already checked these bytes for a client
+   * (records of compressed batches included). Without it append checks what needs no inflating.
+   */
+  validated?: RecordsSummary;
 }
 
 export interface AppendResult {
@@ -235,8 +240,13 @@ export class UnifiedLog {
   append(records: Buffer, opts: AppendOptions): AppendResult {
     this.ensureWritable();
     const config = this.configValue;
-    const summary = validateRecords(records, config.maxMessageBytes);
-    if (config.cleanupPolicy !== 'delete') assertRecordsHaveKeys(records);
+    const summary =
+      opts.validated ??
+      validateRecords(records, config.maxMessageBytes, {
+        compacted: config.cleanupPolicy !== 'delete',
+        origin: 'internal',
+        topicPartition: `${this.topic}-${this.partition}`,
+      });
     if (records.length > config.segmentBytes) {
       throw new StorageError(
         'MESSAGE_TOO_LARGE',
@@ -267,7 +277,7 @@ export class UnifiedLog {
     for (let p = 0; p < records.length; p += batchSizeAt(records, p)) {
       if (opts.assignOffsets) {
         stampBatch(records, p, offset, opts.leaderEpoch);
-        if (logAppendTime) stampLogAppendTime(records, p, nowMs);
+        if (logAppendTime) restampLogAppendTime(records, p, nowMs);
       } else {
         invariant(baseOffsetAt(records, p) >= offset, 'replicated batch offsets must grow');
       }

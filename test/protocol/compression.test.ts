@@ -193,8 +193,9 @@ describe('zstd', () => {
   });
 
   it('refuses a frame whose declared content size exceeds the limit before allocating', async () => {
-    // Frame header: magic, FHD 0xc0 (8-byte content size, single segment), content size 2^40, then junk.
-    const frame = Buffer.concat([hex('28b52ffd c0'), hex('0000000000010000'), hex('010000')]);
+    // Frame header: magic, FHD 0xe0 (8-byte content size, single segment), content size 2^40, one empty
+    // last raw block.
+    const frame = Buffer.concat([hex('28b52ffd e0'), hex('0000000000010000'), hex('010000')]);
     await assert.rejects(decompress(CompressionType.Zstd, frame), /exceeds limit/);
   });
 });

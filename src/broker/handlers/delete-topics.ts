@@ -2,7 +2,8 @@
 // - Deletes topics by name (v0-5: TopicNames; v6: Topics with a name or an ID) and removes their
 //   partition directories from disk.
 // - Errors per topic: UNKNOWN_TOPIC_OR_PARTITION, UNKNOWN_TOPIC_ID (v6), TOPIC_DELETION_DISABLED
-//   (delete.topic.enable=false).
+//   (delete.topic.enable=false), INVALID_TOPIC_EXCEPTION for internal topics (__consumer_offsets):
+//   every commit depends on them. Kafka guards them with ACLs and its tools refuse; Brook has no ACLs.
 // v1: throttle. v4: flexible. v5: error messages. v6: topic ids.
 import { ApiKey } from '../../protocol/generated/apis.js';
 import type { DeleteTopicsRequest, DeleteTopicsResponse } from '../../protocol/generated/delete-topics.js';
@@ -10,7 +11,7 @@ import type { DeepPartial } from '../../protocol/schema.js';
 import { ZERO_UUID } from '../../protocol/wire.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { defineHandler } from '../handler.js';
-import { TopicError } from '../topic-manager.js';
+import { INTERNAL_TOPICS, TopicError } from '../topic-manager.js';
 
 export const deleteTopicsHandler = defineHandler<DeleteTopicsRequest, DeepPartial<DeleteTopicsResponse>>({
   apiKey: ApiKey.DeleteTopics,
@@ -36,6 +37,14 @@ export const deleteTopicsHandler = defineHandler<DeleteTopicsRequest, DeepPartia
             topicId: w.topicId,
             errorCode: code,
             errorMessage: 'This server does not host this topic.',
+          };
+        }
+        if (INTERNAL_TOPICS.has(meta.name)) {
+          return {
+            name: meta.name,
+            topicId: meta.topicId,
+            errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION,
+            errorMessage: `Topic ${meta.name} is a kafka internal topic and is not allowed to be deleted.`,
           };
         }
         try {

@@ -3,7 +3,11 @@
 //   to the log (and fsynced first when log.flush.before.ack is on). With one replica, "all" is
 //   this broker.
 // - Each partition gets its own error code: UNKNOWN_TOPIC_OR_PARTITION, CORRUPT_MESSAGE (bad CRC or
-//   framing), MESSAGE_TOO_LARGE (max.message.bytes), OUT_OF_ORDER_SEQUENCE_NUMBER (idempotence).
+//   framing), MESSAGE_TOO_LARGE (max.message.bytes, or records inflating past their bound),
+//   INVALID_RECORD (records that do not parse, counts or offsets that disagree; keyless records on a
+//   compacted topic, listed one by one in RecordErrors), OUT_OF_ORDER_SEQUENCE_NUMBER (idempotence),
+//   INVALID_TOPIC_EXCEPTION (internal topics such as __consumer_offsets: only the broker writes them,
+//   or a client whose client.id is Kafka's "__admin_client", as Kafka allows).
 // - Batches are stored as the client sent them; only baseOffset and the leader epoch are rewritten.
 //   v0-2 carry magic 0/1 message sets, converted to v2 batches on append.
 // v1: throttle. v2: LogAppendTime. v3: transactional id, magic 2. v5: log start offset.
@@ -17,6 +21,10 @@ import type {
 import type { DeepPartial } from '../../protocol/schema.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { defineHandler } from '../handler.js';
+import { INTERNAL_TOPICS } from '../topic-manager.js';
+
+/** Kafka's AdminUtils.ADMIN_CLIENT_ID: the one client.id KafkaApis lets append to internal topics. */
+const ADMIN_CLIENT_ID = '__admin_client';
 
 export const produceHandler = defineHandler<ProduceRequest, DeepPartial<ProduceResponse>>({
   apiKey: ApiKey.Produce,
@@ -26,6 +34,7 @@ export const produceHandler = defineHandler<ProduceRequest, DeepPartial<ProduceR
     const acks = req.acks;
     const validAcks = acks === 0 || acks === 1 || acks === -1;
     const waitForWrite = acks !== 0;
+    const internalAllowed = ctx.header.clientId === ADMIN_CLIENT_ID;
     const responses: DeepPartial<ProduceResponseTopicProduceResponse>[] = await Promise.all(
       req.topicData.map(async (topic) => ({
         name: topic.name,
@@ -42,11 +51,24 @@ export const produceHandler = defineHandler<ProduceRequest, DeepPartial<ProduceR
                 baseOffset: -1n,
               };
             }
+            if (INTERNAL_TOPICS.has(topic.name) && !internalAllowed) {
+              // Forged commits in __consumer_offsets would be replayed as other groups' offsets.
+              return {
+                index: p.index,
+                errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION,
+                errorMessage: `Cannot append to internal topic ${topic.name}`,
+                baseOffset: -1n,
+              };
+            }
             const r = await replicas.appendRecords(topic.name, p.index, p.records, waitForWrite);
             return {
               index: p.index,
               errorCode: r.errorCode,
               errorMessage: r.errorMessage,
+              recordErrors: r.recordErrors.map((e) => ({
+                batchIndex: e.batchIndex,
+                batchIndexErrorMessage: e.message,
+              })),
               baseOffset: BigInt(r.baseOffset),
               logAppendTimeMs: BigInt(r.logAppendTimeMs),
               logStartOffset: BigInt(r.logStartOffset),

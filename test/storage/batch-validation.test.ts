@@ -1,0 +1,202 @@
+// What a produced batch must pass beyond its CRC (record-batches.ts): Kafka's LogValidator checks of
+// counts, offsets, producer fields and record structure, for uncompressed and compressed batches, and
+// KIP-467 per-record errors for keyless records on compacted topics. Every forged batch here carries a
+// valid CRC: the CRC alone let all of them in before.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CompressionType } from '../../src/protocol/batch-header.js';
+import { compressSync } from '../../src/protocol/compression.js';
+import { crc32cOf, encodeBatchSync, type RecordInput } from '../../src/protocol/records.js';
+import { StorageError } from '../../src/storage/errors.js';
+import {
+  RecordValidationError,
+  validateCompressedRecords,
+  validateRecords,
+  type ValidateOptions,
+} from '../../src/storage/record-batches.js';
+
+const CLIENT: ValidateOptions = { compacted: false, origin: 'client', topicPartition: 't-0' };
+const COMPACTED: ValidateOptions = { ...CLIENT, compacted: true };
+const MAX = 1024 * 1024;
+
+function records(n: number): RecordInput[] {
+  return Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: `value ${i}` }));
+}
+
+/** Recomputes the CRC after a forged change, so only the new checks can catch it. */
+function reseal(batch: Buffer): Buffer {
+  batch.writeUInt32BE(crc32cOf(batch, 21, batch.length), 17);
+  return batch;
+}
+
+/** A compressed batch whose records section is `section` (already uncompressed bytes), sealed. */
+function compressedWith(section: Buffer, count: number, type = CompressionType.Gzip): Buffer {
+  const header = encodeBatchSync({ records: records(count) }).subarray(0, 61);
+  const body = compressSync(type, section);
+  const out = Buffer.concat([header, body]);
+  out.writeInt32BE(out.length - 12, 8);
+  out.writeInt16BE(type, 21);
+  return reseal(out);
+}
+
+function code(expected: string, message?: RegExp) {
+  return (err: unknown): boolean => {
+    assert.ok(err instanceof StorageError, `StorageError expected, got ${String(err)}`);
+    assert.equal(err.code, expected, err.message);
+    if (message) assert.match(err.message, message);
+    return true;
+  };
+}
+
+describe('batch header checks (LogValidator.validateBatch)', () => {
+  it('accepts what real clients write', () => {
+    const s = validateRecords(encodeBatchSync({ records: records(5) }), MAX, CLIENT);
+    assert.equal(s.offsetCount, 5);
+    assert.equal(s.recordCount, 5);
+    const idempotent = encodeBatchSync({
+      records: records(3),
+      producerId: 7,
+      producerEpoch: 0,
+      baseSequence: 0,
+    });
+    assert.equal(validateRecords(idempotent, MAX, CLIENT).hasProducerBatches, true);
+  });
+
+  it('refuses a batch whose lastOffsetDelta claims 2^31 offsets for one record', () => {
+    const b = encodeBatchSync({ records: records(1) });
+    b.writeInt32BE(0x7ffffffe, 23);
+    assert.throws(
+      () => validateRecords(reseal(b), MAX, CLIENT),
+      code('INVALID_RECORD', /Inconsistent batch offset range/),
+    );
+  });
+
+  it('refuses a record count that does not match lastOffsetDelta + 1', () => {
+    const b = encodeBatchSync({ records: records(3) });
+    b.writeInt32BE(2, 57); // recordsCount 2, lastOffsetDelta 2
+    assert.throws(() => validateRecords(reseal(b), MAX, CLIENT), code('INVALID_RECORD'));
+    const zero = encodeBatchSync({ records: records(1) });
+    zero.writeInt32BE(0, 57);
+    assert.throws(() => validateRecords(reseal(zero), MAX, CLIENT), code('INVALID_RECORD', /count/));
+  });
+
+  it('refuses control batches and producer ids without a sequence from clients', () => {
+    const control = encodeBatchSync({ records: records(1), control: true });
+    assert.throws(() => validateRecords(control, MAX, CLIENT), code('INVALID_RECORD', /control records/));
+    const noSeq = encodeBatchSync({ records: records(1), producerId: 5, producerEpoch: 0, baseSequence: -1 });
+    assert.throws(() => validateRecords(noSeq, MAX, CLIENT), code('INVALID_RECORD', /sequence number -1/));
+  });
+
+  it('still answers a bad CRC with CORRUPT_MESSAGE and an oversized batch with MESSAGE_TOO_LARGE', () => {
+    const b = encodeBatchSync({ records: records(2) });
+    b[b.length - 1] ^= 1;
+    assert.throws(() => validateRecords(b, MAX, CLIENT), code('CORRUPT_MESSAGE'));
+    assert.throws(
+      () => validateRecords(encodeBatchSync({ records: records(50) }), 200, CLIENT),
+      code('MESSAGE_TOO_LARGE'),
+    );
+  });
+});
+
+describe('record structure inside a CRC-valid batch', () => {
+  it('refuses offset deltas that are not 0, 1, 2, ...', () => {
+    const b = encodeBatchSync({ records: [{ value: 'a' }, { value: 'b', offset: 5 }] });
+    b.writeInt32BE(1, 23); // lastOffsetDelta 1 matches the count: only the records disagree
+    assert.throws(() => validateRecords(reseal(b), MAX, CLIENT), code('INVALID_RECORD', /offset delta 5/));
+  });
+
+  it('refuses a record length that runs past the batch, and bytes after the last record', () => {
+    const b = encodeBatchSync({ records: [{ value: 'hello' }] });
+    b[61] = 0x7e; // first record's length varint: 63 bytes, far more than the batch holds
+    assert.throws(() => validateRecords(reseal(b), MAX, CLIENT), code('INVALID_RECORD', /record 0/));
+    const extra = encodeBatchSync({ records: records(2) });
+    extra.writeInt32BE(1, 57); // count 1: the second record is left over
+    extra.writeInt32BE(0, 23);
+    assert.throws(
+      () => validateRecords(reseal(extra), MAX, CLIENT),
+      code('INVALID_RECORD', /after the last/),
+    );
+  });
+
+  it('refuses a key, value or header that overruns its record', () => {
+    const b = encodeBatchSync({ records: [{ key: 'kk', value: 'vv', headers: [{ key: 'h', value: 'x' }] }] });
+    // record: length, attributes, ts delta, offset delta, key length (zigzag 2 → 4) at byte 65
+    assert.equal(b[65], 4);
+    const key = Buffer.from(b);
+    key[65] = 40; // key of 20 bytes
+    assert.throws(() => validateRecords(reseal(key), MAX, CLIENT), code('INVALID_RECORD', /key of 20/));
+    const headers = Buffer.from(b);
+    headers[71] = 100; // header count 50
+    assert.throws(
+      () => validateRecords(reseal(headers), MAX, CLIENT),
+      code('INVALID_RECORD', /header count 50/),
+    );
+  });
+
+  it('checks the records of compressed batches after a bounded inflate', async () => {
+    const good = encodeBatchSync({ records: records(4), compression: CompressionType.Lz4 });
+    assert.equal(validateRecords(good, MAX, CLIENT).compressedBatches, 1);
+    await validateCompressedRecords(good, 16 * MAX, CLIENT);
+    // The same four records, but the section says the second has offset delta 7.
+    const raw = encodeBatchSync({
+      records: [{ value: 'a' }, { value: 'b', offset: 7 }, { value: 'c', offset: 8 }],
+    });
+    const forged = compressedWith(raw.subarray(61), 3);
+    forged.writeInt32BE(2, 23);
+    reseal(forged);
+    validateRecords(forged, MAX, CLIENT); // the header alone is consistent
+    await assert.rejects(
+      validateCompressedRecords(forged, 16 * MAX, CLIENT),
+      code('INVALID_RECORD', /offset delta 7/),
+    );
+    const garbage = compressedWith(Buffer.alloc(0), 1);
+    garbage.fill(0x55, 61 + 10);
+    await assert.rejects(
+      validateCompressedRecords(reseal(garbage), 16 * MAX, CLIENT),
+      code('CORRUPT_MESSAGE'),
+    );
+  });
+});
+
+describe('compacted topics: keyless records (KIP-467)', () => {
+  const mixed: RecordInput[] = [
+    { key: 'a', value: '1' },
+    { key: null, value: '2' },
+    { key: 'c', value: '3' },
+    { key: null, value: '4' },
+  ];
+
+  it('lists each keyless record of an uncompressed batch', () => {
+    assert.throws(
+      () => validateRecords(encodeBatchSync({ records: mixed }), MAX, COMPACTED),
+      (err: unknown) => {
+        assert.ok(err instanceof RecordValidationError);
+        assert.equal(err.code, 'INVALID_RECORD');
+        assert.deepEqual(
+          err.recordErrors.map((e) => e.batchIndex),
+          [1, 3],
+        );
+        assert.match(
+          err.recordErrors[0]!.message!,
+          /Compacted topic cannot accept message without key in topic partition t-0/,
+        );
+        assert.match(err.message, /2 record errors/);
+        return true;
+      },
+    );
+    validateRecords(encodeBatchSync({ records: mixed }), MAX, CLIENT); // fine when not compacted
+  });
+
+  it('lists each keyless record of a compressed batch', async () => {
+    const b = encodeBatchSync({ records: mixed, compression: CompressionType.Zstd });
+    validateRecords(b, MAX, COMPACTED);
+    await assert.rejects(validateCompressedRecords(b, 16 * MAX, COMPACTED), (err: unknown) => {
+      assert.ok(err instanceof RecordValidationError);
+      assert.deepEqual(
+        err.recordErrors.map((e) => e.batchIndex),
+        [1, 3],
+      );
+      return true;
+    });
+  });
+});
