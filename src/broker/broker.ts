@@ -18,6 +18,7 @@ import { GroupCoordinator } from '../group/group-coordinator.js';
 import { mkdirDurable } from '../storage/fsync-dir.js';
 import { LogManager } from '../storage/log-manager.js';
 import type { LogConfig } from '../storage/log-config.js';
+import { defaultOpenFilesMax, readOpenFileLimit } from '../storage/open-file-cache.js';
 import { ApiKey } from '../protocol/generated/apis.js';
 import { DataDirLock } from './data-dir-lock.js';
 import { RequestDispatcher } from './dispatch.js';
@@ -82,6 +83,22 @@ export function logDefaultsFrom(config: BrokerConfig): LogConfig {
   };
 }
 
+/** The cleaner holds two segment files at once and reads wait for a free one: a floor keeps them moving. */
+const MIN_OPEN_FILES = 16;
+
+/** Descriptors kept free for sockets, checkpoint and index files and the process itself. */
+const NON_SEGMENT_FILES = 256;
+
+/** One line at startup when the process may run out of descriptors under the configured bounds. */
+function warnIfFileLimitLow(logger: Logger, softLimit: number | null, openFilesMax: number): void {
+  if (softLimit === null || softLimit - openFilesMax >= NON_SEGMENT_FILES) return;
+  logger.warn('Open-file limit is low', {
+    limit: softLimit,
+    'log.open.files.max': openFilesMax,
+    advice: `raise ulimit -n to at least ${openFilesMax + NON_SEGMENT_FILES} or lower log.open.files.max`,
+  });
+}
+
 function numberOrUndefined(value: string | undefined): number | undefined {
   return value === undefined ? undefined : Number(value);
 }
@@ -128,7 +145,15 @@ export class Broker {
     const dynamic = metadata.brokerConfigs();
     if (Object.keys(dynamic).length > 0) config = withDynamicBrokerConfig(config, dynamic);
 
+    const fileLimit = await readOpenFileLimit();
+    const openFilesMax =
+      config.logOpenFilesMax > 0
+        ? Math.max(MIN_OPEN_FILES, config.logOpenFilesMax)
+        : defaultOpenFilesMax(fileLimit?.soft ?? null);
+    warnIfFileLimitLow(logger, fileLimit?.soft ?? null, openFilesMax);
     const logs = await LogManager.open(dataDir, logDefaultsFrom(config), logger.child({ name: 'storage' }), {
+      openFilesMax,
+      cleanerDedupeBufferBytes: config.cleanerDedupeBufferBytes,
       cleanerEnable: config.cleanerEnable,
       // log.cleaner.backoff.ms is static and validated by the config layer; undefined = the default.
       cleanerBackoffMs: numberOrUndefined(config.staticValues['log.cleaner.backoff.ms']),

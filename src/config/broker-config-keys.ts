@@ -144,6 +144,22 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     doc: 'Incremental fetch sessions (KIP-227) the broker keeps; 0 answers every fetch without a session.',
   },
   {
+    name: 'queued.max.request.bytes',
+    type: 'long',
+    default: '0',
+    kafkaDefault: '-1',
+    min: -1,
+    note: 'Kafka has no bound by default; Brook bounds memory whatever the clients do: 0 means 2 × socket.request.max.bytes (200 MiB by default).',
+    doc: 'Bytes of requests and Fetch responses held in memory, across all connections, before the broker stops reading from every socket until some are released; -1 = no bound, 0 = 2 × socket.request.max.bytes. One request or response larger than what is free still passes when nothing else is held.',
+  },
+  {
+    name: 'fetch.max.bytes',
+    type: 'int',
+    default: '57671680',
+    min: 0,
+    doc: 'Largest Fetch response (all partitions together); a client asking for more gets this much. At least one batch is returned even when it is larger, so a consumer always makes progress.',
+  },
+  {
     name: 'num.network.threads',
     type: 'int',
     default: '3',
@@ -333,6 +349,13 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     doc: 'Brook: fsync before acknowledging an acks=all produce, with group commit (Kafka relies on replication).',
   },
   {
+    name: 'log.open.files.max',
+    type: 'int',
+    default: '0',
+    min: 0,
+    doc: "Brook: segment files (.log) open at once across all partitions; idle ones beyond it are closed and reopened when read or written, so open files do not grow with the number of segments or partitions. 0 = half the process's open-file limit (ulimit -n, read from /proc/self/limits); at least 16 either way.",
+  },
+  {
     name: 'log.index.interval.bytes',
     type: 'int',
     default: '4096',
@@ -365,6 +388,13 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
   },
   { name: 'log.cleaner.enable', type: 'boolean', default: 'true', doc: 'Run the log cleaner (compaction).' },
   { name: 'log.cleaner.threads', type: 'int', default: '1', min: 0, doc: 'Log cleaner workers.' },
+  {
+    name: 'log.cleaner.dedupe.buffer.size',
+    type: 'long',
+    default: '134217728',
+    min: 1048576,
+    doc: 'Bytes of the cleaner key map (key hash, offset and bookkeeping per key). When a pass meets more distinct keys than fit, it cleans the segments whose keys fit and continues with the rest in the next pass, as Kafka does.',
+  },
   {
     name: 'log.cleaner.backoff.ms',
     type: 'long',

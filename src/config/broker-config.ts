@@ -77,6 +77,14 @@ export interface BrokerConfig {
   queuedMaxRequests: number;
   /** max.incremental.fetch.session.cache.slots */
   maxIncrementalFetchSessionCacheSlots: number;
+  /** Broker-wide bound on request and Fetch response bytes held (queued.max.request.bytes, resolved: -1 = none). */
+  queuedMaxRequestBytes: number;
+  /** fetch.max.bytes: broker-side cap of a Fetch response. */
+  fetchMaxBytes: number;
+  /** log.open.files.max; 0 = derived from the process's open-file limit at startup. */
+  logOpenFilesMax: number;
+  /** log.cleaner.dedupe.buffer.size. */
+  cleanerDedupeBufferBytes: number;
   offsetsTopicNumPartitions: number;
   offsetsTopicReplicationFactor: number;
   offsetsTopicSegmentBytes: number;
@@ -385,6 +393,15 @@ function build(staticValues: Record<string, string>, dynamicValues: Record<strin
     connectionsMaxIdleMs: n('connections.max.idle.ms'),
     queuedMaxRequests: n('queued.max.requests'),
     maxIncrementalFetchSessionCacheSlots: n('max.incremental.fetch.session.cache.slots'),
+    queuedMaxRequestBytes:
+      n('queued.max.request.bytes') === 0
+        ? 2 * n('socket.request.max.bytes')
+        : n('queued.max.request.bytes') < 0
+          ? -1
+          : n('queued.max.request.bytes'),
+    fetchMaxBytes: n('fetch.max.bytes'),
+    logOpenFilesMax: n('log.open.files.max'),
+    cleanerDedupeBufferBytes: n('log.cleaner.dedupe.buffer.size'),
     offsetsTopicNumPartitions: n('offsets.topic.num.partitions'),
     offsetsTopicReplicationFactor: n('offsets.topic.replication.factor'),
     offsetsTopicSegmentBytes: n('offsets.topic.segment.bytes'),

@@ -76,9 +76,8 @@ export async function loadLog(
   if (segments.length > 0 && !recover) {
     const last = segments.length - 1;
     try {
-      await Promise.all(
-        segments.slice(0, last).map((seg, i) => seg.setSealedInfo(segments[i + 1]!.baseOffset)),
-      );
+      // One segment at a time: each reads its .timeindex, and a log may have thousands of segments.
+      for (let i = 0; i < last; i++) await segments[i]!.setSealedInfo(segments[i + 1]!.baseOffset);
       await segments[last]!.loadTail();
     } catch (err) {
       if (!(err instanceof StorageError)) throw err;
@@ -96,9 +95,7 @@ export async function loadLog(
     const firstToRecover = segments.findIndex(
       (_s, i) => i === last || segments[i + 1]!.baseOffset > recoveryPoint,
     );
-    await Promise.all(
-      segments.slice(0, firstToRecover).map((seg, i) => seg.setSealedInfo(segments[i + 1]!.baseOffset)),
-    );
+    for (let i = 0; i < firstToRecover; i++) await segments[i]!.setSealedInfo(segments[i + 1]!.baseOffset);
     for (let i = firstToRecover; i <= last; i++) {
       const seg = segments[i]!;
       const cut = await seg.recover(segments[i + 1]?.baseOffset);

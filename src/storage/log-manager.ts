@@ -11,6 +11,7 @@ import { mkdirDurable } from './fsync-dir.js';
 import { LogCleaner } from './log-cleaner.js';
 import type { LogConfig } from './log-config.js';
 import { silentLogger, type StorageLogger } from './log-loader.js';
+import { segmentFiles } from './open-file-cache.js';
 import { UnifiedLog } from './unified-log.js';
 
 export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
@@ -20,7 +21,10 @@ const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 export const FLUSH_CHECK_INTERVAL_MS = 1000;
 /** Recovery points are checkpointed this often (log.flush.offset.checkpoint.interval.ms). */
 export const RECOVERY_CHECKPOINT_INTERVAL_MS = 60_000;
-/** Bounds how many logs are opened at once at startup, to stay under the file-descriptor limit. */
+/**
+ * Bounds how many logs are opened (at startup) or closed (at shutdown) at once: each holds a few files open
+ * meanwhile (checkpoints, indexes being written), and all of them at once ran a large broker out of descriptors.
+ */
 const LOAD_CONCURRENCY = 64;
 
 export interface LogManagerOptions {
@@ -28,6 +32,33 @@ export interface LogManagerOptions {
   cleanerEnable?: boolean;
   /** log.cleaner.backoff.ms (default 15 s): pause between cleaner passes. */
   cleanerBackoffMs?: number;
+  /** log.cleaner.dedupe.buffer.size: bytes of the cleaner's key map. */
+  cleanerDedupeBufferBytes?: number;
+  /** log.open.files.max: segment files open at once, process-wide (see open-file-cache.ts); default unchanged. */
+  openFilesMax?: number;
+}
+
+/** Runs `task` over `items`, at most `concurrency` at a time; settles like Promise.allSettled. */
+async function forEachBounded<T>(
+  items: readonly T[],
+  concurrency: number,
+  task: (item: T) => Promise<void>,
+): Promise<PromiseSettledResult<void>[]> {
+  const results: PromiseSettledResult<void>[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        await task(items[i]!);
+        results[i] = { status: 'fulfilled', value: undefined };
+      } catch (reason) {
+        results[i] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return results;
 }
 
 function key(topic: string, partition: number): string {
@@ -65,6 +96,7 @@ export class LogManager {
     options: LogManagerOptions = {},
   ): Promise<LogManager> {
     await mkdirDurable(dataDir);
+    if (options.openFilesMax !== undefined) segmentFiles.setCapacity(options.openFilesMax);
     const marker = join(dataDir, CLEAN_SHUTDOWN_FILE);
     const hadCleanShutdown = await stat(marker).then(
       () => true,
@@ -235,7 +267,7 @@ export class LogManager {
     for (const t of this.timers) clearInterval(t);
     await this.cleaner?.stop();
     await Promise.allSettled([this.retentionRun, this.flushRun, ...this.creating.values()]);
-    const results = await Promise.allSettled([...this.logs.values()].map((l) => l.close()));
+    const results = await forEachBounded([...this.logs.values()], LOAD_CONCURRENCY, (l) => l.close());
     const failed = results.filter((r) => r.status === 'rejected');
     if (failed.length > 0) {
       this.logger.error('unclean shutdown: logs failed to close', {

@@ -3,7 +3,7 @@
 // as batches are appended and written to disk when the segment is sealed (roll, clean close);
 // a crash loses them, and recovery rebuilds them from the .log.
 
-import { open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   BATCH_HEADER_BYTES,
@@ -16,6 +16,7 @@ import {
 import { fsyncDir } from './fsync-dir.js';
 import { CorruptBatchError, invariant, StorageError } from './errors.js';
 import { OffsetIndex } from './offset-index.js';
+import { segmentFiles, type CachedFile } from './open-file-cache.js';
 import { decodeBatch } from '../protocol/records.js';
 import { checkBatch } from './record-batches.js';
 import { firstCorruptBatch, isWalkableHeader, readFully, SegmentScanner } from './segment-scanner.js';
@@ -68,13 +69,15 @@ export class LogSegment {
   private offsetIndex: OffsetIndex | null = null;
   private timeIndex: TimeIndex | null = null;
   private indexesLoading: Promise<void> | null = null;
-  private fh: FileHandle | null = null;
-  private readonly opening: Promise<FileHandle>;
+  /** The `.log`, opened on demand and closed when idle by the process's bounded OpenFileCache. */
+  private readonly file: CachedFile;
   private refs = 0;
   private readonly writeQueue: QueuedWrite[] = [];
   private writing = false;
   private idleWaiters: Array<() => void> = [];
   private closed = false;
+  /** holdFileOpen() was called: the handle stays open until close(). */
+  private fileHeld = false;
   /** nextOffset/maxTimestamp came from neighbours and the time index, not from a scan. */
   private sealedBounds = false;
   /**
@@ -94,13 +97,12 @@ export class LogSegment {
     readonly dir: string,
     readonly baseOffset: number,
     private readonly settings: SegmentSettings,
-    opening: Promise<FileHandle>,
+    fileName: string,
+    createFlags: 'w+' | 'r+',
   ) {
     this.nextOffset = baseOffset;
     this.offsetOfMaxTimestamp = baseOffset;
-    this.opening = opening.then((fh) => (this.fh = fh));
-    // A failed open surfaces on the first write/read; avoid an unhandled rejection meanwhile.
-    this.opening.catch(() => undefined);
+    this.file = segmentFiles.file(join(dir, fileName), createFlags);
   }
 
   get logPath(): string {
@@ -119,12 +121,7 @@ export class LogSegment {
 
   /** A new, empty segment. Synchronous so a roll decided during an append needs no await. */
   static create(dir: string, baseOffset: number, settings: SegmentSettings, nowMs: number): LogSegment {
-    const seg = new LogSegment(
-      dir,
-      baseOffset,
-      settings,
-      open(join(dir, offsetFileName(baseOffset, '.log')), 'w+'),
-    );
+    const seg = new LogSegment(dir, baseOffset, settings, offsetFileName(baseOffset, '.log'), 'w+');
     seg.offsetIndex = new OffsetIndex(baseOffset, seg.maxIndexEntries);
     seg.timeIndex = new TimeIndex(baseOffset, seg.maxIndexEntries);
     seg.indexesLoading = Promise.resolve();
@@ -146,7 +143,8 @@ export class LogSegment {
       dir,
       baseOffset,
       settings,
-      open(join(dir, offsetFileName(baseOffset, '.log') + CLEANED_SUFFIX), 'w+'),
+      offsetFileName(baseOffset, '.log') + CLEANED_SUFFIX,
+      'w+',
     );
     seg.offsetIndex = new OffsetIndex(baseOffset, seg.maxIndexEntries);
     seg.timeIndex = new TimeIndex(baseOffset, seg.maxIndexEntries);
@@ -155,12 +153,14 @@ export class LogSegment {
     return seg;
   }
 
-  /** An existing segment file; the caller then runs recover(), loadTail() or setSealedInfo(). */
+  /**
+   * An existing segment file; the caller then runs recover(), loadTail() or setSealedInfo(). Only a stat:
+   * the file is opened when first read, so loading a log holds no descriptor per segment.
+   */
   static async openExisting(dir: string, baseOffset: number, settings: SegmentSettings): Promise<LogSegment> {
-    const fh = await open(join(dir, offsetFileName(baseOffset, '.log')), 'r+');
-    const seg = new LogSegment(dir, baseOffset, settings, Promise.resolve(fh));
-    seg.fh = fh;
-    const { size } = await fh.stat();
+    const name = offsetFileName(baseOffset, '.log');
+    const { size } = await stat(join(dir, name));
+    const seg = new LogSegment(dir, baseOffset, settings, name, 'r+');
     seg.sizeBytes = seg.readableBytes = size;
     return seg;
   }
@@ -227,8 +227,9 @@ export class LogSegment {
   private async drainWrites(): Promise<void> {
     this.writing = true;
     this.refs++;
+    let fh: FileHandle | null = null;
     try {
-      const fh = this.fh ?? (await this.opening);
+      fh = await this.file.acquire();
       while (this.writeQueue.length > 0) {
         const run = this.takeContiguousRun();
         try {
@@ -246,6 +247,7 @@ export class LogSegment {
     } catch (err) {
       for (const w of this.writeQueue.splice(0)) w.reject(err as Error);
     } finally {
+      if (fh !== null) this.file.release();
       this.writing = false;
       this.release();
     }
@@ -266,8 +268,7 @@ export class LogSegment {
     if (this.closed) return;
     this.refs++;
     try {
-      const fh = this.fh ?? (await this.opening);
-      await fh.datasync();
+      await this.file.use((fh) => fh.datasync());
       if (!this.dirEntryDurable) {
         await fsyncDir(this.dir);
         this.dirEntryDurable = true;
@@ -289,10 +290,9 @@ export class LogSegment {
     minOneBatch: boolean,
   ): Promise<Buffer | null> {
     if (this.closed) return null; // deleted by retention after the caller looked it up
-    this.refs++;
+    const fh = await this.retainFile();
     try {
       await this.ensureIndexes();
-      const fh = this.fh ?? (await this.opening);
       const limit = this.readableBytes;
       const scanner = new SegmentScanner(fh, limit);
       let pos = await this.positionFor(fetchOffset, scanner);
@@ -331,7 +331,7 @@ export class LogSegment {
       }
       return out.subarray(0, bad > 0 ? bad : end);
     } finally {
-      this.release();
+      this.releaseFile();
     }
   }
 
@@ -362,28 +362,30 @@ export class LogSegment {
    * over. Only the offset index: time index entries hold offsets, not positions.
    */
   private repairOffsetIndex(): Promise<void> {
-    this.indexRepair ??= (async () => {
-      this.indexRepairs++;
-      const end = this.readableBytes;
-      const fresh = new OffsetIndex(this.baseOffset, this.maxIndexEntries);
-      const scanner = new SegmentScanner(this.fh ?? (await this.opening), end, RECOVERY_BLOCK_BYTES);
-      let sinceEntry = 0;
-      for (let pos = 0; pos < end;) {
-        const at = await scanner.load(pos, BATCH_HEADER_BYTES);
-        if (scanner.availableAt(pos) < BATCH_HEADER_BYTES || !isWalkableHeader(scanner.buf, at, pos, end))
-          break;
-        if (sinceEntry > this.settings.indexIntervalBytes) {
-          fresh.append(baseOffsetAt(scanner.buf, at), pos);
-          sinceEntry = 0;
+    this.indexRepair ??= this.file
+      .use(async (fh) => {
+        this.indexRepairs++;
+        const end = this.readableBytes;
+        const fresh = new OffsetIndex(this.baseOffset, this.maxIndexEntries);
+        const scanner = new SegmentScanner(fh, end, RECOVERY_BLOCK_BYTES);
+        let sinceEntry = 0;
+        for (let pos = 0; pos < end;) {
+          const at = await scanner.load(pos, BATCH_HEADER_BYTES);
+          if (scanner.availableAt(pos) < BATCH_HEADER_BYTES || !isWalkableHeader(scanner.buf, at, pos, end))
+            break;
+          if (sinceEntry > this.settings.indexIntervalBytes) {
+            fresh.append(baseOffsetAt(scanner.buf, at), pos);
+            sinceEntry = 0;
+          }
+          sinceEntry += batchSizeAt(scanner.buf, at);
+          pos += batchSizeAt(scanner.buf, at);
         }
-        sinceEntry += batchSizeAt(scanner.buf, at);
-        pos += batchSizeAt(scanner.buf, at);
-      }
-      this.offsetIndex!.copyEntriesFrom(end, fresh);
-      this.offsetIndex = fresh;
-      // A sealed segment is not sealed again: put the repaired index on disk now (best effort).
-      if (this.sealedBounds) await writeWhole(this.indexPath, fresh.toBuffer()).catch(() => undefined);
-    })().finally(() => (this.indexRepair = null));
+        this.offsetIndex!.copyEntriesFrom(end, fresh);
+        this.offsetIndex = fresh;
+        // A sealed segment is not sealed again: put the repaired index on disk now (best effort).
+        if (this.sealedBounds) await writeWhole(this.indexPath, fresh.toBuffer()).catch(() => undefined);
+      })
+      .finally(() => (this.indexRepair = null));
     return this.indexRepair;
   }
 
@@ -451,10 +453,9 @@ export class LogSegment {
     recordMatches: (r: { offset: number; timestamp: number }) => boolean,
   ): Promise<TimestampAndOffset | null> {
     if (this.closed) return null;
-    this.refs++;
+    const fh = await this.retainFile();
     try {
       await this.ensureIndexes();
-      const fh = this.fh ?? (await this.opening);
       const scanner = new SegmentScanner(fh, this.readableBytes);
       const from = startOffset(this.timeIndex!);
       let pos = from === null ? 0 : await this.positionFor(from, scanner);
@@ -481,17 +482,46 @@ export class LogSegment {
       }
       return null;
     } finally {
+      this.releaseFile();
+    }
+  }
+
+  /**
+   * An open `.log` plus a reference that makes close()/delete() wait; releaseFile() gives both back. Taken
+   * before anything else: a cleaner swap renames a new file over this one's name, and a read already under
+   * way must keep reading the old data.
+   */
+  private async retainFile(): Promise<FileHandle> {
+    this.refs++;
+    try {
+      return await this.file.acquire();
+    } catch (err) {
       this.release();
+      throw err;
+    }
+  }
+
+  private releaseFile(): void {
+    this.file.release();
+    this.release();
+  }
+
+  /** Runs `fn` between retainFile() and releaseFile(). */
+  private async withFile<T>(fn: (fh: FileHandle) => Promise<T>): Promise<T> {
+    const fh = await this.retainFile();
+    try {
+      return await fn(fh);
+    } finally {
+      this.releaseFile();
     }
   }
 
   /** Visits every batch header whose last offset is >= `fromOffset` (producer state / epoch rebuild). */
   async forEachBatch(fromOffset: number, visit: BatchVisitor): Promise<void> {
     if (this.closed) return;
-    this.refs++;
+    const fh = await this.retainFile();
     try {
       await this.ensureIndexes();
-      const fh = this.fh ?? (await this.opening);
       const scanner = new SegmentScanner(fh, this.readableBytes, RECOVERY_BLOCK_BYTES);
       let pos = await this.positionFor(fromOffset, scanner);
       while (pos < this.readableBytes) {
@@ -502,7 +532,7 @@ export class LogSegment {
         pos += batchSizeAt(scanner.buf, at);
       }
     } finally {
-      this.release();
+      this.releaseFile();
     }
   }
 
@@ -514,8 +544,11 @@ export class LogSegment {
    * corruptBatchOffsets and answered as CORRUPT_MESSAGE, so one flipped bit does not delete every
    * later batch of the log.
    */
-  async recover(followingBaseOffset?: number): Promise<number> {
-    const fh = this.fh!;
+  recover(followingBaseOffset?: number): Promise<number> {
+    return this.withFile((fh) => this.recoverWith(fh, followingBaseOffset));
+  }
+
+  private async recoverWith(fh: FileHandle, followingBaseOffset?: number): Promise<number> {
     const fileBytes = this.sizeBytes;
     const oi = new OffsetIndex(this.baseOffset, this.maxIndexEntries);
     const ti = new TimeIndex(this.baseOffset, this.maxIndexEntries);
@@ -567,7 +600,11 @@ export class LogSegment {
    * Clean-start path for the active segment: trust the persisted indexes and scan only from the
    * last index entry to the end of the file (≈ indexIntervalBytes) to find the next offset.
    */
-  async loadTail(): Promise<void> {
+  loadTail(): Promise<void> {
+    return this.withFile((fh) => this.loadTailWith(fh));
+  }
+
+  private async loadTailWith(fh: FileHandle): Promise<void> {
     // The next offset is what we are looking for; it must not bound index validation.
     this.nextOffset = Number.MAX_SAFE_INTEGER;
     await this.ensureIndexes();
@@ -576,7 +613,6 @@ export class LogSegment {
       this.maxTimestampMs = lastTime.timestampMs;
       this.offsetOfMaxTimestamp = lastTime.offset;
     }
-    const fh = this.fh!;
     const scanner = new SegmentScanner(fh, this.sizeBytes);
     // The clean-shutdown marker is a hint: the last index entry is checked (and the index rebuilt
     // when it is wrong), every batch walked must be sound, and a failed check (invariant) sends the
@@ -626,7 +662,7 @@ export class LogSegment {
     await this.ensureIndexes();
     if (this.maxTimestampMs < 0) {
       // Kafka falls back to the file's mtime when a segment has no timestamps.
-      this.maxTimestampMs = Math.floor((await this.fh!.stat()).mtimeMs);
+      this.maxTimestampMs = Math.floor((await stat(this.logPath)).mtimeMs);
     }
   }
 
@@ -656,14 +692,18 @@ export class LogSegment {
     await this.rebuildIndexes();
   }
 
-  private async rebuildIndexes(): Promise<void> {
+  private rebuildIndexes(): Promise<void> {
+    return this.file.use((fh) => this.rebuildIndexesWith(fh));
+  }
+
+  private async rebuildIndexesWith(fh: FileHandle): Promise<void> {
     const keepNext = this.nextOffset;
     const keepMaxTs = this.maxTimestampMs;
     const keepMaxTsOffset = this.offsetOfMaxTimestamp;
     const oi = new OffsetIndex(this.baseOffset, this.maxIndexEntries);
     const ti = new TimeIndex(this.baseOffset, this.maxIndexEntries);
     this.resetIndexState();
-    const scanner = new SegmentScanner(this.fh!, this.sizeBytes, RECOVERY_BLOCK_BYTES);
+    const scanner = new SegmentScanner(fh, this.sizeBytes, RECOVERY_BLOCK_BYTES);
     for (let pos = 0; pos < this.sizeBytes;) {
       const at = await scanner.load(pos, BATCH_HEADER_BYTES);
       if (scanner.availableAt(pos) < BATCH_HEADER_BYTES) break;
@@ -702,12 +742,11 @@ export class LogSegment {
     this.refs++; // close()/delete() wait for the seal to finish
     try {
       this.timeIndex.maybeAppend(this.maxTimestampMs, this.offsetOfMaxTimestamp, true);
-      const fh = this.fh ?? (await this.opening);
-      await Promise.all([
-        writeWhole(this.indexPath, this.offsetIndex.toBuffer()),
-        writeWhole(this.timeIndexPath, this.timeIndex.toBuffer()),
-        fh.datasync(),
-      ]);
+      // One file after the other: a shutdown seals every partition's active segment, and three files open
+      // per segment at once is what ran a large broker out of descriptors.
+      await writeWhole(this.indexPath, this.offsetIndex.toBuffer());
+      await writeWhole(this.timeIndexPath, this.timeIndex.toBuffer());
+      await this.file.use((fh) => fh.datasync());
       // The index files may be new, and the recovery point moves past this segment once sealed.
       await fsyncDir(this.dir);
       this.dirEntryDurable = true;
@@ -733,14 +772,13 @@ export class LogSegment {
     this.nextOffset = Math.max(this.nextOffset, nextOffset);
     this.sealedBounds = true;
     this.timeIndex.maybeAppend(this.maxTimestampMs, this.offsetOfMaxTimestamp, true);
-    const fh = this.fh ?? (await this.opening);
     const mtime = sourceLargestTimestampMs >= 0 ? sourceLargestTimestampMs / 1000 : Date.now() / 1000;
-    await Promise.all([
-      writeWhole(this.indexPath + CLEANED_SUFFIX, this.offsetIndex.toBuffer()),
-      writeWhole(this.timeIndexPath + CLEANED_SUFFIX, this.timeIndex.toBuffer()),
-      fh.datasync(),
-    ]);
-    await fh.utimes(mtime, mtime);
+    await writeWhole(this.indexPath + CLEANED_SUFFIX, this.offsetIndex.toBuffer());
+    await writeWhole(this.timeIndexPath + CLEANED_SUFFIX, this.timeIndex.toBuffer());
+    await this.file.use(async (fh) => {
+      await fh.datasync();
+      await fh.utimes(mtime, mtime);
+    });
   }
 
   /**
@@ -749,12 +787,16 @@ export class LogSegment {
    */
   async commitCleaned(): Promise<void> {
     const path = (ext: string): string => join(this.dir, offsetFileName(this.baseOffset, ext));
-    // The log goes last: its .swap name is the commit point, so it must follow complete indexes.
-    for (const ext of SEGMENT_FILE_EXTENSIONS)
-      await rename(path(ext) + CLEANED_SUFFIX, path(ext) + SWAP_SUFFIX);
-    await fsyncDir(this.dir);
-    for (const ext of SEGMENT_FILE_EXTENSIONS) await rename(path(ext) + SWAP_SUFFIX, path(ext));
-    await fsyncDir(this.dir);
+    // Held open across the renames, so no read reopens the file by a name that is changing under it.
+    await this.file.use(async () => {
+      // The log goes last: its .swap name is the commit point, so it must follow complete indexes.
+      for (const ext of SEGMENT_FILE_EXTENSIONS)
+        await rename(path(ext) + CLEANED_SUFFIX, path(ext) + SWAP_SUFFIX);
+      await fsyncDir(this.dir);
+      for (const ext of SEGMENT_FILE_EXTENSIONS) await rename(path(ext) + SWAP_SUFFIX, path(ext));
+      this.file.path = this.logPath;
+      await fsyncDir(this.dir);
+    });
     this.dirEntryDurable = true;
   }
 
@@ -783,7 +825,11 @@ export class LogSegment {
   async truncateTo(offset: number): Promise<void> {
     await this.whenIdle();
     await this.ensureIndexes();
-    const fh = this.fh ?? (await this.opening);
+    await this.withFile((fh) => this.truncateWith(fh, offset));
+    await this.rebuildIndexes();
+  }
+
+  private async truncateWith(fh: FileHandle, offset: number): Promise<void> {
     const scanner = new SegmentScanner(fh, this.sizeBytes);
     let pos = await this.positionFor(offset, scanner);
     while (pos < this.sizeBytes) {
@@ -795,15 +841,23 @@ export class LogSegment {
     await fh.truncate(pos);
     this.sizeBytes = this.readableBytes = pos;
     this.sealedBounds = false;
-    await this.rebuildIndexes();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     await this.whenIdle();
     this.closed = true;
-    const fh = this.fh ?? (await this.opening.catch(() => null));
-    await fh?.close();
+    await this.file.close();
+  }
+
+  /**
+   * Log cleaner: keeps this segment's current file open until close(), so reads that start after a cleaned
+   * file is renamed over its name still see the data they looked up (the open handle keeps the old inode).
+   */
+  async holdFileOpen(): Promise<void> {
+    if (this.fileHeld || this.closed) return;
+    this.fileHeld = true;
+    await this.file.acquire();
   }
 
   /** Closes once in-flight reads/writes finish, then removes all files of the segment. */

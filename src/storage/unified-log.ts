@@ -692,6 +692,8 @@ export class UnifiedLog {
     this.segments[i] = cleaned;
     this.dirty.delete(old);
     try {
+      // Before the rename: a read of `old` that starts later must still open the old data, not the cleaned file.
+      await old.holdFileOpen();
       await cleaned.commitCleaned();
     } catch (err) {
       // Memory and disk disagree now: take the partition offline, recovery sorts the files out.

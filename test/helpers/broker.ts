@@ -101,6 +101,8 @@ export interface BrokerProcessOptions {
   config?: Record<string, string>;
   /** How long to wait for the `started` line (default 60 s). */
   readyTimeoutMs?: number;
+  /** Run under `ulimit -n fileLimit` (through bash, which then execs node: the PID is the broker's). */
+  fileLimit?: number;
 }
 
 /** A broker running as a child process through the CLI; kill() signals it by PID, waitExit() awaits its exit. */
@@ -133,7 +135,14 @@ export async function spawnBrokerProcess(opts: BrokerProcessOptions): Promise<Br
     opts.dataDir,
   ];
   for (const [k, v] of Object.entries(opts.config ?? {})) args.push('--set', `${k}=${v}`);
-  const proc = spawnLongRunning(process.execPath, args, { cwd: REPO_ROOT });
+  const proc =
+    opts.fileLimit === undefined
+      ? spawnLongRunning(process.execPath, args, { cwd: REPO_ROOT })
+      : spawnLongRunning(
+          'bash',
+          ['-c', `ulimit -n ${opts.fileLimit} && exec "$0" "$@"`, process.execPath, ...args],
+          { cwd: REPO_ROOT },
+        );
   try {
     await proc.waitForLine((l) => l.includes('started'), opts.readyTimeoutMs ?? 60_000);
   } catch (e) {
