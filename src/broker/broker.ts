@@ -142,8 +142,10 @@ export class Broker {
   ): Promise<Broker> {
     let config = staticConfig;
     const metadata = await EmbeddedMetadataStore.open(dataDir);
-    const dynamic = metadata.brokerConfigs();
-    if (Object.keys(dynamic).length > 0) config = withDynamicBrokerConfig(config, dynamic);
+    for (const scope of ['cluster-default', 'broker'] as const) {
+      const dynamic = metadata.brokerConfigs(scope);
+      if (Object.keys(dynamic).length > 0) config = withDynamicBrokerConfig(config, dynamic, scope);
+    }
 
     const fileLimit = await readOpenFileLimit();
     const openFilesMax =
@@ -169,7 +171,7 @@ export class Broker {
       autoCreateTopicsEnable: config.autoCreateTopicsEnable,
       deleteTopicEnable: config.deleteTopicEnable,
       messageMaxBytes: config.messageMaxBytes,
-      raw: { ...config.staticValues, ...config.dynamicValues },
+      raw: { ...config.staticValues, ...config.dynamicValues, ...config.dynamicBrokerValues },
     };
     const topics = new TopicManager(metadata, logs, settings, logger.child({ name: 'topics' }));
     await topics.reconcile();
@@ -189,8 +191,8 @@ export class Broker {
       fetchSessions: new FetchSessionCache(config.maxIncrementalFetchSessionCacheSlots),
       supportedApis: dispatcher.supportedApis(),
       brokerConfig: () => config,
-      async reconfigure(updates, validateOnly = false) {
-        const next = withDynamicBrokerConfig(config, updates);
+      async reconfigure(updates, validateOnly = false, scope = 'cluster-default') {
+        const next = withDynamicBrokerConfig(config, updates, scope);
         const defaults = logDefaultsFrom(next);
         // Every topic's log config is rebuilt on the new defaults before anything changes, so a
         // combination that storage rejects fails the request and leaves the broker as it was.
@@ -204,11 +206,14 @@ export class Broker {
         config = next;
         Object.assign(logs.defaults, defaults);
         settings.messageMaxBytes = next.messageMaxBytes;
-        settings.raw = { ...next.staticValues, ...next.dynamicValues };
+        settings.raw = { ...next.staticValues, ...next.dynamicValues, ...next.dynamicBrokerValues };
         for (const { t, logConfig } of perLog) {
           for (let p = 0; p < t.partitions; p++) replicas.getLog(t.name, p)?.updateConfig(logConfig);
         }
-        await metadata.setBrokerConfigs({ ...next.dynamicValues });
+        await metadata.setBrokerConfigs(
+          { ...(scope === 'broker' ? next.dynamicBrokerValues : next.dynamicValues) },
+          scope,
+        );
         logger.info('Broker config altered', { keys: Object.keys(updates).join(',') });
         return next;
       },

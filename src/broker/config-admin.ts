@@ -39,8 +39,8 @@ export function adminErrorOf(
 }
 
 /**
- * A broker resource names this broker by its node id, or is "" for the cluster-wide default.
- * Brook has one node, so both address the same dynamic values; returns whether it was "".
+ * A broker resource names this broker by its node id (its own dynamic values), or is "" for the
+ * cluster-wide defaults; returns whether it was "".
  */
 export function checkBrokerResource(services: BrokerServices, name: string): { clusterDefault: boolean } {
   if (name === '') return { clusterDefault: true };

@@ -1,6 +1,6 @@
 // The broker's services, as handlers see them. Built once by Broker and shared by every request.
 import type { MetadataStore } from '../cluster/metadata-store.js';
-import type { BrokerConfig } from '../config/broker-config.js';
+import type { BrokerConfig, DynamicScope } from '../config/broker-config.js';
 import type { GroupCoordinator } from '../group/group-coordinator.js';
 import type { Logger } from '../logger.js';
 import type { FetchSessionCache } from './fetch-session.js';
@@ -46,11 +46,13 @@ export interface BrokerServices {
   brokerConfig(): BrokerConfig;
   /**
    * Changes dynamic broker config (AlterConfigs on the broker resource): a string sets a key, null
-   * removes its dynamic value. Throws ConfigError (unknown, read-only or invalid) and changes
+   * removes its dynamic value, in this broker's own values (resource = node id) or the cluster-wide
+   * defaults (resource ""). Throws ConfigError (unknown, read-only or invalid) and changes
    * nothing; otherwise applies the new log defaults and settings at once and persists them.
    */
   reconfigure(
     updates: Readonly<Record<string, string | null>>,
     validateOnly?: boolean,
+    scope?: DynamicScope,
   ): Promise<BrokerConfig>;
 }

@@ -24,18 +24,23 @@ export interface MetadataStore {
   getTopicById(topicId: string): TopicMetadata | undefined;
   putTopic(topic: TopicMetadata): Promise<void>;
   deleteTopic(name: string): Promise<void>;
-  brokerConfigs(): Readonly<Record<string, string>>;
-  setBrokerConfigs(configs: Record<string, string>): Promise<void>;
+  /** Dynamic broker config: the cluster-wide defaults (resource "") or this broker's own (its node id). */
+  brokerConfigs(scope?: BrokerConfigScope): Readonly<Record<string, string>>;
+  setBrokerConfigs(configs: Record<string, string>, scope?: BrokerConfigScope): Promise<void>;
   /** Reserves `count` producer IDs that no broker has handed out before, even across restarts. */
   allocateProducerIds(count: number): Promise<{ first: number; count: number }>;
   close(): Promise<void>;
 }
+
+export type BrokerConfigScope = 'cluster-default' | 'broker';
 
 interface StoredState {
   version: 1;
   clusterId: string;
   topics: TopicMetadata[];
   brokerConfigs: Record<string, string>;
+  /** Absent in files written before per-broker dynamic configs existed. */
+  perBrokerConfigs?: Record<string, string>;
   nextProducerId: number;
 }
 
@@ -50,6 +55,7 @@ export class EmbeddedMetadataStore implements MetadataStore {
   private readonly byName = new Map<string, TopicMetadata>();
   private readonly byId = new Map<string, TopicMetadata>();
   private dynamicBrokerConfigs: Record<string, string> = {};
+  private perBrokerConfigs: Record<string, string> = {};
   private nextProducerId = 0;
   /** Writes are chained so that the file always reflects the latest change. */
   private writing: Promise<void> = Promise.resolve();
@@ -71,6 +77,7 @@ export class EmbeddedMetadataStore implements MetadataStore {
     const store = new EmbeddedMetadataStore(dir, state?.clusterId ?? newClusterId());
     for (const t of state?.topics ?? []) store.index(t);
     store.dynamicBrokerConfigs = { ...(state?.brokerConfigs ?? {}) };
+    store.perBrokerConfigs = { ...(state?.perBrokerConfigs ?? {}) };
     store.nextProducerId = state?.nextProducerId ?? 0;
     if (!state) await store.persist();
     return store;
@@ -108,12 +115,16 @@ export class EmbeddedMetadataStore implements MetadataStore {
     await this.persist();
   }
 
-  brokerConfigs(): Readonly<Record<string, string>> {
-    return this.dynamicBrokerConfigs;
+  brokerConfigs(scope: BrokerConfigScope = 'cluster-default'): Readonly<Record<string, string>> {
+    return scope === 'broker' ? this.perBrokerConfigs : this.dynamicBrokerConfigs;
   }
 
-  async setBrokerConfigs(configs: Record<string, string>): Promise<void> {
-    this.dynamicBrokerConfigs = { ...configs };
+  async setBrokerConfigs(
+    configs: Record<string, string>,
+    scope: BrokerConfigScope = 'cluster-default',
+  ): Promise<void> {
+    if (scope === 'broker') this.perBrokerConfigs = { ...configs };
+    else this.dynamicBrokerConfigs = { ...configs };
     await this.persist();
   }
 
@@ -134,6 +145,7 @@ export class EmbeddedMetadataStore implements MetadataStore {
       clusterId: this.clusterId,
       topics: [...this.byName.values()],
       brokerConfigs: this.dynamicBrokerConfigs,
+      perBrokerConfigs: this.perBrokerConfigs,
       nextProducerId: this.nextProducerId,
     };
     const text = JSON.stringify(state, null, 2);

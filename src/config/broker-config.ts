@@ -105,8 +105,16 @@ export interface BrokerConfig {
   logLevel: LogLevel;
   /** Values set in server.properties (or by the embedding code), by Kafka key. */
   readonly staticValues: Readonly<Record<string, string>>;
-  /** Values altered at runtime with AlterConfigs, by Kafka key; they win over staticValues. */
+  /**
+   * Cluster-wide dynamic defaults (AlterConfigs on the broker resource ""), by Kafka key; they win over
+   * staticValues. DescribeConfigs reports them as DYNAMIC_DEFAULT_BROKER_CONFIG.
+   */
   readonly dynamicValues: Readonly<Record<string, string>>;
+  /**
+   * This broker's own dynamic values (AlterConfigs on the resource named by its node id); they win over
+   * the cluster-wide ones. DescribeConfigs reports them as DYNAMIC_BROKER_CONFIG.
+   */
+  readonly dynamicBrokerValues: Readonly<Record<string, string>>;
 }
 
 export interface ResolveOptions {
@@ -138,16 +146,22 @@ export function defaultBrokerConfig(): BrokerConfig {
   return resolveBrokerConfig({});
 }
 
+/** Which dynamic values an alteration changes: this broker's own, or the cluster-wide defaults. */
+export type DynamicScope = 'broker' | 'cluster-default';
+
 /**
  * Applies AlterConfigs to the broker: a string sets a dynamic key, null removes the dynamic value (back to the
- * static or default one). Throws ConfigError for unknown or non-dynamic keys and invalid values; on error the
- * config is unchanged (the result is a new object).
+ * cluster default, static or default one). Throws ConfigError for unknown or non-dynamic keys and invalid
+ * values; on error the config is unchanged (the result is a new object).
  */
 export function withDynamicBrokerConfig(
   config: BrokerConfig,
   updates: Readonly<Record<string, string | null>>,
+  scope: DynamicScope = 'cluster-default',
 ): BrokerConfig {
-  const dynamicValues: Record<string, string> = { ...config.dynamicValues };
+  const changed: Record<string, string> = {
+    ...(scope === 'broker' ? config.dynamicBrokerValues : config.dynamicValues),
+  };
   for (const [key, value] of Object.entries(updates)) {
     const def = DEFS.get(key);
     if (def === undefined) throw new ConfigError(`Unknown broker configuration ${key}.`, key);
@@ -157,10 +171,12 @@ export function withDynamicBrokerConfig(
         key,
       );
     }
-    if (value === null) delete dynamicValues[key];
-    else dynamicValues[key] = value;
+    if (value === null) delete changed[key];
+    else changed[key] = value;
   }
-  return build({ ...config.staticValues }, dynamicValues);
+  return scope === 'broker'
+    ? build({ ...config.staticValues }, { ...config.dynamicValues }, changed)
+    : build({ ...config.staticValues }, changed, { ...config.dynamicBrokerValues });
 }
 
 export interface BrokerConfigEntry {
@@ -179,15 +195,18 @@ export interface BrokerConfigEntry {
 /** One entry per known key, in table order, for DescribeConfigs on the broker resource. */
 export function describeBrokerConfig(config: BrokerConfig): BrokerConfigEntry[] {
   return BROKER_CONFIG_DEFS.map((def) => {
+    const perBroker = config.dynamicBrokerValues[def.name];
     const dynamic = config.dynamicValues[def.name];
     const stat = config.staticValues[def.name];
-    const value = dynamic ?? stat ?? def.default;
+    const value = perBroker ?? dynamic ?? stat ?? def.default;
     const source =
-      dynamic !== undefined
-        ? ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG
-        : stat !== undefined
-          ? ConfigSource.STATIC_BROKER_CONFIG
-          : ConfigSource.DEFAULT_CONFIG;
+      perBroker !== undefined
+        ? ConfigSource.DYNAMIC_BROKER_CONFIG
+        : dynamic !== undefined
+          ? ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG
+          : stat !== undefined
+            ? ConfigSource.STATIC_BROKER_CONFIG
+            : ConfigSource.DEFAULT_CONFIG;
     const sensitive = def.sensitive === true || def.type === 'password';
     return {
       name: def.name,
@@ -238,8 +257,12 @@ class Values {
   }
 }
 
-function build(staticValues: Record<string, string>, dynamicValues: Record<string, string>): BrokerConfig {
-  const v = new Values({ ...staticValues, ...dynamicValues });
+function build(
+  staticValues: Record<string, string>,
+  dynamicValues: Record<string, string>,
+  dynamicBrokerValues: Record<string, string> = {},
+): BrokerConfig {
+  const v = new Values({ ...staticValues, ...dynamicValues, ...dynamicBrokerValues });
   const n = (key: string): number => v.get<number>(key);
   const b = (key: string): boolean => v.get<boolean>(key);
   /** The first set key of a synonym chain, scaled to ms; else the last key's default. */
@@ -422,6 +445,7 @@ function build(staticValues: Record<string, string>, dynamicValues: Record<strin
     logLevel: v.get<LogLevel>('log.level'),
     staticValues,
     dynamicValues,
+    dynamicBrokerValues,
   };
 }
 

@@ -2,9 +2,10 @@
 // broker-level default (retention.ms ← log.retention.ms/minutes/hours, segment.bytes ← log.segment.bytes, ...).
 //   validateTopicConfig(key, value)          throws ConfigError; the broker answers INVALID_CONFIG
 //   topicLogConfig(defaults, overrides)      the settings a partition log runs with
-//   describeTopicConfig(broker, overrides)   DescribeConfigs entries with source and synonyms
+//   describeTopicConfig(broker, overrides)   DescribeConfigs entries with source and synonyms (as Kafka lists them)
 import type { LogConfig } from '../storage/log-config.js';
 import { brokerConfigDef, type BrokerConfig, type CleanupPolicy } from './broker-config.js';
+import { brokerSynonymChain, brokerSynonyms, type ConfigSynonym } from './config-synonyms.js';
 import { checkGzipLevel, checkMessageFormatVersion, checkThrottledReplicas } from './config-checks.js';
 import {
   ConfigSource,
@@ -154,7 +155,7 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
   def(
     'flush.ms',
     'long',
-    ['log.flush.interval.ms', 'log.flush.scheduler.interval.ms'],
+    brokerSynonymChain('log.flush.interval.ms'),
     (b) => b.flushIntervalMs,
     'fsync when the oldest unflushed record is this old.',
     { min: 0, logField: 'flushIntervalMs' },
@@ -335,7 +336,7 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
   def(
     'retention.ms',
     'long',
-    ['log.retention.ms', 'log.retention.minutes', 'log.retention.hours'],
+    brokerSynonymChain('log.retention.ms'),
     (b) => b.retentionMs,
     'Delete segments older than this; -1 = keep forever.',
     { min: -1, logField: 'retentionMs' },
@@ -359,7 +360,7 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
   def(
     'segment.jitter.ms',
     'long',
-    ['log.roll.jitter.ms', 'log.roll.jitter.hours'],
+    brokerSynonymChain('log.roll.jitter.ms'),
     (b) => b.rollJitterMs,
     'Random jitter subtracted from segment.ms.',
     { min: 0, ignored: true },
@@ -367,7 +368,7 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
   def(
     'segment.ms',
     'long',
-    ['log.roll.ms', 'log.roll.hours'],
+    brokerSynonymChain('log.roll.ms'),
     (b) => b.rollMs,
     'Roll a segment after this long.',
     { min: 1, logField: 'segmentMs' },
@@ -451,12 +452,6 @@ export function cleanupPolicyOf(policy: readonly CleanupPolicy[]): LogConfig['cl
   return policy.includes('delete') ? 'compact,delete' : 'compact';
 }
 
-export interface ConfigSynonym {
-  name: string;
-  value: string | null;
-  source: ConfigSource;
-}
-
 export interface TopicConfigEntry {
   name: string;
   value: string;
@@ -464,7 +459,7 @@ export interface TopicConfigEntry {
   readOnly: boolean;
   sensitive: boolean;
   source: ConfigSource;
-  /** Most specific first: the topic override, then the broker keys that were set, as Kafka lists them. */
+  /** The topic override, then the broker-level synonyms in Kafka's order (config-synonyms.ts). */
   synonyms: ConfigSynonym[];
   configType: number;
   documentation: string;
@@ -476,18 +471,11 @@ export function describeTopicConfig(
   overrides: Readonly<Record<string, string>> = {},
 ): TopicConfigEntry[] {
   return TOPIC_CONFIG_DEFS.map((d) => {
-    const synonyms: ConfigSynonym[] = [];
     const override = overrides[d.name];
+    const synonyms: ConfigSynonym[] =
+      d.brokerKeys.length > 0 ? brokerSynonyms(broker, d.brokerKeys[0]!, false) : [];
     if (override !== undefined) {
-      synonyms.push({ name: d.name, value: override, source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
-    }
-    for (const key of d.brokerKeys) {
-      const dyn = broker.dynamicValues[key];
-      if (dyn !== undefined)
-        synonyms.push({ name: key, value: dyn, source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG });
-      const stat = broker.staticValues[key];
-      if (stat !== undefined)
-        synonyms.push({ name: key, value: stat, source: ConfigSource.STATIC_BROKER_CONFIG });
+      synonyms.unshift({ name: d.name, value: override, source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
     }
     const source = synonyms[0]?.source ?? ConfigSource.DEFAULT_CONFIG;
     const typed = override !== undefined ? parseConfigValue(d, override) : d.fromBroker(broker);

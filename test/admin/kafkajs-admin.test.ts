@@ -12,7 +12,8 @@ const TOPIC = 2 as ConfigResourceTypes;
 const BROKER = 4 as ConfigResourceTypes;
 const OFFSET_OUT_OF_RANGE = 1;
 const DYNAMIC_TOPIC_CONFIG = 1;
-const DYNAMIC_DEFAULT_BROKER_CONFIG = 3;
+// Altered on the broker's node id: its own dynamic value, not the cluster-wide default (3).
+const DYNAMIC_BROKER_CONFIG = 2;
 const DEFAULT_CONFIG = 5;
 
 function kafkaFor(b: TestBroker): Kafka {
@@ -239,7 +240,7 @@ describe('kafkajs admin across a restart', () => {
           assert.equal(kept.configSource, DYNAMIC_TOPIC_CONFIG);
           const inherited = await topicConfig(admin, other, 'retention.ms');
           assert.equal(inherited.configValue, '3600000');
-          assert.equal(inherited.configSource, DYNAMIC_DEFAULT_BROKER_CONFIG);
+          assert.equal(inherited.configSource, DYNAMIC_BROKER_CONFIG);
           const r = await admin.describeConfigs({
             includeSynonyms: false,
             resources: [
@@ -258,7 +259,7 @@ describe('kafkajs admin across a restart', () => {
           }>;
           const retention = entries.find((e) => e.configName === 'log.retention.ms')!;
           assert.equal(retention.configValue, '3600000');
-          assert.equal(retention.configSource, DYNAMIC_DEFAULT_BROKER_CONFIG);
+          assert.equal(retention.configSource, DYNAMIC_BROKER_CONFIG);
           assert.equal(retention.readOnly, false);
           const partitions = entries.find((e) => e.configName === 'num.partitions')!;
           assert.equal(partitions.readOnly, true);

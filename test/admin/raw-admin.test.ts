@@ -182,8 +182,8 @@ describe('admin APIs over the raw protocol', () => {
   test('IncrementalAlterConfigs on the broker: dynamic keys apply to logs of topics without an override', async () => {
     const topic = uniqueTopic('incbroker');
     await createTopic(topic);
-    const nodeId = String(b.broker.config.nodeId);
-    let r = await incremental(BROKER, nodeId, [
+    // The cluster-wide default (""): this broker has no value of its own, so its logs take it.
+    let r = await incremental(BROKER, '', [
       { name: 'log.segment.bytes', configOperation: SET, value: '1048576' },
     ]);
     assert.equal(r.errorCode, ErrorCode.NONE, r.errorMessage ?? '');
@@ -216,9 +216,7 @@ describe('admin APIs over the raw protocol', () => {
       ],
     );
 
-    r = await incremental(BROKER, nodeId, [
-      { name: 'log.segment.bytes', configOperation: DELETE, value: null },
-    ]);
+    r = await incremental(BROKER, '', [{ name: 'log.segment.bytes', configOperation: DELETE, value: null }]);
     assert.equal(r.errorCode, ErrorCode.NONE);
     assert.equal(b.broker.services.replicas.getLog(topic, 0)?.config.segmentBytes, 1073741824);
   });

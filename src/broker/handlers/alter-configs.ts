@@ -2,10 +2,10 @@
 // list replaces the whole set of values altered before (keys left out revert), as in Kafka.
 // - Topic resources (type 2): the list becomes the topic's overrides, applied to its partition
 //   logs at once and kept across restarts. UNKNOWN_TOPIC_OR_PARTITION for a missing topic.
-// - Broker resources (type 4, our node id or "" for the cluster default; one node, so both are the
-//   same values): dynamic keys only (log.retention.ms, log.segment.bytes, message.max.bytes, ...),
-//   applied to every log's defaults at runtime and persisted. A read-only key such as
-//   num.partitions gets INVALID_CONFIG.
+// - Broker resources (type 4): our node id sets this broker's own values (DYNAMIC_BROKER_CONFIG), ""
+//   the cluster-wide defaults (DYNAMIC_DEFAULT_BROKER_CONFIG), which the broker's own win over. Dynamic
+//   keys only (log.retention.ms, log.segment.bytes, message.max.bytes, ...), applied to every log's
+//   defaults at runtime and persisted. A read-only key such as num.partitions gets INVALID_CONFIG.
 // - INVALID_CONFIG carries a message naming the key and what is allowed; nothing of a failed
 //   resource is applied. The same resource twice gets INVALID_REQUEST. validateOnly checks only.
 // v1: no changes. v2: flexible.
@@ -51,11 +51,13 @@ async function alterResource(
       return;
     }
     case ResourceType.BROKER: {
-      checkBrokerResource(services, r.resourceName);
+      const { clusterDefault } = checkBrokerResource(services, r.resourceName);
+      const config = services.brokerConfig();
+      const current = clusterDefault ? config.dynamicValues : config.dynamicBrokerValues;
       const updates: Record<string, string | null> = {};
-      for (const key of Object.keys(services.brokerConfig().dynamicValues)) updates[key] = null;
+      for (const key of Object.keys(current)) updates[key] = null;
       for (const c of r.configs) updates[c.name] = c.value;
-      await services.reconfigure(updates, validateOnly);
+      await services.reconfigure(updates, validateOnly, clusterDefault ? 'cluster-default' : 'broker');
       return;
     }
     default:

@@ -1,23 +1,25 @@
 // DescribeConfigs (key 32), versions 0-4.
-// - Topic resources (type 2): every topic config key with its effective value; ConfigSource is
-//   DYNAMIC_TOPIC_CONFIG for the topic's overrides, STATIC_BROKER_CONFIG / DYNAMIC_DEFAULT_BROKER_CONFIG
-//   when inherited from a broker key that was set, DEFAULT_CONFIG otherwise. A missing topic gets
+// - Topic resources (type 2): every topic config key with its effective value. IncludeSynonyms lists, as
+//   Kafka's ConfigHelper does, the topic override (DYNAMIC_TOPIC_CONFIG), then the broker synonyms that
+//   are set: this broker's dynamic values (DYNAMIC_BROKER_CONFIG), the cluster-wide dynamic defaults
+//   (DYNAMIC_DEFAULT_BROKER_CONFIG), server.properties (STATIC_BROKER_CONFIG), built-in defaults
+//   (DEFAULT_CONFIG); ConfigSource is the first synonym's (config-synonyms.ts). A missing topic gets
 //   UNKNOWN_TOPIC_OR_PARTITION.
 // - Broker resources (type 4): the name must be our node id (every broker key, read-only unless
-//   dynamic) or "" (as in Kafka: only the dynamically set cluster-wide defaults). Another id gets
-//   INVALID_REQUEST. Sensitive values are returned as null.
+//   dynamic) or "" (as in Kafka: only the dynamically set cluster-wide defaults, without the
+//   per-broker synonyms). Another id gets INVALID_REQUEST. Sensitive values are returned as null.
 // - ConfigurationKeys null means all keys; named keys that do not exist are left out, as Kafka does.
 // - Other resource types (broker loggers, groups, ...) get INVALID_REQUEST.
 // v1: ConfigSource, synonyms (IncludeSynonyms) instead of IsDefault. v2: no changes.
 // v3: ConfigType and documentation (IncludeDocumentation). v4: flexible.
 import {
-  brokerConfigDef,
   describeBrokerConfig,
   type BrokerConfig,
   type BrokerConfigEntry,
 } from '../../config/broker-config.js';
 import { ConfigSource } from '../../config/config-def.js';
-import { describeTopicConfig, type ConfigSynonym } from '../../config/topic-config.js';
+import { brokerSynonyms, type ConfigSynonym } from '../../config/config-synonyms.js';
+import { describeTopicConfig } from '../../config/topic-config.js';
 import { ApiKey } from '../../protocol/generated/apis.js';
 import type {
   DescribeConfigsRequest,
@@ -87,10 +89,19 @@ function describeResource(
     case ResourceType.BROKER: {
       const { clusterDefault } = checkBrokerResource(services, r.resourceName);
       const config = services.brokerConfig();
-      const entries = describeBrokerConfig(config).map((e) => brokerEntry(config, e));
-      return clusterDefault
-        ? entries.filter((e) => e.source === ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG)
-        : entries;
+      if (!clusterDefault) return describeBrokerConfig(config).map((e) => brokerEntry(config, e, true));
+      // The cluster-default resource lists only the keys set there, as Kafka does, without this
+      // broker's own values.
+      return describeBrokerConfig(config)
+        .filter((e) => config.dynamicValues[e.name] !== undefined)
+        .map((e) => {
+          const entry = brokerEntry(config, e, false);
+          return {
+            ...entry,
+            value: e.sensitive ? null : config.dynamicValues[e.name]!,
+            source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG,
+          };
+        });
     }
     default:
       throw new AdminError(ErrorCode.INVALID_REQUEST, `Unsupported resource type: ${r.resourceType}`);
@@ -114,24 +125,14 @@ export function describeTopic(
   }));
 }
 
-function brokerEntry(config: BrokerConfig, e: BrokerConfigEntry): DescribedConfig {
-  // As Kafka lists them, most specific first: the dynamic value, the static one, the default.
-  const synonyms: ConfigSynonym[] = [];
-  const dynamic = config.dynamicValues[e.name];
-  const stat = config.staticValues[e.name];
-  const dflt = brokerConfigDef(e.name)?.default ?? null;
-  if (dynamic !== undefined)
-    synonyms.push({ name: e.name, value: dynamic, source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG });
-  if (stat !== undefined)
-    synonyms.push({ name: e.name, value: stat, source: ConfigSource.STATIC_BROKER_CONFIG });
-  if (dflt !== null) synonyms.push({ name: e.name, value: dflt, source: ConfigSource.DEFAULT_CONFIG });
+function brokerEntry(config: BrokerConfig, e: BrokerConfigEntry, perBroker: boolean): DescribedConfig {
   return {
     name: e.name,
     value: e.value,
     readOnly: e.readOnly,
     source: e.source,
     sensitive: e.sensitive,
-    synonyms,
+    synonyms: brokerSynonyms(config, e.name, e.sensitive, perBroker),
     configType: e.configType,
     documentation: e.documentation,
   };

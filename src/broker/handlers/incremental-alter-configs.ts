@@ -3,8 +3,8 @@
 //   SUBTRACT (3) for list keys such as cleanup.policy. APPEND/SUBTRACT start from the key's
 //   effective value when it is not set on the resource (Kafka starts from the key's static
 //   default; the effective value is what the user sees in DescribeConfigs, so we use that).
-// - Topic resources (type 2) and broker resources (type 4, our node id or "" for the cluster
-//   default, dynamic keys only), applied and persisted as with AlterConfigs.
+// - Topic resources (type 2) and broker resources (type 4, our node id for this broker's own values
+//   or "" for the cluster-wide defaults, dynamic keys only), applied and persisted as with AlterConfigs.
 // - Errors per resource: INVALID_CONFIG (unknown key, bad value, read-only broker key, APPEND or
 //   SUBTRACT on a non-list key), INVALID_REQUEST (unknown operation, SET without a value, a key
 //   twice, the same resource twice), UNKNOWN_TOPIC_OR_PARTITION. validateOnly checks only.
@@ -86,7 +86,7 @@ async function alterResource(
       return;
     }
     case ResourceType.BROKER: {
-      checkBrokerResource(services, r.resourceName);
+      const { clusterDefault } = checkBrokerResource(services, r.resourceName);
       const config = services.brokerConfig();
       const updates: Record<string, string | null> = {};
       for (const c of r.configs) {
@@ -95,11 +95,16 @@ async function alterResource(
         else {
           const def = brokerConfigDef(c.name);
           if (def?.type !== 'list') throw notAList(c);
-          const current = config.dynamicValues[c.name] ?? config.staticValues[c.name] ?? def.default ?? '';
+          const current =
+            config.dynamicBrokerValues[c.name] ??
+            config.dynamicValues[c.name] ??
+            config.staticValues[c.name] ??
+            def.default ??
+            '';
           updates[c.name] = applyListOp(current, c);
         }
       }
-      await services.reconfigure(updates, validateOnly);
+      await services.reconfigure(updates, validateOnly, clusterDefault ? 'cluster-default' : 'broker');
       return;
     }
     default:
