@@ -39,6 +39,28 @@ p.close()
 print(json.dumps(out))
 `;
 
+// The broker-level synonym, set at runtime as the cluster-wide default, limits a topic without overrides.
+const BROKER_SCRIPT = String.raw`
+from kafka import KafkaProducer
+from kafka.admin import KafkaAdminClient, NewTopic, ConfigResource, ConfigResourceType
+from kafka.errors import KafkaError
+admin = KafkaAdminClient(bootstrap_servers=BS, request_timeout_ms=20000)
+admin.create_topics([NewTopic(P['topic'], 1, 1)])
+p = KafkaProducer(bootstrap_servers=BS, retries=0, request_timeout_ms=20000)
+def send(delta):
+    try:
+        return p.send(P['topic'], b'v', timestamp_ms=int(time.time() * 1000) + delta).get(timeout=20).offset
+    except KafkaError as e:
+        return type(e).__name__
+out = {'before': send(P['future'])}
+r = admin.alter_configs([ConfigResource(ConfigResourceType.BROKER, '', configs={'log.message.timestamp.after.max.ms': str(P['limit'])})])
+out['alter'] = r.resources[0][0]
+out['after'] = [send(P['future']), send(0)]
+p.close()
+admin.close()
+print(json.dumps(out))
+`;
+
 describe('Kafka 3.x topic configs with kafka-python', () => {
   let b: TestBroker;
   before(async () => {
@@ -88,5 +110,25 @@ describe('Kafka 3.x topic configs with kafka-python', () => {
     assert.deepEqual(r.produce[deprecated], [0, 'InvalidTimestampError', 'InvalidTimestampError']);
     assert.deepEqual(r.produce[limits], [0, 'InvalidTimestampError', 'InvalidTimestampError', 1]);
     assert.deepEqual(r.produce[appendTime], [0]);
+  });
+
+  test('log.message.timestamp.after.max.ms set at runtime limits topics without an override', async (t) => {
+    if (!(await requireTool(t, 'kafka-python', hasPythonKafka, 'install the Debian package python3-kafka')))
+      return;
+    const r = await runPythonWithParams<{
+      before: number | string;
+      alter: number;
+      after: (number | string)[];
+    }>(
+      BROKER_SCRIPT,
+      {
+        bootstrap: b.bootstrapServers,
+        topic: uniqueTopic('cfg-broker'),
+        future: 2 * HOUR_MS,
+        limit: HOUR_MS,
+      },
+      PY_TIMEOUT_MS,
+    );
+    assert.deepEqual(r, { before: 0, alter: 0, after: ['InvalidTimestampError', 1] });
   });
 });
