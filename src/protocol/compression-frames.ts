@@ -39,13 +39,11 @@ export function scanLz4Frames(data: Buffer): Lz4FrameScan {
   let maxBytes = 0;
   let pos = 0;
   while (pos < data.length) {
-    need(data, pos, 4, 'LZ4 frame magic');
-    const magic = data.readUInt32LE(pos);
-    if ((magic & SKIPPABLE_MASK) >>> 0 === SKIPPABLE_MAGIC) {
-      pos = skipSkippableFrame(data, pos);
+    const next = skipToFrame(data, pos, LZ4_MAGIC, 'LZ4');
+    if (next !== pos) {
+      pos = next;
       continue;
     }
-    if (magic !== LZ4_MAGIC) throw new Error(`not an LZ4 frame (magic ${magic.toString(16)})`);
     need(data, pos, 7, 'LZ4 frame header');
     const flg = data[pos + 4]!;
     const bd = data[pos + 5]!;
@@ -90,13 +88,11 @@ export function scanZstdFrames(data: Buffer): ZstdFrameScan {
   let windowBytes = 0;
   let pos = 0;
   while (pos < data.length) {
-    need(data, pos, 4, 'zstd frame magic');
-    const magic = data.readUInt32LE(pos);
-    if ((magic & SKIPPABLE_MASK) >>> 0 === SKIPPABLE_MAGIC) {
-      pos = skipSkippableFrame(data, pos);
+    const next = skipToFrame(data, pos, ZSTD_MAGIC, 'zstd');
+    if (next !== pos) {
+      pos = next;
       continue;
     }
-    if (magic !== ZSTD_MAGIC) throw new Error(`not a zstd frame (magic ${magic.toString(16)})`);
     need(data, pos, 5, 'zstd frame header');
     const fhd = data[pos + 4]!;
     if (fhd & 0x08) throw new Error('zstd frame header has its reserved bit set');
@@ -159,7 +155,17 @@ export function scanZstdFrames(data: Buffer): ZstdFrameScan {
   return { minBytes, maxBytes, windowBytes };
 }
 
-function skipSkippableFrame(data: Buffer, pos: number): number {
+/**
+ * At a frame of `magic`: returns `pos`. At a skippable frame (both formats share them): returns the
+ * position after it. Anything else is not a frame sequence of this codec.
+ */
+function skipToFrame(data: Buffer, pos: number, magic: number, codec: string): number {
+  need(data, pos, 4, `${codec} frame magic`);
+  const found = data.readUInt32LE(pos);
+  if (found === magic) return pos;
+  if ((found & SKIPPABLE_MASK) >>> 0 !== SKIPPABLE_MAGIC) {
+    throw new Error(`not a ${codec} frame (magic ${found.toString(16)})`);
+  }
   need(data, pos, 8, 'skippable frame header');
   const end = pos + 8 + data.readUInt32LE(pos + 4);
   if (end > data.length) throw new Error('truncated skippable frame');

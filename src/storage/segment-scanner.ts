@@ -12,6 +12,7 @@ import {
   baseOffsetAt,
   batchSizeAt,
 } from '../protocol/batch-header.js';
+import { verifyBatchCrc } from '../protocol/records.js';
 
 export const DEFAULT_SCAN_BLOCK_BYTES = 64 * 1024;
 
@@ -112,12 +113,7 @@ export function isWalkableHeader(buf: Buffer, at: number, pos: number, end: numb
 export function firstCorruptBatch(buf: Buffer, end: number): number {
   for (let p = 0; p < end; p += batchSizeAt(buf, p)) {
     if (!isWalkableHeader(buf, p, p, end)) return p;
-    const size = batchSizeAt(buf, p);
-    if (
-      crc32c(buf.subarray(p + BATCH_OFFSET_ATTRIBUTES, p + size)) !== buf.readUInt32BE(p + BATCH_OFFSET_CRC)
-    ) {
-      return p;
-    }
+    if (!verifyBatchCrc(buf, p)) return p;
   }
   return -1;
 }
