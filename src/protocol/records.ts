@@ -471,51 +471,79 @@ export function scanRecords(
   count: number,
   keyless: number[] | null,
 ): string | null {
-  cur = start;
-  curEnd = end;
-  let i = 0;
-  try {
-    for (; i < count; i++) {
-      const length = readVarint(data);
-      const recordEnd = cur + length;
-      // attributes, timestamp delta, offset delta, key length, value length, header count: >= 6 bytes
-      if (length < 6 || recordEnd > end) return `record ${i} declares ${length} bytes`;
-      curEnd = recordEnd;
-      cur++; // attributes: unused
-      readVarlong(data); // timestamp delta
-      const offsetDelta = readVarint(data);
-      if (offsetDelta !== i) return `record ${i} has offset delta ${offsetDelta}`;
-      const keyLength = readVarint(data);
-      if (keyLength < -1 || cur + keyLength > recordEnd) return `record ${i} key of ${keyLength} bytes`;
-      if (keyLength < 0) keyless?.push(i);
-      else cur += keyLength;
-      const valueLength = readVarint(data);
-      if (valueLength < -1 || cur + valueLength > recordEnd)
-        return `record ${i} value of ${valueLength} bytes`;
-      if (valueLength > 0) cur += valueLength;
-      const headerCount = readVarint(data);
-      if (headerCount < 0 || headerCount > recordEnd - cur) return `record ${i} header count ${headerCount}`;
-      for (let h = 0; h < headerCount; h++) {
-        const headerKeyLength = readVarint(data);
-        if (headerKeyLength < 0 || cur + headerKeyLength > recordEnd) {
-          return `record ${i} header key of ${headerKeyLength} bytes`;
-        }
-        cur += headerKeyLength;
-        const headerValueLength = readVarint(data);
-        if (headerValueLength < -1 || cur + headerValueLength > recordEnd) {
-          return `record ${i} header value of ${headerValueLength} bytes`;
-        }
-        if (headerValueLength > 0) cur += headerValueLength;
-      }
-      if (cur !== recordEnd)
-        return `record ${i} declares ${length} bytes but holds ${length - recordEnd + cur}`;
-      curEnd = end;
+  let p = start;
+  for (let i = 0; i < count; i++) {
+    const length = varintAt(data, p);
+    p = cur;
+    const recordEnd = p + length;
+    // attributes, timestamp delta, offset delta, key length, value length, header count: >= 6 bytes
+    if (p < 0 || p > end || length < 6 || recordEnd > end) return `record ${i} declares ${length} bytes`;
+    p++; // attributes: unused
+    while (data[p++]! >= 0x80) if (p >= recordEnd) return `record ${i} timestamp delta overruns it`;
+    const offsetDelta = varintAt(data, p);
+    p = cur;
+    if (offsetDelta !== i || p < 0) return `record ${i} has offset delta ${offsetDelta}`;
+    const keyLength = varintAt(data, p);
+    p = cur;
+    if (p < 0 || keyLength < -1 || p + keyLength > recordEnd) return `record ${i} key of ${keyLength} bytes`;
+    if (keyLength < 0) keyless?.push(i);
+    else p += keyLength;
+    const valueLength = varintAt(data, p);
+    p = cur;
+    if (p < 0 || valueLength < -1 || p + valueLength > recordEnd) {
+      return `record ${i} value of ${valueLength} bytes`;
     }
-  } catch (err) {
-    if (err instanceof CorruptRecordError) return `record ${i}: ${err.message}`;
-    throw err;
+    if (valueLength > 0) p += valueLength;
+    const headerCount = varintAt(data, p);
+    p = cur;
+    if (p < 0 || headerCount < 0 || headerCount > recordEnd - p)
+      return `record ${i} header count ${headerCount}`;
+    for (let h = 0; h < headerCount; h++) {
+      const headerKeyLength = varintAt(data, p);
+      p = cur;
+      if (p < 0 || headerKeyLength < 0 || p + headerKeyLength > recordEnd) {
+        return `record ${i} header key of ${headerKeyLength} bytes`;
+      }
+      p += headerKeyLength;
+      const headerValueLength = varintAt(data, p);
+      p = cur;
+      if (p < 0 || headerValueLength < -1 || p + headerValueLength > recordEnd) {
+        return `record ${i} header value of ${headerValueLength} bytes`;
+      }
+      if (headerValueLength > 0) p += headerValueLength;
+    }
+    if (p !== recordEnd) return `record ${i} declares ${length} bytes but holds ${length - recordEnd + p}`;
   }
-  return cur === end ? null : `${end - cur} bytes after the last of ${count} records`;
+  return p === end ? null : `${end - p} bytes after the last of ${count} records`;
+}
+
+/**
+ * The zigzag varint at data[pos], unrolled (three times faster than a loop here); leaves the position
+ * after it in `cur`, or -1 when it runs over 5 bytes. Reads past the end yield undefined, which ends
+ * the varint: callers compare the new position against their bound.
+ */
+function varintAt(data: Buffer, pos: number): number {
+  let b = data[pos++]!;
+  let v = b & 0x7f;
+  if (b >= 0x80) {
+    b = data[pos++]!;
+    v |= (b & 0x7f) << 7;
+    if (b >= 0x80) {
+      b = data[pos++]!;
+      v |= (b & 0x7f) << 14;
+      if (b >= 0x80) {
+        b = data[pos++]!;
+        v |= (b & 0x7f) << 21;
+        if (b >= 0x80) {
+          b = data[pos++]!;
+          v |= (b & 0x7f) << 28;
+          if (b >= 0x80) pos = -1;
+        }
+      }
+    }
+  }
+  cur = pos;
+  return (v >>> 1) ^ -(v & 1);
 }
 
 function corrupt(info: BatchInfo, what: string): CorruptRecordError {

@@ -6,7 +6,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CompressionType } from '../../src/protocol/batch-header.js';
 import { compressSync } from '../../src/protocol/compression.js';
-import { crc32cOf, encodeBatchSync, type RecordInput } from '../../src/protocol/records.js';
+import {
+  crc32cOf,
+  decodeBatchSync,
+  encodeBatchSync,
+  scanRecords,
+  type RecordInput,
+} from '../../src/protocol/records.js';
 import { StorageError } from '../../src/storage/errors.js';
 import {
   RecordValidationError,
@@ -198,5 +204,33 @@ describe('compacted topics: keyless records (KIP-467)', () => {
       );
       return true;
     });
+  });
+});
+
+describe('scanRecords against the decoder', () => {
+  it('never throws on damaged records, and whatever it accepts the decoder reads', () => {
+    let seed = 12345;
+    const rand = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    const base = encodeBatchSync({
+      records: [
+        { key: 'k1', value: 'v'.repeat(200), headers: [{ key: 'h', value: 'x' }] },
+        { key: null, value: null },
+        { key: 'k3', value: 'three', headers: [{ key: 'a', value: null }] },
+      ],
+    });
+    let accepted = 0;
+    for (let round = 0; round < 5000; round++) {
+      const b = Buffer.from(base);
+      for (let flips = 1 + rand(3); flips > 0; flips--) b[61 + rand(b.length - 61)] = rand(256);
+      const problem = scanRecords(b, 61, b.length, 3, null);
+      if (problem === null) {
+        accepted++;
+        assert.equal(decodeBatchSync(b, 0, { verifyCrc: false }).records.length, 3);
+      }
+    }
+    assert.ok(accepted < 5000, 'damage is noticed');
   });
 });
