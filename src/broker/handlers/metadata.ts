@@ -37,10 +37,20 @@ export const metadataHandler = defineHandler<MetadataRequest, DeepPartial<Metada
       for (const t of services.topics.all()) topics.push(describeTopic(services, t));
     } else {
       const allowAuto = s.autoCreateTopicsEnable && (version < 4 || req.allowAutoTopicCreation);
-      const answers = await Promise.all(
-        req.topics!.map((t) => resolveTopic(services, t.name, t.topicId, allowAuto)),
-      );
-      topics.push(...answers);
+      // The client sizes this list (a request may name a million topics): answer in one loop, await only
+      // the auto-creations, and never spread it into arguments (that overflows the call stack).
+      const creating: Promise<void>[] = [];
+      for (const t of req.topics!) {
+        const answer = resolveTopic(services, t.name, t.topicId, allowAuto);
+        if (answer instanceof Promise) {
+          const i = topics.length;
+          topics.push({});
+          creating.push(answer.then((a) => void (topics[i] = a)));
+        } else {
+          topics.push(answer);
+        }
+      }
+      await Promise.all(creating);
     }
     return {
       throttleTimeMs: 0,
@@ -53,12 +63,13 @@ export const metadataHandler = defineHandler<MetadataRequest, DeepPartial<Metada
   },
 });
 
-async function resolveTopic(
+/** The answer for one requested topic; a promise only when the topic is being auto-created. */
+function resolveTopic(
   services: BrokerServices,
   name: string | null,
   topicId: string,
   allowAuto: boolean,
-): Promise<DeepPartial<MetadataResponseTopic>> {
+): DeepPartial<MetadataResponseTopic> | Promise<DeepPartial<MetadataResponseTopic>> {
   if (name === null || name === '') {
     const byId = topicId !== ZERO_UUID ? services.topics.getById(topicId) : undefined;
     if (!byId) return { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId, partitions: [] };
@@ -70,6 +81,13 @@ async function resolveTopic(
     return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name, partitions: [] };
   }
   if (!allowAuto) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, partitions: [] };
+  return autoCreate(services, name);
+}
+
+async function autoCreate(
+  services: BrokerServices,
+  name: string,
+): Promise<DeepPartial<MetadataResponseTopic>> {
   try {
     return describeTopic(services, await services.topics.getOrCreate(name));
   } catch (err) {
