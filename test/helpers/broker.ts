@@ -103,6 +103,8 @@ export interface BrokerProcessOptions {
   readyTimeoutMs?: number;
   /** Run under `ulimit -n fileLimit` (through bash, which then execs node: the PID is the broker's). */
   fileLimit?: number;
+  /** Extra environment for the broker process (merged over this process's). */
+  env?: Record<string, string>;
 }
 
 /** A broker running as a child process through the CLI; kill() signals it by PID, waitExit() awaits its exit. */
@@ -137,11 +139,11 @@ export async function spawnBrokerProcess(opts: BrokerProcessOptions): Promise<Br
   for (const [k, v] of Object.entries(opts.config ?? {})) args.push('--set', `${k}=${v}`);
   const proc =
     opts.fileLimit === undefined
-      ? spawnLongRunning(process.execPath, args, { cwd: REPO_ROOT })
+      ? spawnLongRunning(process.execPath, args, { cwd: REPO_ROOT, env: opts.env })
       : spawnLongRunning(
           'bash',
           ['-c', `ulimit -n ${opts.fileLimit} && exec "$0" "$@"`, process.execPath, ...args],
-          { cwd: REPO_ROOT },
+          { cwd: REPO_ROOT, env: opts.env },
         );
   try {
     await proc.waitForLine((l) => l.includes('started'), opts.readyTimeoutMs ?? 60_000);
