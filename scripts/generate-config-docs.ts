@@ -57,7 +57,9 @@ export function renderConfigDocs(): string {
           ? `broker's \`${d.brokerKeys[0]}\``
           : d.default === null
             ? '(unset)'
-            : `\`${d.default}\``,
+            : d.default === ''
+              ? '(empty)'
+              : `\`${d.default}\``,
       ),
     ),
     '',

@@ -110,19 +110,28 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
       note: 'Brook stores batches as the producer sent them (as `producer`); other values are accepted but do not recompress.',
     },
   ),
-  brokerDefault('compression.gzip.level', 'int', 'compression.gzip.level', 'gzip level when recompressing.', {
-    check: checkGzipLevel,
-    ignored: true,
-  }),
+  brokerDefault(
+    'compression.gzip.level',
+    'int',
+    'compression.gzip.level',
+    'gzip level when recompressing: -1 or 1 to 9.',
+    {
+      check: checkGzipLevel,
+      ignored: true,
+      note: 'Brook stores batches as sent.',
+    },
+  ),
   brokerDefault('compression.lz4.level', 'int', 'compression.lz4.level', 'lz4 level when recompressing.', {
     min: 1,
     max: 17,
     ignored: true,
+    note: 'Brook stores batches as sent.',
   }),
   brokerDefault('compression.zstd.level', 'int', 'compression.zstd.level', 'zstd level when recompressing.', {
     min: -131072,
     max: 22,
     ignored: true,
+    note: 'Brook stores batches as sent.',
   }),
   def(
     'delete.retention.ms',
@@ -141,7 +150,7 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
     {
       min: 0,
       ignored: true,
-      note: 'Brook removes a deleted segment once no reader holds it.',
+      note: "Brook deletes a segment's files as soon as its in-flight reads finish.",
     },
   ),
   def(
@@ -213,7 +222,7 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
     {
       min: 1,
       ignored: true,
-      note: 'The cleaner compacts by min.cleanable.dirty.ratio and min.compaction.lag.ms only.',
+      note: 'the cleaner compacts by min.cleanable.dirty.ratio and min.compaction.lag.ms only.',
     },
   ),
   def(
@@ -243,7 +252,7 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
     {
       check: checkMessageFormatVersion,
       ignored: true,
-      note: 'Always v2, as Kafka does with inter.broker.protocol.version 3.0 or later.',
+      note: 'always v2, as Kafka does with inter.broker.protocol.version 3.0 or later.',
     },
   ),
   def(
@@ -302,11 +311,12 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
     {
       min: 1,
       ignored: true,
-      note: 'Not enforced: the single replica always acknowledges (Kafka would answer NOT_ENOUGH_REPLICAS above 1).',
+      note: 'not enforced: the single replica always acknowledges (Kafka would answer NOT_ENOUGH_REPLICAS above 1).',
     },
   ),
   def('preallocate', 'boolean', ['log.preallocate'], (b) => b.preallocate, 'Preallocate segment files.', {
     ignored: true,
+    note: 'segment files grow as they are written.',
   }),
   topicOnly(
     'remote.log.copy.disable',
@@ -323,6 +333,7 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
     { ignored: true, note: 'Brook has no remote tier.' },
   ),
   topicOnly('remote.storage.enable', 'boolean', 'false', 'Tiered storage for this topic.', {
+    note: 'only false: Brook has no remote tier, so true gets INVALID_CONFIG (as Kafka without tiered storage).',
     check: (v) => (v === true ? 'tiered storage is not available in Brook, so it must be false' : null),
   }),
   def(
@@ -363,7 +374,7 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
     brokerSynonymChain('log.roll.jitter.ms'),
     (b) => b.rollJitterMs,
     'Random jitter subtracted from segment.ms.',
-    { min: 0, ignored: true },
+    { min: 0, ignored: true, note: 'segments roll at exactly segment.ms.' },
   ),
   def(
     'segment.ms',
