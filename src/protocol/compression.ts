@@ -322,7 +322,8 @@ function zstdPrecheck(data: Buffer, maxBytes: number): number {
 
 async function zstdDecode(data: Buffer, maxBytes: number): Promise<Buffer> {
   const upperBytes = zstdPrecheck(data, maxBytes);
-  if (upperBytes <= ZSTD_INLINE_BYTES) return zstd.decompress(data);
+  // Headers bound it below the limit and it is small: one synchronous decode is both safe and fastest.
+  if (upperBytes <= Math.min(maxBytes, ZSTD_INLINE_BYTES)) return zstd.decompress(data);
   if (zlibZstd !== null) {
     const z = zlibZstd;
     return new Promise((resolve, reject) =>

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
 import snappy from 'snappy';
 import lz4 from 'lz4-napi';
+import zstd from 'zstd-napi';
 import { CompressionType } from '../../src/protocol/batch-header.js';
 import {
   CompressionError,
@@ -197,5 +198,30 @@ describe('zstd', () => {
     // last raw block.
     const frame = Buffer.concat([hex('28b52ffd e0'), hex('0000000000010000'), hex('010000')]);
     await assert.rejects(decompress(CompressionType.Zstd, frame), /exceeds limit/);
+  });
+});
+
+describe('decoding near the limit: headers cannot decide, the decoder counts', () => {
+  it('lz4: a frame whose block maxima exceed the limit but whose content fits decodes block by block', async () => {
+    const data = pseudoRandomBytes(100_000); // two 64 KiB blocks: headers allow 128 KiB
+    const frame = lz4.compressFrameSync(data);
+    assert.ok(data.equals(await decompress(CompressionType.Lz4, frame, 110_000)));
+    assert.ok(data.equals(decompressSync(CompressionType.Lz4, frame, 110_000)));
+    await assert.rejects(decompress(CompressionType.Lz4, frame, 90_000), /exceeds limit/);
+  });
+
+  it('zstd: a streamed frame (no content size) decodes through the bounded stream', async () => {
+    const data = Buffer.concat([pseudoRandomBytes(150_000), Buffer.alloc(50_000, 7)]);
+    const frame = await new Promise<Buffer>((resolve, reject) => {
+      const parts: Buffer[] = [];
+      const stream = new zstd.CompressStream();
+      stream.on('data', (c: Buffer) => parts.push(c));
+      stream.on('end', () => resolve(Buffer.concat(parts)));
+      stream.on('error', reject);
+      stream.end(data);
+    });
+    assert.equal(frame[4]! & 0xc0, 0, 'no content size in a streamed frame');
+    assert.ok(data.equals(await decompress(CompressionType.Zstd, frame, 220_000)));
+    await assert.rejects(decompress(CompressionType.Zstd, frame, 180_000), /exceeds limit/);
   });
 });
