@@ -3,8 +3,9 @@
 //   before their fetch offset inside the first batch.
 // - Long poll: when fewer than MinBytes are available the request is parked until an append to one
 //   of its partitions, MaxWaitMs, or the client disconnecting.
-// - Limits: PartitionMaxBytes per partition and MaxBytes (v3+) per response, except that the first
-//   partition with data returns at least one batch, so a batch bigger than the limits still moves.
+// - Limits: PartitionMaxBytes per partition and MaxBytes (v3+) per response, the latter capped by the
+//   broker's fetch.max.bytes, except that the first partition with data returns at least one batch,
+//   so a batch bigger than the limits still moves.
 // - read_committed (isolation 1) reads up to the last stable offset, which equals the high
 //   watermark without transactions; AbortedTransactions is then an empty list.
 // - Incremental fetch sessions (KIP-227, ../fetch-session.ts) from v7: SessionEpoch 0 opens a session,
@@ -78,7 +79,10 @@ export const fetchHandler = defineHandler<FetchRequest, DeepPartial<FetchRespons
       };
     }
     const plans = context.partitions.map((p) => planPartition(ctx.services, p, byId));
-    const maxBytes = ctx.header.apiVersion >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER;
+    // fetch.max.bytes caps what a client may ask for (Kafka: min(request MaxBytes, fetch.max.bytes)), so
+    // MaxBytes 2^31-1 on a large log does not hold gigabytes per connection; one batch still always goes.
+    const requested = ctx.header.apiVersion >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER;
+    const maxBytes = Math.min(requested, ctx.services.brokerConfig().fetchMaxBytes);
     const readCommitted = req.isolationLevel === READ_COMMITTED;
 
     let result = await readAll(plans, maxBytes, readCommitted);
