@@ -71,7 +71,10 @@ export function checkConsumerCommit(group: ConsumerGroup, memberId: string, memb
   if (memberEpoch < 0 && memberId === '' && group.members.size === 0) return ErrorCode.NONE;
   const member = group.members.get(memberId);
   if (!member) return ErrorCode.UNKNOWN_MEMBER_ID;
-  if (memberEpoch !== member.memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH;
+  if (memberEpoch !== member.memberEpoch) {
+    // A classic member's generation is its member epoch, and a stale one is told so the classic way.
+    return member.classic ? ErrorCode.ILLEGAL_GENERATION : ErrorCode.STALE_MEMBER_EPOCH;
+  }
   return ErrorCode.NONE;
 }
 

@@ -24,6 +24,7 @@ import {
   LEAVE_GROUP_MEMBER_EPOCH,
   LEAVE_GROUP_STATIC_MEMBER_EPOCH,
 } from './consumer-group.js';
+import { convertClassicGroup } from './consumer-group-classic.js';
 import { reconcile } from './current-assignment.js';
 import type { GroupCoordinator } from './group-coordinator.js';
 import { fromWire, isSubset, partitionsEqual, toWire, type TopicPartitions } from './topic-partitions.js';
@@ -47,7 +48,7 @@ export interface TopicLookup {
 /** First ConsumerGroupHeartbeat version where the client generates its member id (KIP-1082). */
 const CLIENT_MEMBER_ID_VERSION = 1;
 
-class HeartbeatError extends Error {
+export class HeartbeatError extends Error {
   constructor(
     readonly code: number,
     message: string,
@@ -126,6 +127,9 @@ function consumerGroupFor(coord: GroupCoordinator, groupId: string, create: bool
   if (entry?.consumer) return entry.consumer;
   if (!create) throw new HeartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Consumer group ${groupId} not found.`);
   if (entry && (entry.members.size > 0 || entry.pendingMembers.size > 0 || entry.state !== 'Empty')) {
+    // Kafka's online upgrade: a Stable classic group whose members all speak "consumer" converts.
+    const converted = convertClassicGroup(coord, entry);
+    if (converted) return converted;
     throw new HeartbeatError(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a consumer group.`);
   }
   const group = coord.getOrCreateGroup(groupId);
@@ -160,27 +164,7 @@ function heartbeat(coord: GroupCoordinator, p: ConsumerHeartbeatParams): Consume
   if (p.rackId !== null) member.rackId = p.rackId;
   member.clientId = p.clientId;
   member.clientHost = p.clientHost;
-  const signature = subscriptionSignature(coord, group);
-  if (signature !== group.subscriptionSignature) {
-    group.subscriptionSignature = signature;
-    bump = true;
-  }
-  if (bump) group.groupEpoch++;
-
-  // 3. Target assignment.
-  if (group.groupEpoch > group.targetAssignmentEpoch) computeTargetAssignment(coord, group);
-
-  // 4. Reconcile this member.
-  reconcile(
-    group,
-    member,
-    group.targetAssignmentEpoch,
-    group.targetAssignment.get(member.memberId) ?? new Map(),
-    owned,
-    subscribedTopicIds(coord, member),
-  );
-  scheduleSessionExpiry(coord, group, member);
-  scheduleRebalanceTimeout(coord, group, member);
+  updateAndReconcile(coord, group, member, bump, owned);
 
   const fullRequest =
     p.rebalanceTimeoutMs !== -1 &&
@@ -196,6 +180,36 @@ function heartbeat(coord: GroupCoordinator, p: ConsumerHeartbeatParams): Consume
     assignment:
       p.memberEpoch === 0 || fullRequest || changed ? { topicPartitions: toWire(member.assigned) } : null,
   };
+}
+
+/**
+ * Steps 2-4 for a member whose subscription was just updated (`bump` when it changed): bump the group
+ * epoch if needed, recompute the target, reconcile the member and re-arm its timers.
+ */
+export function updateAndReconcile(
+  coord: GroupCoordinator,
+  group: ConsumerGroup,
+  member: ConsumerGroupMember,
+  bump: boolean,
+  owned: TopicPartitions | null,
+): void {
+  const signature = subscriptionSignature(coord, group);
+  if (signature !== group.subscriptionSignature) {
+    group.subscriptionSignature = signature;
+    bump = true;
+  }
+  if (bump) group.groupEpoch++;
+  if (group.groupEpoch > group.targetAssignmentEpoch) computeTargetAssignment(coord, group);
+  reconcile(
+    group,
+    member,
+    group.targetAssignmentEpoch,
+    group.targetAssignment.get(member.memberId) ?? new Map(),
+    owned,
+    subscribedTopicIds(coord, member),
+  );
+  scheduleSessionExpiry(coord, group, member);
+  scheduleRebalanceTimeout(coord, group, member);
 }
 
 /** Step 1: the member this heartbeat is for, checked like Kafka checks it. */
@@ -260,7 +274,7 @@ function findMember(
   return { member: existing, added: false };
 }
 
-function addMember(
+export function addMember(
   coord: GroupCoordinator,
   group: ConsumerGroup,
   memberId: string,
@@ -361,7 +375,7 @@ export function removeMember(
   });
 }
 
-function clearTimers(member: ConsumerGroupMember): void {
+export function clearTimers(member: ConsumerGroupMember): void {
   clearTimeout(member.sessionTimer);
   clearTimeout(member.rebalanceTimer);
   member.sessionTimer = undefined;
@@ -369,7 +383,7 @@ function clearTimers(member: ConsumerGroupMember): void {
   member.rebalanceTimerEpoch = -1;
 }
 
-function scheduleSessionExpiry(
+export function scheduleSessionExpiry(
   coord: GroupCoordinator,
   group: ConsumerGroup,
   member: ConsumerGroupMember,
@@ -378,12 +392,12 @@ function scheduleSessionExpiry(
   member.sessionTimer = setTimeout(() => {
     if (coord.isStopped || group.members.get(member.memberId) !== member) return;
     removeMember(coord, group, member, 'session timeout expired');
-  }, coord.config.consumerSessionTimeoutMs);
+  }, member.classic?.sessionTimeoutMs ?? coord.config.consumerSessionTimeoutMs);
   member.sessionTimer.unref();
 }
 
 /** A member asked to revoke must do so within its rebalance timeout, or it is fenced. */
-function scheduleRebalanceTimeout(
+export function scheduleRebalanceTimeout(
   coord: GroupCoordinator,
   group: ConsumerGroup,
   member: ConsumerGroupMember,
@@ -453,7 +467,7 @@ export function subscribedTopicIds(coord: GroupCoordinator, member: ConsumerGrou
 }
 
 /** Subscribed topics with their partition counts: a change (new topic, more partitions) bumps the epoch. */
-function subscriptionSignature(coord: GroupCoordinator, group: ConsumerGroup): string {
+export function subscriptionSignature(coord: GroupCoordinator, group: ConsumerGroup): string {
   const ids = new Set<string>();
   for (const m of group.members.values()) for (const id of subscribedTopicIds(coord, m)) ids.add(id);
   return [...ids]
@@ -480,7 +494,7 @@ export function preferredAssignor(coord: GroupCoordinator, group: ConsumerGroup)
   return best;
 }
 
-function computeTargetAssignment(coord: GroupCoordinator, group: ConsumerGroup): void {
+export function computeTargetAssignment(coord: GroupCoordinator, group: ConsumerGroup): void {
   const topics = new Map<string, AssignorTopic>();
   const members: AssignorMember[] = [];
   for (const m of group.members.values()) {
@@ -501,7 +515,7 @@ function computeTargetAssignment(coord: GroupCoordinator, group: ConsumerGroup):
   group.targetAssignmentEpoch = group.groupEpoch;
 }
 
-function sameNames(a: readonly string[], b: readonly string[]): boolean {
+export function sameNames(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   const set = new Set(b);
   return a.every((n) => set.has(n));

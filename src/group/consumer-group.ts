@@ -18,7 +18,17 @@ export const LEAVE_GROUP_MEMBER_EPOCH = -1;
 /** Epoch of a static member that left temporarily: its assignment stays reserved. */
 export const LEAVE_GROUP_STATIC_MEMBER_EPOCH = -2;
 
+/** What a member that speaks the classic protocol (JoinGroup/SyncGroup/Heartbeat) in this group sent. */
+export interface ClassicMemberInfo {
+  protocols: { name: string; metadata: Buffer }[];
+  /** The protocol its SyncGroup answers name (its first one). */
+  protocolName: string;
+  sessionTimeoutMs: number;
+}
+
 export class ConsumerGroupMember {
+  /** Set for a classic member in a consumer group (KIP-848 upgrade path). */
+  classic: ClassicMemberInfo | null = null;
   memberEpoch = 0;
   /** The epoch before the last bump: a member that lost that answer may still send it. */
   previousMemberEpoch = -1;
@@ -117,6 +127,7 @@ export class ConsumerGroup {
     next.subscribedTopicRegex = old.subscribedTopicRegex;
     next.serverAssignor = old.serverAssignor;
     next.rebalanceTimeoutMs = old.rebalanceTimeoutMs;
+    next.classic = old.classic;
     const target = this.targetAssignment.get(old.memberId);
     const { assigned, pendingRevocation } = old;
     this.release(old);

@@ -9,6 +9,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import { GroupMember, validateMember, type ClassicGroup, type JoinResult, type Protocol } from './group.js';
 import type { GroupCoordinator } from './group-coordinator.js';
 import { expirePendingMember, groupTimer, removeMember, scheduleSessionExpiry } from './member-liveness.js';
+import { classicJoinToConsumerGroup } from './consumer-group-classic.js';
 import { maybePrepareRebalance } from './rebalance.js';
 import { syncError } from './sync-group.js';
 
@@ -61,10 +62,10 @@ export function joinGroup(coord: GroupCoordinator, p: JoinGroupParams): Promise<
     group = coord.getOrCreateGroup(p.groupId);
   }
   if (group.consumer) {
-    // A KIP-848 group: an empty one becomes classic again, as Kafka converts it; classic members
-    // joining one that has consumer-protocol members are not supported (yet).
+    // A KIP-848 group: classic members join it as Kafka 4.0 allows (consumer-group-classic.ts);
+    // an empty one becomes classic again.
     if (group.consumer.members.size > 0) {
-      return Promise.resolve(joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, p.memberId));
+      return Promise.resolve(classicJoinToConsumerGroup(coord, group.consumer, p));
     }
     group.consumer = null;
   }

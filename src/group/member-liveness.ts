@@ -4,6 +4,7 @@
 import { ErrorCode } from '../protocol/errors.js';
 import type { ClassicGroup, GroupMember } from './group.js';
 import type { GroupCoordinator } from './group-coordinator.js';
+import { classicHeartbeatToConsumerGroup, classicLeaveConsumerGroup } from './consumer-group-classic.js';
 import { joinError } from './join-group.js';
 import { afterMembershipChange, tryCompleteJoin } from './rebalance.js';
 import { syncError } from './sync-group.js';
@@ -21,6 +22,9 @@ export function heartbeat(
   generationId: number,
 ): number {
   const group = coord.groups.get(groupId);
+  if (group?.consumer && !coord.isStopped) {
+    return classicHeartbeatToConsumerGroup(coord, group.consumer, memberId, groupInstanceId, generationId);
+  }
   const error = coord.checkCurrentMember(group, memberId, groupInstanceId, generationId);
   if (error !== ErrorCode.NONE) return error;
   const member = group!.members.get(memberId)!;
@@ -46,6 +50,10 @@ export function leaveGroup(
   if (coord.isStopped) return { errorCode: ErrorCode.NOT_COORDINATOR, members: [] };
   const group = coord.groups.get(groupId);
   if (group?.state === 'Dead') return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, members: [] };
+  if (group?.consumer) {
+    const errors = classicLeaveConsumerGroup(coord, group.consumer, leaving);
+    return { errorCode: ErrorCode.NONE, members: leaving.map((l, i) => ({ ...l, errorCode: errors[i]! })) };
+  }
   const members = leaving.map((l) => ({
     ...l,
     errorCode: group ? leaveOne(coord, group, l) : ErrorCode.UNKNOWN_MEMBER_ID,

@@ -6,6 +6,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import { EMPTY_BYTES, type ClassicGroup, type GroupMember, type SyncResult } from './group.js';
 import { groupRecord, type GroupCoordinator } from './group-coordinator.js';
 import { scheduleSessionExpiry } from './member-liveness.js';
+import { classicSyncToConsumerGroup } from './consumer-group-classic.js';
 
 export interface SyncGroupParams {
   groupId: string;
@@ -23,6 +24,9 @@ export function syncError(errorCode: number): SyncResult {
 
 export function syncGroup(coord: GroupCoordinator, p: SyncGroupParams): Promise<SyncResult> {
   const group = coord.groups.get(p.groupId);
+  if (group?.consumer && !coord.isStopped) {
+    return Promise.resolve(classicSyncToConsumerGroup(coord, group.consumer, p));
+  }
   const error = coord.checkCurrentMember(group, p.memberId, p.groupInstanceId, p.generationId);
   if (error !== ErrorCode.NONE) return Promise.resolve(syncError(error));
   const g = group!;

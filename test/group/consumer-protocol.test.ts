@@ -8,7 +8,22 @@ import { ApiKey } from '../../src/protocol/generated/apis.js';
 import type { ConsumerGroupHeartbeatResponse } from '../../src/protocol/generated/consumer-group-heartbeat.js';
 import type { ConsumerGroupDescribeResponse } from '../../src/protocol/generated/consumer-group-describe.js';
 import { makeTempDir, removeDir, startTestBroker, withBroker } from '../helpers/broker.js';
-import { TestClient, commitOffsets, createTopic, describeGroup, joinGroup, sleep } from './helpers.js';
+import { decodeAssignment } from '../../src/client/consumer-protocol.js';
+import { encodeToBuffer } from '../../src/protocol/codec.js';
+import { ConsumerProtocolAssignmentSchema } from '../../src/protocol/generated/consumer-protocol-assignment.js';
+import { ConsumerProtocolSubscriptionSchema } from '../../src/protocol/generated/consumer-protocol-subscription.js';
+import {
+  TestClient,
+  commitOffsets,
+  createTopic,
+  describeGroup,
+  heartbeat,
+  joinGroup,
+  joinWithId,
+  leaveGroup,
+  sleep,
+  syncGroup,
+} from './helpers.js';
 
 const E = {
   NONE: 0,
@@ -286,7 +301,8 @@ describe('KIP-848 consumer groups (ConsumerGroupHeartbeat)', () => {
         });
         assert.equal(classicOnly.groups.length, 0);
         assert.equal((await describeGroup(a, g)).groupState, 'Dead');
-        const classic = await joinGroup(a, { groupId: g });
+        // A classic member must speak the "consumer" protocol type to join it.
+        const classic = await joinGroup(a, { groupId: g, protocolType: 'connect' });
         assert.equal(classic.errorCode, E.INCONSISTENT_GROUP_PROTOCOL);
         // ConsumerGroupDescribe of an unknown group.
         assert.equal((await describeConsumer(a, 'nope')).errorCode, 69);
@@ -491,5 +507,130 @@ describe('KIP-848 consumer groups (ConsumerGroupHeartbeat)', () => {
     } finally {
       removeDir(dir);
     }
+  });
+});
+
+/** A classic consumer's JoinGroup metadata: ConsumerProtocolSubscription v1 (topics, owned partitions). */
+function subscriptionBytes(topics: string[], owned: { topic: string; partitions: number[] }[] = []): Buffer {
+  const version = Buffer.alloc(2);
+  version.writeInt16BE(1);
+  return Buffer.concat([
+    version,
+    encodeToBuffer(ConsumerProtocolSubscriptionSchema, 1, { topics, userData: null, ownedPartitions: owned }),
+  ]);
+}
+
+function assignmentOf(bytes: Buffer): number[] {
+  return (decodeAssignment(bytes)?.assignedPartitions ?? [])
+    .flatMap((t) => t.partitions)
+    .sort((a, b) => a - b);
+}
+
+describe('KIP-848 groups with classic members (the upgrade path)', () => {
+  test('a classic member joins a consumer group: it waits for released partitions, rejoins, and gets its share', async () => {
+    await withBroker({ config: CONFIG }, async (b) => {
+      const [a, k] = [await TestClient.connect(b.port, 'a'), await TestClient.connect(b.port, 'classic')];
+      try {
+        await createTopic(a, 'six', 6);
+        const g = 'g-mixed';
+        const c1 = await hb(a, { groupId: g, memberId: 'c', memberEpoch: 0, topics: ['six'] });
+        assert.equal(c1.memberEpoch, 1);
+        const protocols = [{ name: 'range', metadata: subscriptionBytes(['six']) }];
+        const j1 = await joinWithId(k, { groupId: g, protocols });
+        assert.equal(j1.errorCode, E.NONE);
+        assert.equal(j1.generationId, 2);
+        assert.equal(j1.protocolName, 'range');
+        assert.equal(j1.leader, '', 'the coordinator assigns: no client leader');
+        const s1 = await syncGroup(k, { groupId: g, generationId: 2, memberId: j1.memberId });
+        assert.equal(s1.errorCode, E.NONE);
+        assert.deepEqual(assignmentOf(s1.assignment), [], 'c still owns everything');
+        // The classic member is told to rejoin until it is at the target.
+        const h1 = await heartbeat(k, { groupId: g, generationId: 2, memberId: j1.memberId });
+        assert.equal(h1.errorCode, 27);
+        // c gives up three partitions.
+        const c2 = await hb(a, { groupId: g, memberId: 'c', memberEpoch: 1, owned: assigned(c1) });
+        const c3 = await hb(a, { groupId: g, memberId: 'c', memberEpoch: 1, owned: assigned(c2) });
+        assert.equal(c3.memberEpoch, 2);
+        const keepC = parts(assigned(c2));
+        const j2 = await joinGroup(k, { groupId: g, memberId: j1.memberId, protocols });
+        assert.equal(j2.errorCode, E.NONE);
+        const s2 = await syncGroup(k, { groupId: g, generationId: j2.generationId, memberId: j1.memberId });
+        const gotK = assignmentOf(s2.assignment);
+        assert.equal(gotK.length, 3);
+        assert.deepEqual([...keepC, ...gotK].sort(), [0, 1, 2, 3, 4, 5]);
+        const h2 = await heartbeat(k, { groupId: g, generationId: j2.generationId, memberId: j1.memberId });
+        assert.equal(h2.errorCode, E.NONE);
+        assert.equal((await describeConsumer(a, g)).groupState, 'Stable');
+        // Its commits carry the generation (= member epoch): a stale one is ILLEGAL_GENERATION.
+        const good = await commitOffsets(
+          k,
+          { groupId: g, generationId: j2.generationId, memberId: j1.memberId },
+          [{ topic: 'six', partition: gotK[0]!, offset: 5n }],
+        );
+        assert.deepEqual(good, [E.NONE]);
+        const stale = await commitOffsets(k, { groupId: g, generationId: 1, memberId: j1.memberId }, [
+          { topic: 'six', partition: gotK[0]!, offset: 6n },
+        ]);
+        assert.deepEqual(stale, [22]);
+        // It leaves: c gets everything back.
+        const left = await leaveGroup(k, g, [{ memberId: j1.memberId }]);
+        assert.equal(left.members[0]!.errorCode, E.NONE);
+        const c4 = await hb(a, { groupId: g, memberId: 'c', memberEpoch: 2, owned: assigned(c2) });
+        assert.deepEqual(parts(assigned(c4)), [0, 1, 2, 3, 4, 5]);
+      } finally {
+        a.close();
+        k.close();
+      }
+    });
+  });
+
+  test('a Stable classic group converts when a consumer-protocol member joins; its member keeps its partitions until it rejoins', async () => {
+    await withBroker({ config: { ...CONFIG, 'group.initial.rebalance.delay.ms': '0' } }, async (b) => {
+      const [a, k] = [await TestClient.connect(b.port, 'a'), await TestClient.connect(b.port, 'classic')];
+      try {
+        await createTopic(a, 'six', 6);
+        const g = 'g-upgrade';
+        const protocols = [{ name: 'range', metadata: subscriptionBytes(['six']) }];
+        const j = await joinWithId(k, { groupId: g, protocols });
+        assert.equal(j.leader, j.memberId);
+        const all = encodeToBuffer(ConsumerProtocolAssignmentSchema, 0, {
+          assignedPartitions: [{ topic: 'six', partitions: [0, 1, 2, 3, 4, 5] }],
+          userData: null,
+        });
+        const s = await syncGroup(k, {
+          groupId: g,
+          generationId: j.generationId,
+          memberId: j.memberId,
+          assignments: [{ memberId: j.memberId, assignment: Buffer.concat([Buffer.from([0, 0]), all]) }],
+        });
+        assert.equal(s.errorCode, E.NONE);
+
+        const c1 = await hb(a, { groupId: g, memberId: 'c', memberEpoch: 0, topics: ['six'] });
+        assert.equal(c1.errorCode, E.NONE, c1.errorMessage ?? '');
+        assert.deepEqual(parts(assigned(c1)), [], 'the classic member still owns every partition');
+        const lg = await a.send<{ groups: { groupId: string; groupType: string }[] }>(ApiKey.ListGroups, 5, {
+          statesFilter: [],
+          typesFilter: [],
+        });
+        assert.deepEqual(
+          lg.groups.map((x) => [x.groupId, x.groupType]),
+          [[g, 'consumer']],
+        );
+        const h = await heartbeat(k, { groupId: g, generationId: j.generationId, memberId: j.memberId });
+        assert.equal(h.errorCode, 27, 'the classic member is asked to rejoin');
+        // An eager client rejoins having given up everything.
+        const j2 = await joinGroup(k, { groupId: g, memberId: j.memberId, protocols });
+        assert.equal(j2.errorCode, E.NONE);
+        const s2 = await syncGroup(k, { groupId: g, generationId: j2.generationId, memberId: j.memberId });
+        const gotK = assignmentOf(s2.assignment);
+        assert.equal(gotK.length, 3);
+        const c2 = await hb(a, { groupId: g, memberId: 'c', memberEpoch: c1.memberEpoch, owned: [] });
+        const gotC = parts(assigned(c2));
+        assert.deepEqual([...gotK, ...gotC].sort(), [0, 1, 2, 3, 4, 5]);
+      } finally {
+        a.close();
+        k.close();
+      }
+    });
   });
 });
