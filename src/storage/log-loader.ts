@@ -109,12 +109,24 @@ export async function loadLog(
       }
       truncatedBytes += cut;
       const next = segments[i + 1];
-      if (cut > 0 || (next !== undefined && seg.nextOffset > next.baseOffset)) {
-        if (cut > 0) logger.warn('truncated corrupt log tail', { dir, segment: seg.baseOffset, bytes: cut });
-        // Kafka drops every segment after a corrupt one: their offsets no longer follow on.
+      if (cut > 0) {
+        logger.warn('truncated corrupt log tail', { dir, segment: seg.baseOffset, bytes: cut });
+        await seg.flush();
+      }
+      if (next !== undefined && cut > 0 && seg.nextOffset < next.baseOffset) {
+        // Kafka drops every segment after a corrupt one. Their batches were written (and
+        // acknowledged) after it, and each is recovered in turn: keep them, and the offsets cut
+        // off here become a gap that reads step over, as after compaction.
+        logger.warn('offsets missing after a truncated segment', {
+          dir,
+          from: seg.nextOffset,
+          to: next.baseOffset,
+        });
+      }
+      if (next !== undefined && seg.nextOffset > next.baseOffset) {
+        // Offsets that run backwards cannot be served: the later segments go, as in Kafka.
         for (const doomed of segments.slice(i + 1)) await doomed.delete();
         segments = segments.slice(0, i + 1);
-        await seg.flush();
         break;
       }
       // A recovered segment that is not the active one gets its rebuilt indexes on disk.

@@ -261,3 +261,23 @@ test('a recovery-point checkpoint beyond the log end does not skip the recovery 
     await log.close();
   });
 });
+
+test('recovery of a sealed segment with a torn tail keeps the segments after it', async () => {
+  await withTempDir(async (dir) => {
+    const logDir = await writtenLog(dir);
+    const names = await segmentNames(logDir);
+    assert.ok(names.length >= 3);
+    const victim = names[0]!;
+    const batches = listBatches(await readFile(join(logDir, victim)));
+    await truncate(join(logDir, victim), (await stat(join(logDir, victim))).size - 4);
+    await writeFile(join(logDir, 'recovery-point-offset-checkpoint'), '0\n0\n');
+    const log = await openLog(logDir, false);
+    const lost = batches.at(-1)!.baseOffset;
+    assert.equal(log.logEndOffset, BATCHES * RECORDS_PER_BATCH, 'later segments are kept');
+    assert.deepEqual(await segmentNames(logDir), names);
+    // The cut batch is a gap: a read there is served from the next segment.
+    const read = await log.read(lost, 1 << 16, { minOneBatch: true });
+    assert.equal(listBatches(read.records)[0]!.baseOffset, lost + RECORDS_PER_BATCH);
+    await log.close();
+  });
+});
