@@ -28,24 +28,14 @@ import {
   readPartition,
   recordBatch,
 } from './raw-kafka.js';
+import { seededRandom } from '../helpers/random.js';
 
 /** API keys whose requests may legitimately be held by the broker (long-poll / rebalance waits). */
 const LONG_POLL_KEYS = new Set([1, 11, 14]);
 
 const SEED = Number(process.env.BROOK_FUZZ_SEED ?? 0x5eed_b400);
 
-/** mulberry32: small seeded PRNG so every fuzz run is reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = prng(SEED);
+const rand = seededRandom(SEED);
 const randInt = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1)); // inclusive
 const randBytes = (n: number) => Buffer.from(Array.from({ length: n }, () => randInt(0, 255)));
 

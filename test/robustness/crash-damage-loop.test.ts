@@ -18,6 +18,7 @@ import {
   type BrokerProcess,
 } from '../helpers/broker.js';
 import { hasKcat, requireTool } from '../helpers/external.js';
+import { seededRandom } from '../helpers/random.js';
 import { runCommand } from '../helpers/run.js';
 import { flipByte, listBatches } from '../storage/helpers.js';
 
@@ -38,18 +39,6 @@ const KINDS = [
 ] as const;
 type Kind = (typeof KINDS)[number];
 
-/** mulberry32: a small seeded generator, so a failing run can be replayed exactly. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Ledger {
   /** Per partition: offset → acknowledged value. */
   records: Array<Map<number, string>>;
@@ -63,7 +52,7 @@ test('crash-and-damage loop: kill -9, damage one random file, restart; everythin
   if (!(await requireTool(t, 'kcat', hasKcat, 'install the kcat package'))) return;
   const seed = Number(process.env.BROOK_DAMAGE_SEED ?? Math.floor(Math.random() * 2 ** 31));
   t.diagnostic(`seed ${seed} (replay with BROOK_DAMAGE_SEED=${seed})`);
-  const random = rng(seed);
+  const random = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const kinds = [...KINDS];
   for (let i = kinds.length - 1; i > 0; i--) {
