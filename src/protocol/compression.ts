@@ -398,7 +398,7 @@ async function lz4Decode(data: Buffer, maxBytes: number): Promise<Buffer> {
   for (const block of scan.blocks) {
     const out = block.stored
       ? data.subarray(block.start, block.end)
-      : await lz4.uncompress(sizePrefixed(data, block), linkedDict(block, parts, total));
+      : await lz4.uncompress(sizePrefixed(data, block), linkedDict(block, parts));
     total = addPart(parts, out, total, maxBytes);
   }
   return Buffer.concat(parts, total);
@@ -412,7 +412,7 @@ function lz4DecodeSync(data: Buffer, maxBytes: number): Buffer {
   for (const block of scan.blocks) {
     const out = block.stored
       ? data.subarray(block.start, block.end)
-      : lz4.uncompressSync(sizePrefixed(data, block), linkedDict(block, parts, total));
+      : lz4.uncompressSync(sizePrefixed(data, block), linkedDict(block, parts));
     total = addPart(parts, out, total, maxBytes);
   }
   return Buffer.concat(parts, total);
@@ -429,9 +429,13 @@ function sizePrefixed(data: Buffer, block: { start: number; end: number; maxByte
   return out;
 }
 
-function linkedDict(block: { linked: boolean }, parts: Buffer[], total: number): Buffer | undefined {
-  if (!block.linked || total === 0) return undefined;
-  const tail = Buffer.concat(parts, total);
+/** The last 64 KiB of output, which a linked block may refer to; copies only those bytes. */
+function linkedDict(block: { linked: boolean }, parts: Buffer[]): Buffer | undefined {
+  if (!block.linked || parts.length === 0) return undefined;
+  let first = parts.length - 1;
+  for (let bytes = parts[first]!.length; bytes < LZ4_WINDOW_BYTES && first > 0;)
+    bytes += parts[--first]!.length;
+  const tail = first === parts.length - 1 ? parts[first]! : Buffer.concat(parts.slice(first));
   return tail.subarray(Math.max(0, tail.length - LZ4_WINDOW_BYTES));
 }
 

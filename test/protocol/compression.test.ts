@@ -17,6 +17,8 @@ import {
   xxhash32,
 } from '../../src/protocol/compression.js';
 import { XXH32_VECTORS, hex, lz4Frame, pseudoRandomBytes } from './record-fixtures.js';
+import { hasPythonKafkaCodecs, requireTool } from '../helpers/external.js';
+import { runPythonJson } from '../helpers/run.js';
 
 const CODECS: Array<[string, CompressionType]> = [
   ['none', CompressionType.None],
@@ -223,5 +225,24 @@ describe('decoding near the limit: headers cannot decide, the decoder counts', (
     assert.equal(frame[4]! & 0xc0, 0, 'no content size in a streamed frame');
     assert.ok(data.equals(await decompress(CompressionType.Zstd, frame, 220_000)));
     await assert.rejects(decompress(CompressionType.Zstd, frame, 180_000), /exceeds limit/);
+  });
+});
+
+describe('lz4 linked blocks (python-lz4, as kafka-python writes them)', () => {
+  it('decode block by block with the previous 64 KiB as dictionary', async (t) => {
+    if (!(await requireTool(t, 'python3-lz4', hasPythonKafkaCodecs, 'apt-get install python3-lz4'))) return;
+    const out = await runPythonJson<{ raw: string; frame: string }>(`
+import base64, json, random, lz4.frame
+random.seed(1)
+data = bytes(random.getrandbits(8) for _ in range(60000)) * 3 + b'tail' * 5000
+f = lz4.frame.compress(data, block_size=lz4.frame.BLOCKSIZE_MAX64KB, block_linked=True)
+print(json.dumps({'raw': base64.b64encode(data).decode(), 'frame': base64.b64encode(f).decode()}))
+`);
+    const raw = Buffer.from(out.raw, 'base64');
+    const frame = Buffer.from(out.frame, 'base64');
+    assert.equal(frame[4]! & 0x20, 0, 'linked blocks');
+    // Four 64 KiB blocks: the headers allow 256 KiB, the content is 200,000 bytes.
+    assert.ok(raw.equals(await decompress(CompressionType.Lz4, frame, 210_000)));
+    assert.ok(raw.equals(decompressSync(CompressionType.Lz4, frame, 210_000)));
   });
 });
