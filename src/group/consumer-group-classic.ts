@@ -29,7 +29,7 @@ import {
 } from './consumer-group-heartbeat.js';
 import { EMPTY_BYTES, type ClassicGroup, type JoinResult, type SyncResult } from './group.js';
 import type { GroupCoordinator } from './group-coordinator.js';
-import type { JoinGroupParams } from './join-group.js';
+import { joinError, type JoinGroupParams } from './join-group.js';
 import type { SyncGroupParams } from './sync-group.js';
 import { addPartition, type TopicPartitions } from './topic-partitions.js';
 
@@ -37,39 +37,26 @@ const CONSUMER_PROTOCOL_TYPE = 'consumer';
 /** The ConsumerProtocolAssignment version written (every version has the same fields). */
 const ASSIGNMENT_VERSION = ConsumerProtocolAssignmentSchema.validVersions[1];
 
-function joinFailure(errorCode: number, memberId = ''): JoinResult {
-  return {
-    errorCode,
-    generationId: -1,
-    protocolType: null,
-    protocolName: null,
-    leader: '',
-    memberId,
-    members: [],
-    skipAssignment: false,
-  };
-}
-
 export function classicJoinToConsumerGroup(
   coord: GroupCoordinator,
   group: ConsumerGroup,
   p: JoinGroupParams,
 ): JoinResult {
   if (p.protocolType !== CONSUMER_PROTOCOL_TYPE || p.protocols.length === 0) {
-    return joinFailure(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, p.memberId);
+    return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, p.memberId);
   }
   const protocol = p.protocols[0]!;
   const subscription = decodeSubscription(protocol.metadata);
-  if (!subscription) return joinFailure(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, p.memberId);
+  if (!subscription) return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, p.memberId);
   let found: ReturnType<typeof classicMember>;
   try {
     found = classicMember(coord, group, p);
   } catch (err) {
-    if (err instanceof HeartbeatError) return joinFailure(err.code, p.memberId);
+    if (err instanceof HeartbeatError) return joinError(err.code, p.memberId);
     throw err;
   }
   // KIP-394: a new member first gets its id, and joins with it.
-  if ('memberIdRequired' in found) return joinFailure(ErrorCode.MEMBER_ID_REQUIRED, found.memberIdRequired);
+  if ('memberIdRequired' in found) return joinError(ErrorCode.MEMBER_ID_REQUIRED, found.memberIdRequired);
   const { member, added } = found;
   member.classic = {
     protocols: p.protocols,
