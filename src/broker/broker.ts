@@ -225,6 +225,7 @@ export class Broker {
       maxRequestBytes: config.socketRequestMaxBytes,
       idleTimeoutMs: config.connectionsMaxIdleMs,
       maxInFlightPerConnection: config.queuedMaxRequests,
+      maxQueuedBytes: config.queuedMaxRequestBytes,
       logger: logger.child({ name: 'network' }),
       handler: (frame, conn) => dispatcher.dispatch(frame, services, conn),
       // Fetch answers can be megabytes: one at a time per connection (see SocketServer).

@@ -5,10 +5,15 @@
 // - Bounds (TigerBeetle style, everything has a limit): at most `maxInFlight` requests between framing and their
 //   response being written; at the bound, and while the socket's write buffer is above its high-water mark (a
 //   client that does not read), the connection stops reading, so TCP pushes back on the client.
+// - Memory (queued.max.request.bytes): the bytes this connection holds (requests read and not yet answered, the
+//   declared size of the request being read, responses not yet handed to the kernel) count in the broker-wide
+//   MemoryPool; while it is used up the connection reads no new request, so the total stays bounded whatever the
+//   clients send. A request's size is admitted before its body is read.
 // - A failing handler or a bad frame closes this connection only, with one warn line naming the peer.
 import type { Socket } from 'node:net';
 import type { Logger } from '../logger.js';
 import { FrameReader, FrameSizeError } from './frame-reader.js';
+import type { MemoryPool, MemoryWaiter } from './memory-pool.js';
 
 /** Response chunks without the size prefix; the server writes prefix + chunks without concatenating. */
 export type ResponseFrame = Buffer[];
@@ -50,6 +55,8 @@ export class CloseConnection extends Error {
 
 interface Slot {
   done: boolean;
+  /** The request frame's bytes (with its size prefix), held in the memory pool until the response is written. */
+  requestBytes: number;
   /** A large-response request (see isLargeResponse): the next one waits until this one is written. */
   large: boolean;
   response: ResponseFrame | null;
@@ -63,9 +70,11 @@ export interface ConnectionOptions {
   handler: RequestHandler;
   logger: Logger;
   isLargeResponse?: (frame: Buffer) => boolean;
+  /** Broker-wide budget of request and response bytes; none = unbounded. */
+  memory?: MemoryPool;
 }
 
-export class Connection implements ConnectionContext {
+export class Connection implements ConnectionContext, MemoryWaiter {
   readonly remoteAddress: string;
   readonly remotePort: number;
   /** Date.now() of the last request or response; the server's idle sweep reads it. */
@@ -90,6 +99,15 @@ export class Connection implements ConnectionContext {
   /** end() was called: nothing more may be written. */
   private ended = false;
   private readonly closedPromise: Promise<void>;
+  /** Bytes of frames taken from the reader whose responses are not written yet (held frame included). */
+  private requestBytesInFlight = 0;
+  /** Declared size of the frame being read, admitted into the memory pool before its body is read. */
+  private admittedFrameBytes = 0;
+  /** Responses completed but not yet handed to the kernel. */
+  private unflushedResponseBytes = 0;
+  /** What this connection has counted in the memory pool. */
+  private heldBytes = 0;
+  private waitingForMemory = false;
 
   constructor(
     readonly id: number,
@@ -174,6 +192,11 @@ export class Connection implements ConnectionContext {
   private onSocketClose(): void {
     this.isClosed = true;
     this.reader.clear();
+    this.requestBytesInFlight = 0;
+    this.admittedFrameBytes = 0;
+    this.unflushedResponseBytes = 0;
+    this.syncHeldBytes();
+    this.options.memory?.forget(this);
     this.heldFrame = null;
     this.slots.length = 0;
     this.slotHead = 0;
@@ -214,6 +237,10 @@ export class Connection implements ConnectionContext {
           return;
         }
         if (frame === null) break;
+        if (frame !== this.heldFrame) {
+          this.requestBytesInFlight += frame.length + 4;
+          this.admittedFrameBytes = 0;
+        }
         const large = this.options.isLargeResponse?.(frame) ?? false;
         if (large && this.largeInFlight) {
           this.heldFrame = frame;
@@ -221,7 +248,7 @@ export class Connection implements ConnectionContext {
         }
         this.heldFrame = null;
         if (large) this.largeInFlight = true;
-        this.dispatch(frame, large);
+        this.dispatch(frame, large, frame.length + 4);
       }
     } finally {
       this.dispatching = false;
@@ -229,8 +256,8 @@ export class Connection implements ConnectionContext {
     this.updateReading();
   }
 
-  private dispatch(frame: Buffer, large: boolean): void {
-    const slot: Slot = { done: false, large, response: null, closeAfter: false };
+  private dispatch(frame: Buffer, large: boolean, requestBytes: number): void {
+    const slot: Slot = { done: false, requestBytes, large, response: null, closeAfter: false };
     this.slots.push(slot);
     let result: Promise<ResponseFrame | null> | ResponseFrame | null;
     try {
@@ -253,6 +280,7 @@ export class Connection implements ConnectionContext {
     if (this.isClosed || this.ended) return;
     slot.done = true;
     slot.response = response;
+    if (response !== null) this.unflushedResponseBytes += frameBytes(response);
     this.flush();
   }
 
@@ -283,12 +311,14 @@ export class Connection implements ConnectionContext {
       if (!slot.done) break;
       this.slots[this.slotHead++] = undefined;
       if (slot.large) this.largeInFlight = false;
+      this.requestBytesInFlight -= slot.requestBytes;
       if (slot.response !== null) {
         if (!corked) {
           socket.cork();
           corked = true;
         }
-        writeFrame(socket, slot.response);
+        const bytes = frameBytes(slot.response);
+        writeFrame(socket, slot.response, () => this.onResponseFlushed(bytes));
       }
       if (slot.closeAfter) {
         end = true;
@@ -321,8 +351,59 @@ export class Connection implements ConnectionContext {
     this.socket.end(() => this.socket.destroy());
   }
 
+  private onResponseFlushed(bytes: number): void {
+    if (this.isClosed) return;
+    this.unflushedResponseBytes -= bytes;
+    this.updateReading();
+  }
+
+  /** MemoryWaiter: some connection released memory; maybe this one may read again. */
+  onMemoryReleased(): void {
+    this.waitingForMemory = false;
+    if (!this.isClosed) this.dispatchFrames();
+  }
+
+  /** Reports to the pool what this connection holds now. */
+  private syncHeldBytes(): void {
+    const pool = this.options.memory;
+    if (pool === undefined) return;
+    const held =
+      this.requestBytesInFlight +
+      Math.max(this.admittedFrameBytes, this.reader.bufferedBytes) +
+      this.unflushedResponseBytes;
+    pool.adjust(held - this.heldBytes);
+    this.heldBytes = held;
+  }
+
+  /**
+   * Whether the memory budget lets this connection read on: the rest of a request already admitted always; a
+   * request whose size prefix was read once its declared size fits; a new request while the budget is not used up.
+   */
+  private memoryAllowsReading(): boolean {
+    const pool = this.options.memory;
+    if (pool === undefined || !pool.bounded) return true;
+    const partial = this.reader.partialFrameBytes;
+    if (partial > 0) {
+      if (this.admittedFrameBytes >= partial) return true;
+      const extra = Math.max(0, partial - this.reader.bufferedBytes);
+      if (!pool.fits(extra, this.heldBytes)) return false;
+      this.admittedFrameBytes = partial;
+      this.syncHeldBytes();
+      return true;
+    }
+    return pool.available;
+  }
+
   private updateReading(): void {
-    const read = this.canDispatch() && this.heldFrame === null;
+    this.syncHeldBytes();
+    let read = this.canDispatch() && this.heldFrame === null;
+    if (read && !this.memoryAllowsReading()) {
+      read = false;
+      if (!this.waitingForMemory && !this.isClosed) {
+        this.waitingForMemory = true;
+        this.options.memory!.wait(this);
+      }
+    }
     if (read && this.readPaused) {
       this.readPaused = false;
       this.socket.resume();
@@ -333,14 +414,31 @@ export class Connection implements ConnectionContext {
   }
 }
 
-function writeFrame(socket: Socket, chunks: ResponseFrame): void {
-  let size = 0;
+/** A response's size on the wire, prefix included. */
+function frameBytes(chunks: ResponseFrame): number {
+  let size = 4;
   for (let i = 0; i < chunks.length; i++) size += chunks[i]!.length;
+  return size;
+}
+
+/** Writes prefix + chunks; `flushed` runs once the last of them is handed to the kernel (or the socket fails). */
+function writeFrame(socket: Socket, chunks: ResponseFrame, flushed: () => void): void {
+  let size = 0;
+  let last = -1;
+  for (let i = 0; i < chunks.length; i++) {
+    size += chunks[i]!.length;
+    if (chunks[i]!.length > 0) last = i;
+  }
   const prefix = Buffer.allocUnsafe(4);
   prefix.writeInt32BE(size, 0);
+  if (last < 0) {
+    socket.write(prefix, () => flushed());
+    return;
+  }
   socket.write(prefix);
-  for (let i = 0; i < chunks.length; i++) {
+  for (let i = 0; i < last; i++) {
     const chunk = chunks[i]!;
     if (chunk.length > 0) socket.write(chunk);
   }
+  socket.write(chunks[last]!, () => flushed());
 }

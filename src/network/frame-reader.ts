@@ -37,6 +37,11 @@ export class FrameReader {
     return this.buffered;
   }
 
+  /** Declared size of the frame being read (its prefix is read, its body not complete), or 0. */
+  get partialFrameBytes(): number {
+    return this.pendingSize >= 0 ? SIZE_BYTES + this.pendingSize : 0;
+  }
+
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
     this.chunks.push(chunk);

@@ -10,6 +10,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../logger.js';
 import { Connection, type RequestHandler } from './connection.js';
+import { MemoryPool } from './memory-pool.js';
 
 export { CloseConnection } from './connection.js';
 export type { ConnectionContext, RequestHandler, ResponseFrame } from './connection.js';
@@ -34,6 +35,11 @@ export interface SocketServerOptions {
    * kind per connection at a time.
    */
   isLargeResponse?: (frame: Buffer) => boolean;
+  /**
+   * queued.max.request.bytes, resolved: bytes of requests and responses all connections may hold before they
+   * stop reading; negative = no bound. See memory-pool.ts.
+   */
+  maxQueuedBytes?: number;
   /** How long close() lets in-flight requests finish and responses flush before destroying sockets. */
   closeGraceMs?: number;
 }
@@ -49,11 +55,14 @@ export class SocketServer {
   private idleSweep: NodeJS.Timeout | null = null;
   private boundPort = -1;
   private closing: Promise<void> | null = null;
+  /** The broker-wide budget every connection counts its request and response bytes in. */
+  readonly memory: MemoryPool;
 
   constructor(private readonly options: SocketServerOptions) {
     if (!(options.maxRequestBytes > 0)) throw new RangeError('maxRequestBytes must be positive');
     if (!(options.maxInFlightPerConnection >= 1))
       throw new RangeError('maxInFlightPerConnection must be at least 1');
+    this.memory = new MemoryPool(options.maxQueuedBytes ?? -1);
     this.server = createServer({ noDelay: true, keepAlive: true }, (socket) => this.onConnection(socket));
   }
 
@@ -131,6 +140,7 @@ export class SocketServer {
       maxInFlight: this.options.maxInFlightPerConnection,
       handler: this.options.handler,
       isLargeResponse: this.options.isLargeResponse,
+      memory: this.memory,
       logger: this.options.logger,
     });
     this.connections.add(conn);
