@@ -312,7 +312,8 @@ export class LogSegment {
       let end = 0;
       while (end + BATCH_LOG_OVERHEAD <= got) {
         const size = batchSizeAt(out, end);
-        if (end + size > got || lastOffsetAt(out, end) >= maxOffset) break;
+        // A damaged length ends the run; the next fetch starts at it and answers CORRUPT_MESSAGE.
+        if (size < BATCH_HEADER_BYTES || end + size > got || lastOffsetAt(out, end) >= maxOffset) break;
         end += size;
       }
       if (end === 0 && minOneBatch) {
@@ -707,6 +708,10 @@ export class LogSegment {
     for (let pos = 0; pos < this.sizeBytes;) {
       const at = await scanner.load(pos, BATCH_HEADER_BYTES);
       if (scanner.availableAt(pos) < BATCH_HEADER_BYTES) break;
+      // A damaged header ends the index here (reads past it answer CORRUPT_MESSAGE), instead of
+      // a jump by a garbage length or a broken invariant that would fail every start.
+      if (!isWalkableHeader(scanner.buf, at, pos, this.sizeBytes)) break;
+      if (baseOffsetAt(scanner.buf, at) < this.nextOffset) break;
       this.indexBatch(scanner.buf, at, pos, oi, ti);
       pos += batchSizeAt(scanner.buf, at);
     }

@@ -281,3 +281,34 @@ test('recovery of a sealed segment with a torn tail keeps the segments after it'
     await log.close();
   });
 });
+
+test(
+  'an index rebuilt over a batch with a damaged length stops there: no hang, nothing deleted',
+  { timeout: 20_000 },
+  async () => {
+    await withTempDir(async (dir) => {
+      const logDir = await writtenLog(dir);
+      const batches = listBatches(await readFile(join(logDir, SEG0)));
+      const victim = batches[2]!;
+      const victimPos = batches.slice(0, 2).reduce((n, b) => n + b.size, 0);
+      await flipByte(join(logDir, SEG0), victimPos + 8, 0x80); // batchLength turns negative
+      await writeFile(join(logDir, '00000000000000000000.index'), Buffer.alloc(5, 0xee)); // forces a rebuild
+      const sizeBefore = (await stat(join(logDir, SEG0))).size;
+      const log = await openLog(logDir, true);
+      const before = await log.read(0, 1 << 16, { minOneBatch: true });
+      assert.deepEqual(
+        listBatches(before.records).map((b) => b.baseOffset),
+        [0, 2],
+      );
+      await assert.rejects(
+        log.read(victim.baseOffset, 1 << 16, { minOneBatch: true }),
+        (err: unknown) => err instanceof StorageError && err.code === 'CORRUPT_MESSAGE',
+      );
+      const nextSegment = Number((await segmentNames(logDir))[1]!.slice(0, 20));
+      const after = await log.read(nextSegment, 1 << 16, { minOneBatch: true });
+      assert.equal(listBatches(after.records)[0]!.baseOffset, nextSegment);
+      assert.equal((await stat(join(logDir, SEG0))).size, sizeBefore, 'nothing is cut off a sealed segment');
+      await log.close();
+    });
+  },
+);
