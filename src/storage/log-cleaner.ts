@@ -5,7 +5,7 @@
 //   or when a tombstone's delete horizon has passed. Cleanable = sealed segments below the high
 //   watermark and older than min.compaction.lag.ms; the active segment is never cleaned.
 // - A pass builds an offset map key -> latest offset over the dirty segments (bounded by
-//   maxOffsetMapKeys: a larger dirty section is finished over several passes), then rewrites every
+//   log.cleaner.dedupe.buffer.size: a larger dirty section is finished over several passes), then rewrites every
 //   cleanable segment up to the end of the map: a record survives when no later offset has its key.
 // - Tombstones (null value) use Kafka's v2 delete horizon (KIP-534): the first cleaning that keeps a
 //   tombstone rewrites its batch with the hasDeleteHorizonMs attribute and baseTimestamp =
@@ -42,8 +42,14 @@ import type { UnifiedLog } from './unified-log.js';
 export const CLEANER_OFFSET_CHECKPOINT = 'cleaner-offset-checkpoint';
 /** log.cleaner.backoff.ms default. */
 export const DEFAULT_CLEANER_BACKOFF_MS = 15_000;
-/** Bound on the offset map (Kafka: log.cleaner.dedupe.buffer.size); ~100 bytes per key. */
-export const DEFAULT_MAX_OFFSET_MAP_KEYS = 500_000;
+/** Bytes of the offset map (Kafka's log.cleaner.dedupe.buffer.size default, 128 MiB). */
+export const DEFAULT_DEDUPE_BUFFER_BYTES = 134_217_728;
+/**
+ * What one key costs in the map besides its own bytes (a Map entry, a string header, the offset). Kafka's map
+ * stores a 16-byte hash and an 8-byte offset per key in the buffer; Brook keys by the key itself, so the bound
+ * counts the key bytes too.
+ */
+export const OFFSET_MAP_ENTRY_OVERHEAD_BYTES = 64;
 /** Segments are read in chunks of whole batches of about this size. */
 const READ_CHUNK_BYTES = 1024 * 1024;
 /** Decoding and encoding are synchronous per batch: give the event loop a turn this often. */
@@ -51,7 +57,8 @@ const BATCHES_PER_YIELD = 16;
 
 export interface LogCleanerOptions {
   backoffMs?: number;
-  maxOffsetMapKeys?: number;
+  /** log.cleaner.dedupe.buffer.size: bytes the offset map may take in one pass. */
+  dedupeBufferBytes?: number;
   logger?: StorageLogger;
 }
 
@@ -92,7 +99,7 @@ function keyOf(key: Buffer): string {
 
 export class LogCleaner {
   private readonly backoffMs: number;
-  private readonly maxOffsetMapKeys: number;
+  private readonly dedupeBufferBytes: number;
   private readonly logger: StorageLogger;
   private timer: NodeJS.Timeout | null = null;
   private pass: Promise<void> | null = null;
@@ -108,7 +115,7 @@ export class LogCleaner {
     options: LogCleanerOptions = {},
   ) {
     this.backoffMs = options.backoffMs ?? DEFAULT_CLEANER_BACKOFF_MS;
-    this.maxOffsetMapKeys = options.maxOffsetMapKeys ?? DEFAULT_MAX_OFFSET_MAP_KEYS;
+    this.dedupeBufferBytes = options.dedupeBufferBytes ?? DEFAULT_DEDUPE_BUFFER_BYTES;
     this.logger = options.logger ?? silentLogger;
   }
 
@@ -237,7 +244,11 @@ export class LogCleaner {
     return stats;
   }
 
-  /** key -> latest offset over the dirty segments, stopping at a segment boundary when the map is full. */
+  /**
+   * key -> latest offset over the dirty segments, within dedupeBufferBytes: as Kafka does, a segment is added
+   * only when its worst case (every record a new key) still fits, so a pass cleans what fits and the next pass
+   * continues from there. The first dirty segment always goes in, so every pass makes progress.
+   */
   private async buildOffsetMap(
     log: UnifiedLog,
     dirty: LogSegment[],
@@ -246,14 +257,20 @@ export class LogCleaner {
     firstDirtyIndex: number,
   ): Promise<{ map: Map<string, number>; mapEndOffset: number }> {
     const map = new Map<string, number>();
+    let mapBytes = 0;
     let mapEndOffset = firstDirtyOffset;
     for (let d = 0; d < dirty.length; d++) {
-      // Kafka stops before a segment that might not fit; we check after, allowing one segment of overshoot.
-      if (d > 0 && map.size >= this.maxOffsetMapKeys) break;
-      await this.forEachBatch(log, dirty[d]!, async (batch, info) => {
+      const segment = dirty[d]!;
+      const records = boundary(firstDirtyIndex + d) - segment.baseOffset;
+      const worstCase = segment.sizeBytes + records * OFFSET_MAP_ENTRY_OVERHEAD_BYTES;
+      if (d > 0 && mapBytes + worstCase > this.dedupeBufferBytes) break;
+      await this.forEachBatch(log, segment, async (batch, info) => {
         if (info.isControl) return;
         for (const r of (await decodeBatch(batch, 0)).records) {
-          if (r.key !== null && r.offset >= firstDirtyOffset) map.set(keyOf(r.key), r.offset);
+          if (r.key === null || r.offset < firstDirtyOffset) continue;
+          const key = keyOf(r.key);
+          if (!map.has(key)) mapBytes += key.length + OFFSET_MAP_ENTRY_OVERHEAD_BYTES;
+          map.set(key, r.offset);
         }
       });
       mapEndOffset = boundary(firstDirtyIndex + d);

@@ -86,7 +86,11 @@ export class LogManager {
     this.cleaner =
       options.cleanerEnable === false
         ? null
-        : new LogCleaner(() => this.allLogs(), { backoffMs: options.cleanerBackoffMs, logger });
+        : new LogCleaner(() => this.allLogs(), {
+            backoffMs: options.cleanerBackoffMs,
+            dedupeBufferBytes: options.cleanerDedupeBufferBytes,
+            logger,
+          });
   }
 
   static async open(

@@ -386,3 +386,26 @@ test('LogManager runs the cleaner in the background and persists its checkpoint'
     await manager.close();
   });
 });
+
+test('log.cleaner.dedupe.buffer.size bounds the key map in bytes: a pass cleans what fits, the next continues', async () => {
+  await withTempDir(async (dir) => {
+    const log = await openLog(join(dir, 't-0'), COMPACT);
+    const p = new Producer(log);
+    await p.fill(600, 300, 3);
+    // Room for two segments' worst case (1200 bytes of records plus per-key overhead) per pass.
+    const cleaner = new LogCleaner(() => [log], { dedupeBufferBytes: 6000 });
+    const first = await cleaner.cleanLog(log, Date.now());
+    assert.ok(first !== null);
+    assert.ok(
+      first.endOffset < activeBase(log),
+      `first pass stopped at ${first.endOffset}, before the active segment at ${activeBase(log)}`,
+    );
+    let passes = 1;
+    while ((await cleaner.cleanLog(log, Date.now())) !== null && passes < 100) passes++;
+    assert.ok(passes > 2, `took ${passes} passes`);
+    const read = await readAll(log);
+    assertOffsetsPreserved(read, p);
+    assertLatestPerKey(read, p);
+    await log.close();
+  });
+});
