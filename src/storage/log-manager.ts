@@ -224,26 +224,57 @@ export class LogManager {
     let pending = this.creating.get(k);
     if (pending === undefined) {
       pending = (async () => {
-        const dir = join(this.dataDir, UnifiedLog.dirName(topic, partition));
-        // The new directory's entry in the data dir is fsynced before any write in it can be acknowledged.
-        await mkdirDurable(dir);
-        // A directory left over from an earlier run is verified, not trusted; an empty one costs nothing.
-        const log = await UnifiedLog.open(
-          dir,
-          topic,
-          partition,
-          { ...this.defaults, ...config },
-          {
-            hadCleanShutdown: false,
-            logger: this.logger,
-          },
-        );
-        this.logs.set(k, log);
-        return log;
+        // A create of 10,000 partitions at once opened a directory, a segment and checkpoints for each
+        // concurrently and ran out of descriptors: creations take turns, LOAD_CONCURRENCY at a time.
+        await this.creationSlot();
+        try {
+          return await this.createLogNow(k, topic, partition, config);
+        } finally {
+          this.releaseCreationSlot();
+        }
       })().finally(() => this.creating.delete(k));
       this.creating.set(k, pending);
     }
     return pending;
+  }
+
+  private creationsRunning = 0;
+  private readonly creationWaiters: (() => void)[] = [];
+
+  private async creationSlot(): Promise<void> {
+    while (this.creationsRunning >= LOAD_CONCURRENCY) {
+      await new Promise<void>((resolve) => this.creationWaiters.push(resolve));
+    }
+    this.creationsRunning++;
+  }
+
+  private releaseCreationSlot(): void {
+    this.creationsRunning--;
+    this.creationWaiters.shift()?.();
+  }
+
+  private async createLogNow(
+    k: string,
+    topic: string,
+    partition: number,
+    config: Partial<LogConfig>,
+  ): Promise<UnifiedLog> {
+    const dir = join(this.dataDir, UnifiedLog.dirName(topic, partition));
+    // The new directory's entry in the data dir is fsynced before any write in it can be acknowledged.
+    await mkdirDurable(dir);
+    // A directory left over from an earlier run is verified, not trusted; an empty one costs nothing.
+    const log = await UnifiedLog.open(
+      dir,
+      topic,
+      partition,
+      { ...this.defaults, ...config },
+      {
+        hadCleanShutdown: false,
+        logger: this.logger,
+      },
+    );
+    this.logs.set(k, log);
+    return log;
   }
 
   /** Closes the log and removes its directory. */

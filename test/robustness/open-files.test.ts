@@ -1,5 +1,5 @@
 // File descriptors at scale: a broker child process under `ulimit -n 512` holds far more segments (partitions ×
-// segments each) than it may open. It must start, serve every segment, stop on SIGTERM with the clean-shutdown marker
+// segments each) than it may open. One CreateTopics makes every partition, then it must start, serve every segment, stop on SIGTERM with the clean-shutdown marker
 // written, and start cleanly again. Before the bounded open-file cache (src/storage/open-file-cache.ts) every
 // segment's .log stayed open from startup and shutdown sealed every partition at once: EMFILE, unclean shutdown.
 import assert from 'node:assert/strict';
@@ -9,11 +9,12 @@ import { test } from 'node:test';
 import { encodeBatchSync } from '../../src/protocol/records.js';
 import { CLEAN_SHUTDOWN_FILE } from '../../src/storage/log-manager.js';
 import { offsetFileName } from '../../src/storage/log-segment.js';
-import { makeTempDir, removeDir, spawnBrokerProcess, startTestBroker } from '../helpers/broker.js';
+import { Admin } from '../../src/client/index.js';
+import { makeTempDir, removeDir, spawnBrokerProcess } from '../helpers/broker.js';
 import { readPartition } from './raw-kafka.js';
 
 const FILE_LIMIT = 512;
-const PARTITIONS = 300;
+const PARTITIONS = 1000;
 const SEGMENTS_PER_PARTITION = 3;
 const TOPIC = 'many-segments';
 
@@ -46,15 +47,23 @@ test(`${PARTITIONS} partitions × ${SEGMENTS_PER_PARTITION} segments under ulimi
   const dataDir = makeTempDir('brook-fds-');
   t.after(() => removeDir(dataDir));
 
-  // The topic is created by a broker without the limit; its segments are then written as files.
-  const setup = await startTestBroker({ 'auto.create.topics.enable': 'false' }, dataDir);
-  await setup.broker.services.topics.create({
-    name: TOPIC,
-    numPartitions: PARTITIONS,
-    replicationFactor: 1,
-    configs: {},
-  });
-  await setup.stop();
+  // One CreateTopics for every partition, under the limit too (all created at once ran out of descriptors).
+  const config = { 'log.open.files.max': '200' };
+  const creator = await spawnBrokerProcess({ dataDir, fileLimit: FILE_LIMIT, config });
+  try {
+    const admin = await Admin.connect(creator.bootstrapServers);
+    try {
+      await admin.createTopics([{ name: TOPIC, partitions: PARTITIONS, replicationFactor: 1 }], 60_000);
+    } finally {
+      await admin.close();
+    }
+    creator.kill('SIGTERM');
+    assert.equal((await creator.waitExit()).code, 0, creator.proc.stderr().slice(-3000));
+  } finally {
+    creator.kill('SIGKILL');
+    await creator.waitExit();
+  }
+  // Then each partition gets several segments, written as files.
   for (let p = 0; p < PARTITIONS; p++) {
     const dir = join(dataDir, `${TOPIC}-${p}`);
     mkdirSync(dir, { recursive: true });
@@ -62,7 +71,6 @@ test(`${PARTITIONS} partitions × ${SEGMENTS_PER_PARTITION} segments under ulimi
   }
   assert.ok(existsSync(join(dataDir, CLEAN_SHUTDOWN_FILE)), 'setup broker stopped cleanly');
 
-  const config = { 'log.open.files.max': '200' };
   let bp = await spawnBrokerProcess({ dataDir, fileLimit: FILE_LIMIT, config });
   let maxFds = 0;
   try {
