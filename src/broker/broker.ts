@@ -4,7 +4,8 @@
 //   broker.bootstrapServers   // '127.0.0.1:54321'
 //   await broker.stop();
 import { resolve } from 'node:path';
-import { EmbeddedMetadataStore, type MetadataStore } from '../cluster/metadata-store.js';
+import { EmbeddedMetadataStore } from '../cluster/embedded-metadata-store.js';
+import type { MetadataStore } from '../cluster/metadata-store.js';
 import {
   refuseUnsupported,
   resolveBrokerConfig,
@@ -141,7 +142,11 @@ export class Broker {
     lock: DataDirLock,
   ): Promise<Broker> {
     let config = staticConfig;
-    const metadata = await EmbeddedMetadataStore.open(dataDir);
+    const metadata = await EmbeddedMetadataStore.open(dataDir, {
+      logger: logger.child({ name: 'metadata' }),
+      rebuildFromLogs: config.metadataRebuildFromLogs,
+      snapshotIntervalBytes: config.metadataSnapshotIntervalBytes,
+    });
     for (const scope of ['cluster-default', 'broker'] as const) {
       const dynamic = metadata.brokerConfigs(scope);
       if (Object.keys(dynamic).length > 0) config = withDynamicBrokerConfig(config, dynamic, scope);

@@ -1,6 +1,13 @@
 // Creates, alters and deletes topics: the metadata store says what exists, the LogManager holds
 // the partitions' logs. Concurrent creations of one topic (several clients auto-creating it at
 // once) share one operation.
+//
+// Crash safety, as in Kafka: a topic is created logs first (each partition directory with its
+// partition.metadata, the data directory fsynced), metadata last, so a topic the metadata knows
+// always has its logs; a creation that fails midway removes what it made. A topic is deleted
+// metadata first (recorded as a pending deletion), then each partition directory is renamed to
+// `*-delete` and removed in the background; a start after a crash finishes pending deletions. A
+// directory the metadata does not know is never deleted: it is renamed aside (`*-stray`) and kept.
 import type { MetadataStore, TopicMetadata } from '../cluster/metadata-store.js';
 import { newTopicId } from '../cluster/metadata-store.js';
 import type { Logger } from '../logger.js';
@@ -8,7 +15,15 @@ import { ErrorCode } from '../protocol/errors.js';
 import type { LogManager } from '../storage/log-manager.js';
 import type { LogConfig } from '../storage/log-config.js';
 import { topicLogConfig, validateTopicConfigs } from '../config/topic-config.js';
+import { writePartitionMetadata } from '../storage/partition-metadata-file.js';
+import { crashPoint } from './crash-points.js';
 import type { BrokerSettings } from './services.js';
+
+/**
+ * Partition logs created at once across all creations: each holds file descriptors while it opens,
+ * so a request for thousands of partitions must not open them all together.
+ */
+const CREATE_CONCURRENCY = 64;
 
 export const MAX_TOPIC_NAME_LENGTH = 249;
 const LEGAL_TOPIC_NAME = /^[a-zA-Z0-9._-]+$/;
@@ -45,18 +60,41 @@ export interface CreateTopicOptions {
   validateOnly?: boolean;
 }
 
+/** Runs at most `limit` tasks at once, in arrival order. */
+class ConcurrencyLimit {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
+    try {
+      return await task();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
 export class TopicManager {
   private readonly creating = new Map<string, Promise<TopicMetadata>>();
   /**
-   * Topic changes run one at a time: each reads a topic, waits on disk, then writes it back, so two
-   * concurrent changes (or a delete racing a partition increase) would otherwise lose one of them.
-   * They are rare admin operations; produce and fetch never wait here.
+   * Changes of one topic run one at a time: each reads the topic, waits on disk, then writes it
+   * back, so two concurrent changes (or a delete racing a partition increase) would otherwise lose
+   * one of them. Changes of different topics run concurrently and share the metadata log's fsyncs.
    */
-  private changes: Promise<unknown> = Promise.resolve();
+  private readonly changes = new Map<string, Promise<unknown>>();
+  private readonly partitionCreations = new ConcurrencyLimit(CREATE_CONCURRENCY);
 
-  private serially<T>(change: () => Promise<T>): Promise<T> {
-    const result = this.changes.then(change);
-    this.changes = result.catch(() => undefined);
+  private serially<T>(name: string, change: () => Promise<T>): Promise<T> {
+    const result = (this.changes.get(name) ?? Promise.resolve()).then(change);
+    const tail = result.catch(() => undefined);
+    this.changes.set(name, tail);
+    void tail.then(() => {
+      if (this.changes.get(name) === tail) this.changes.delete(name);
+    });
     return result;
   }
 
@@ -67,28 +105,50 @@ export class TopicManager {
     private readonly logger: Logger,
   ) {}
 
-  /** Opens a log for every partition the metadata knows, and drops logs of topics that are gone. */
+  /**
+   * At startup: finishes deletions a crash interrupted, opens a log for every partition the
+   * metadata knows, and moves aside (never deletes) the logs of topics it does not know.
+   */
   async reconcile(): Promise<void> {
+    for (const d of [...this.metadata.pendingTopicDeletions()]) {
+      await Promise.all(Array.from({ length: d.partitions }, (_, p) => this.logs.deleteLog(d.name, p)));
+      await this.metadata.completeTopicDeletion(d.topicId);
+      this.logger.info('Finished deleting topic', { topic: d.name });
+    }
     const known = new Set<string>();
     const work: Promise<unknown>[] = [];
     for (const topic of this.metadata.topics()) {
       const config = this.logConfigFor(topic);
       for (let p = 0; p < topic.partitions; p++) {
         known.add(`${topic.name}-${p}`);
-        if (!this.logs.getLog(topic.name, p)) work.push(this.logs.createLog(topic.name, p, config));
-        else this.logs.getLog(topic.name, p)!.updateConfig?.(config);
+        const log = this.logs.getLog(topic.name, p);
+        if (log) {
+          log.updateConfig?.(config);
+          continue;
+        }
+        this.logger.warn('Partition directory missing: the partition starts empty', {
+          topic: topic.name,
+          partition: p,
+        });
+        work.push(this.partitionCreations.run(() => this.createPartitionLog(topic, p, config)));
       }
     }
     for (const log of this.logs.allLogs()) {
-      if (!known.has(`${log.topic}-${log.partition}`)) {
-        this.logger.warn('Deleting the log of a topic that no longer exists', {
-          topic: log.topic,
-          partition: log.partition,
-        });
-        work.push(this.logs.deleteLog(log.topic, log.partition));
-      }
+      if (known.has(`${log.topic}-${log.partition}`)) continue;
+      // Its topic was never acknowledged as created (a crash mid-create) or the metadata is older
+      // than the directories: the data is kept, under a name no new topic can collide with.
+      work.push(
+        this.logs.detachLog(log.topic, log.partition).then((kept) => {
+          this.logger.warn('Kept the log of a topic the metadata does not know, renamed aside', {
+            topic: log.topic,
+            partition: log.partition,
+            keptAs: kept,
+          });
+        }),
+      );
     }
     await Promise.all(work);
+    if (work.length > 0) await this.logs.syncDataDir();
   }
 
   get(name: string): TopicMetadata | undefined {
@@ -115,6 +175,7 @@ export class TopicManager {
     if (this.metadata.getTopic(opts.name) || this.creating.has(opts.name)) {
       throw new TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${opts.name}' already exists.`);
     }
+    this.checkNotBeingDeleted(opts.name);
     if (!Number.isInteger(opts.numPartitions) || opts.numPartitions < 1) {
       throw new TopicError(ErrorCode.INVALID_PARTITIONS, 'Number of partitions must be larger than 0.');
     }
@@ -147,15 +208,16 @@ export class TopicManager {
       configs: { ...opts.configs },
     };
     if (opts.validateOnly) return topic;
-    const work = this.serially(async () => {
+    const work = this.serially(topic.name, async () => {
       if (this.metadata.getTopic(topic.name)) {
         throw new TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${topic.name}' already exists.`);
       }
-      const config = this.logConfigFor(topic);
-      await Promise.all(
-        Array.from({ length: topic.partitions }, (_, p) => this.logs.createLog(topic.name, p, config)),
-      );
-      await this.metadata.putTopic(topic);
+      this.checkNotBeingDeleted(topic.name);
+      await this.createPartitionLogs(topic, 0, topic.partitions);
+      await this.metadata.putTopic(topic).catch(async (err: unknown) => {
+        await this.removePartitionLogs(topic.name, 0, topic.partitions);
+        throw err;
+      });
       this.logger.info('Created topic', { topic: topic.name, partitions: topic.partitions });
       return topic;
     });
@@ -182,7 +244,67 @@ export class TopicManager {
   }
 
   delete(name: string): Promise<void> {
-    return this.serially(() => this.deleteNow(name));
+    return this.serially(name, () => this.deleteNow(name));
+  }
+
+  /** Kafka refuses to recreate a topic until its deletion is complete. */
+  private checkNotBeingDeleted(name: string): void {
+    for (const d of this.metadata.pendingTopicDeletions()) {
+      if (d.name === name) {
+        throw new TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' is marked for deletion.`);
+      }
+    }
+  }
+
+  /**
+   * Creates the logs of partitions [from, to) with their partition.metadata, then fsyncs the data
+   * directory so the new directories are durable before the metadata names them. On failure
+   * (EMFILE, ENOSPC, ...) removes every directory it made and rethrows: nothing is left behind.
+   */
+  private async createPartitionLogs(topic: TopicMetadata, from: number, to: number): Promise<void> {
+    const config = this.logConfigFor(topic);
+    const results = await Promise.allSettled(
+      Array.from({ length: to - from }, (_, i) =>
+        this.partitionCreations.run(() => this.createPartitionLog(topic, from + i, config)),
+      ),
+    );
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    try {
+      if (failure) throw failure.reason;
+      await this.logs.syncDataDir();
+      crashPoint('topic-create:before-metadata');
+    } catch (err) {
+      this.logger.warn('Creating partitions failed; removing the ones created', {
+        topic: topic.name,
+        partitions: to - from,
+        error: String(err),
+      });
+      await this.removePartitionLogs(topic.name, from, to);
+      throw err;
+    }
+  }
+
+  private async createPartitionLog(
+    topic: TopicMetadata,
+    partition: number,
+    config: LogConfig,
+  ): Promise<void> {
+    const log = await this.logs.createLog(topic.name, partition, config);
+    await writePartitionMetadata(log.dir, topic.topicId);
+  }
+
+  private async removePartitionLogs(name: string, from: number, to: number): Promise<void> {
+    const results = await Promise.allSettled(
+      Array.from({ length: to - from }, (_, i) => this.logs.deleteLog(name, from + i)),
+    );
+    for (const r of results) {
+      if (r.status === 'rejected') {
+        this.logger.error('Could not remove a partition of a failed creation', {
+          topic: name,
+          error: String(r.reason),
+        });
+      }
+    }
   }
 
   private async deleteNow(name: string): Promise<void> {
@@ -194,9 +316,17 @@ export class TopicManager {
         'Topic deletion is disabled (delete.topic.enable).',
       );
     }
-    // Forget it first so no new produce or fetch finds it, then remove the files.
+    // Forget it first (durably, as a pending deletion) so no new produce or fetch finds it, then
+    // rename the directories away; each step survives a crash (reconcile finishes the rest).
     await this.metadata.deleteTopic(name);
-    await Promise.all(Array.from({ length: topic.partitions }, (_, p) => this.logs.deleteLog(topic.name, p)));
+    crashPoint('topic-delete:after-metadata');
+    await this.logs.deleteLog(topic.name, 0);
+    crashPoint('topic-delete:after-first-rename');
+    await Promise.all(
+      Array.from({ length: topic.partitions - 1 }, (_, i) => this.logs.deleteLog(topic.name, i + 1)),
+    );
+    crashPoint('topic-delete:before-complete');
+    await this.metadata.completeTopicDeletion(topic.topicId);
     this.logger.info('Deleted topic', { topic: name });
   }
 
@@ -210,7 +340,7 @@ export class TopicManager {
     validateOnly: boolean,
     check?: (topic: TopicMetadata) => void,
   ): Promise<void> {
-    return this.serially(() => this.createPartitionsNow(name, count, validateOnly, check));
+    return this.serially(name, () => this.createPartitionsNow(name, count, validateOnly, check));
   }
 
   private async createPartitionsNow(
@@ -230,16 +360,16 @@ export class TopicManager {
     check?.(topic);
     if (count > 100_000) throw new TopicError(ErrorCode.INVALID_PARTITIONS, 'At most 100000 partitions.');
     if (validateOnly) return;
-    const config = this.logConfigFor(topic);
-    const added = [];
-    for (let p = topic.partitions; p < count; p++) added.push(this.logs.createLog(name, p, config));
-    await Promise.all(added);
-    await this.metadata.putTopic({ ...topic, partitions: count });
+    await this.createPartitionLogs(topic, topic.partitions, count);
+    await this.metadata.putTopic({ ...topic, partitions: count }).catch(async (err: unknown) => {
+      await this.removePartitionLogs(name, topic.partitions, count);
+      throw err;
+    });
   }
 
   /** Replaces a topic's config overrides (AlterConfigs) and applies them to its open logs. */
   setConfigs(name: string, configs: Record<string, string>): Promise<void> {
-    return this.serially(() => this.setConfigsNow(name, configs));
+    return this.serially(name, () => this.setConfigsNow(name, configs));
   }
 
   private async setConfigsNow(name: string, configs: Record<string, string>): Promise<void> {

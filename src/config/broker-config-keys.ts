@@ -100,6 +100,19 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     doc: 'ZooKeeper connection string; must be empty (Brook keeps metadata in its own store under log.dirs).',
   },
   {
+    name: 'metadata.log.max.record.bytes.between.snapshots',
+    type: 'long',
+    default: '20971520',
+    min: 1,
+    doc: 'Write a snapshot of the cluster metadata (and start its log again) once the metadata log has grown by this many bytes.',
+  },
+  {
+    name: 'metadata.recovery.rebuild.from.logs',
+    type: 'boolean',
+    default: 'false',
+    doc: 'Brook: when the cluster metadata is missing or unreadable, rebuild the topic list from the partition directories instead of refusing to start (topic IDs from partition.metadata; topic config overrides reset to the broker defaults). Ignored when the metadata is readable.',
+  },
+  {
     name: 'zookeeper.connection.timeout.ms',
     type: 'int',
     default: null,
@@ -228,6 +241,14 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     doc: 'Create a topic when Metadata asks for one that does not exist.',
   },
   { name: 'delete.topic.enable', type: 'boolean', default: 'true', doc: 'Allow DeleteTopics.' },
+  {
+    name: 'max.partitions.per.request',
+    type: 'int',
+    default: '10000',
+    min: 1,
+    note: "Kafka's controller has the same bound built in (MAX_PARTITIONS_PER_BATCH, not configurable).",
+    doc: 'Brook: most partitions one CreateTopics or CreatePartitions request may create; a larger request fails whole with POLICY_VIOLATION.',
+  },
   {
     name: 'log.retention.ms',
     type: 'long',

@@ -103,6 +103,12 @@ export interface BrokerConfig {
   transactionalIdExpirationMs: number;
   producerIdExpirationMs: number;
   logLevel: LogLevel;
+  /** max.partitions.per.request */
+  maxPartitionsPerRequest: number;
+  /** metadata.log.max.record.bytes.between.snapshots */
+  metadataSnapshotIntervalBytes: number;
+  /** metadata.recovery.rebuild.from.logs */
+  metadataRebuildFromLogs: boolean;
   /** Values set in server.properties (or by the embedding code), by Kafka key. */
   readonly staticValues: Readonly<Record<string, string>>;
   /**
@@ -443,6 +449,9 @@ function build(
     transactionalIdExpirationMs: n('transactional.id.expiration.ms'),
     producerIdExpirationMs: n('producer.id.expiration.ms'),
     logLevel: v.get<LogLevel>('log.level'),
+    maxPartitionsPerRequest: n('max.partitions.per.request'),
+    metadataSnapshotIntervalBytes: n('metadata.log.max.record.bytes.between.snapshots'),
+    metadataRebuildFromLogs: b('metadata.recovery.rebuild.from.logs'),
     staticValues,
     dynamicValues,
     dynamicBrokerValues,

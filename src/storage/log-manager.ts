@@ -3,8 +3,10 @@
 // retention, time-based flushes and the log cleaner (compaction) in the background. A `.clean-shutdown` marker written by
 // close() tells the next start that indexes can be trusted and no recovery scan is needed.
 
-import { readdir, stat } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DirectorySyncer } from '../cluster/dir-sync.js';
 import { removeIfExists, writeFileAtomic } from './checkpoint-file.js';
 import { StorageError } from './errors.js';
 import { mkdirDurable } from './fsync-dir.js';
@@ -65,6 +67,19 @@ function key(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
 
+/** Suffixes of partition directories that are no longer logs (Kafka's names). */
+const DELETE_SUFFIX = '-delete';
+const STRAY_SUFFIX = '-stray';
+
+/**
+ * `<topic>-<partition>.<uuid without dashes><suffix>`, as Kafka names a directory it renamed
+ * away; the topic is shortened when needed so the name fits in 255 bytes.
+ */
+export function renamedDirName(topic: string, partition: number, suffix: string): string {
+  const tail = `-${partition}.${randomUUID().replace(/-/g, '')}${suffix}`;
+  return topic.slice(0, 255 - tail.length) + tail;
+}
+
 export class LogManager {
   private readonly logs = new Map<string, UnifiedLog>();
   private readonly creating = new Map<string, Promise<UnifiedLog>>();
@@ -72,6 +87,10 @@ export class LogManager {
   private retentionRun: Promise<void> | null = null;
   private flushRun: Promise<void> | null = null;
   private closed = false;
+  /** Background removals of `*-delete` directories; close() waits for them. */
+  private readonly removals = new Set<Promise<void>>();
+  /** New and renamed partition directories share fsyncs of the data directory. */
+  private readonly dataDirSync: DirectorySyncer;
   /** Null with log.cleaner.enable=false. */
   readonly cleaner: LogCleaner | null;
 
@@ -83,6 +102,7 @@ export class LogManager {
     readonly hadCleanShutdown: boolean,
     options: LogManagerOptions,
   ) {
+    this.dataDirSync = new DirectorySyncer(dataDir);
     this.cleaner =
       options.cleanerEnable === false
         ? null
@@ -109,6 +129,11 @@ export class LogManager {
     const manager = new LogManager(dataDir, defaults, logger, hadCleanShutdown, options);
     const startMs = Date.now();
     await manager.loadLogs();
+    // Topics deleted before a crash or stop: their renamed directories are removed in the background.
+    for (const e of await readdir(dataDir, { withFileTypes: true })) {
+      if (e.isDirectory() && e.name.endsWith(DELETE_SUFFIX))
+        manager.removeInBackground(join(dataDir, e.name));
+    }
     // Removed (durably: a marker resurrected by power loss would skip recovery) only after loading
     // and before any write: from here on a crash must trigger recovery.
     await removeIfExists(marker);
@@ -277,15 +302,72 @@ export class LogManager {
     return log;
   }
 
-  /** Closes the log and removes its directory. */
+  /**
+   * Deletes a partition's log the way Kafka does, so that a crash at any point leaves a broker that
+   * starts: the directory is renamed to `<topic>-<partition>.<uuid>-delete` (durably), the log is
+   * closed, and the renamed directory is removed in the background (or at the next start). Also
+   * removes a directory left by a creation that failed before its log was open.
+   */
   async deleteLog(topic: string, partition: number): Promise<void> {
+    const target = await this.renameAway(topic, partition, DELETE_SUFFIX);
+    if (target !== null) this.removeInBackground(target);
+  }
+
+  /**
+   * Keeps the data of a partition the metadata does not know, out of the way of a topic created
+   * later with the same name: closes the log and renames the directory to
+   * `<topic>-<partition>.<uuid>-stray` (as Kafka does with stray logs). Returns the new path.
+   */
+  detachLog(topic: string, partition: number): Promise<string | null> {
+    return this.renameAway(topic, partition, STRAY_SUFFIX);
+  }
+
+  /** fsyncs the data directory, shared with concurrent callers (after creating partition directories). */
+  syncDataDir(): Promise<void> {
+    return this.dataDirSync.sync();
+  }
+
+  private async renameAway(topic: string, partition: number, suffix: string): Promise<string | null> {
     const k = key(topic, partition);
     await this.creating.get(k)?.catch(() => undefined);
     const log = this.logs.get(k);
-    if (log === undefined) return;
-    this.logs.delete(k);
-    await this.cleaner?.abortLog(log);
-    await log.delete();
+    if (log !== undefined) {
+      this.logs.delete(k);
+      await this.cleaner?.abortLog(log);
+      // Kept data is closed cleanly first (its checkpoints are written into the directory); a
+      // crash before the rename leaves it where the next start finds it again.
+      if (suffix === STRAY_SUFFIX) await log.close();
+    }
+    const target = join(this.dataDir, renamedDirName(topic, partition, suffix));
+    let renamed = true;
+    try {
+      await rename(join(this.dataDir, UnifiedLog.dirName(topic, partition)), target);
+      await this.dataDirSync.sync();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      renamed = false;
+    }
+    // A deleted log is closed after the rename (its open files survive it), so a crash at any
+    // point leaves either the whole directory or the renamed one. log.delete() finds nothing left
+    // at the old path; the renamed directory is removed in the background.
+    if (log !== undefined && suffix === DELETE_SUFFIX) {
+      await log.delete().catch((err: unknown) => {
+        this.logger.warn('Closing a deleted log failed', { topic, partition, error: String(err) });
+      });
+    }
+    return renamed ? target : null;
+  }
+
+  private removeInBackground(dir: string): void {
+    const removal = rm(dir, { recursive: true, force: true })
+      .catch((err: unknown) => {
+        this.logger.warn('Removing a deleted log directory failed; retried at the next start', {
+          dir,
+          error: String(err),
+        });
+      })
+      .finally(() => this.removals.delete(removal));
+    this.removals.add(removal);
   }
 
   async flushAll(): Promise<void> {
@@ -301,7 +383,7 @@ export class LogManager {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     await this.cleaner?.stop();
-    await Promise.allSettled([this.retentionRun, this.flushRun, ...this.creating.values()]);
+    await Promise.allSettled([this.retentionRun, this.flushRun, ...this.creating.values(), ...this.removals]);
     const results = await forEachBounded([...this.logs.values()], LOAD_CONCURRENCY, (l) => l.close());
     const failed = results.filter((r) => r.status === 'rejected');
     if (failed.length > 0) {

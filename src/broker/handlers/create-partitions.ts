@@ -4,6 +4,8 @@
 // - Errors per topic: UNKNOWN_TOPIC_OR_PARTITION, INVALID_PARTITIONS (not an increase),
 //   INVALID_REPLICA_ASSIGNMENT (the assignment must list exactly the new partitions, each on this
 //   broker only), INVALID_REQUEST (the same topic twice in one request).
+// - A request that adds more than max.partitions.per.request partitions in all (default 10,000, the
+//   bound of Kafka's controller) fails whole with POLICY_VIOLATION and creates nothing.
 // - validateOnly checks everything and creates nothing.
 // v1: no changes. v2: flexible. v3: no changes.
 import { ApiKey } from '../../protocol/generated/apis.js';
@@ -28,6 +30,21 @@ export const createPartitionsHandler = defineHandler<
   async handle(ctx, req) {
     const counts = new Map<string, number>();
     for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
+    let added = 0;
+    for (const t of req.topics)
+      added += Math.max(0, t.count - (ctx.services.topics.get(t.name)?.partitions ?? 0));
+    if (added > ctx.services.brokerConfig().maxPartitionsPerRequest) {
+      // Kafka's controller bounds the records of one operation and answers every topic with this.
+      const errorMessage = 'Unable to perform excessively large batch operation.';
+      return {
+        throttleTimeMs: 0,
+        results: req.topics.map((t) => ({
+          name: t.name,
+          errorCode: ErrorCode.POLICY_VIOLATION,
+          errorMessage,
+        })),
+      };
+    }
     const results = await Promise.all(
       req.topics.map(async (t) => {
         try {

@@ -5,6 +5,8 @@
 //   INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR (more replicas than brokers),
 //   INVALID_REPLICA_ASSIGNMENT, INVALID_CONFIG (unknown key or bad value), INVALID_REQUEST
 //   (the same topic twice in one request).
+// - A request whose topics add up to more than max.partitions.per.request partitions (default
+//   10,000, Kafka's controller bound) fails whole: POLICY_VIOLATION for every topic, nothing created.
 // - validateOnly (v1+) checks everything and creates nothing.
 // v1: validateOnly, error messages. v2: throttle. v4: defaults (-1). v5: flexible, the created
 // topic's partitions, replication factor and every config (effective value and source, as in
@@ -29,6 +31,14 @@ export const createTopicsHandler = defineHandler<CreateTopicsRequest, DeepPartia
   async handle(ctx, req) {
     const counts = new Map<string, number>();
     for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
+    if (requestedPartitions(req, ctx.services) > ctx.services.brokerConfig().maxPartitionsPerRequest) {
+      // As Kafka's validateTotalNumberOfPartitions: the whole request is refused.
+      const message = 'Excessively large number of partitions per request.';
+      return {
+        throttleTimeMs: 0,
+        topics: req.topics.map((t) => failed(t.name, ErrorCode.POLICY_VIOLATION, message)),
+      };
+    }
     const topics = await Promise.all(
       req.topics.map((t) => {
         if (counts.get(t.name)! > 1) {
@@ -44,6 +54,16 @@ export const createTopicsHandler = defineHandler<CreateTopicsRequest, DeepPartia
     return { throttleTimeMs: 0, topics };
   },
 });
+
+/** Partitions the request asks for: an assignment's length, else NumPartitions (-1: num.partitions). */
+function requestedPartitions(req: CreateTopicsRequest, services: BrokerServices): number {
+  let total = 0;
+  for (const t of req.topics) {
+    if (t.assignments.length > 0) total += t.assignments.length;
+    else total += t.numPartitions === -1 ? services.settings.numPartitions : Math.max(0, t.numPartitions);
+  }
+  return total;
+}
 
 async function createOne(
   services: BrokerServices,
