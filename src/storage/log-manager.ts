@@ -310,7 +310,14 @@ export class LogManager {
    */
   async deleteLog(topic: string, partition: number): Promise<void> {
     const target = await this.renameAway(topic, partition, DELETE_SUFFIX);
-    if (target !== null) this.removeInBackground(target);
+    if (target === null) return;
+    // Removed even if the fsync fails: a rename lost with power brings the directory back under
+    // its old name, where a pending topic deletion (or the stray check) finds it again.
+    try {
+      await this.dataDirSync.sync();
+    } finally {
+      this.removeInBackground(target);
+    }
   }
 
   /**
@@ -318,8 +325,10 @@ export class LogManager {
    * later with the same name: closes the log and renames the directory to
    * `<topic>-<partition>.<uuid>-stray` (as Kafka does with stray logs). Returns the new path.
    */
-  detachLog(topic: string, partition: number): Promise<string | null> {
-    return this.renameAway(topic, partition, STRAY_SUFFIX);
+  async detachLog(topic: string, partition: number): Promise<string | null> {
+    const target = await this.renameAway(topic, partition, STRAY_SUFFIX);
+    if (target !== null) await this.dataDirSync.sync();
+    return target;
   }
 
   /** fsyncs the data directory, shared with concurrent callers (after creating partition directories). */
@@ -327,6 +336,10 @@ export class LogManager {
     return this.dataDirSync.sync();
   }
 
+  /**
+   * Takes the log out of the manager, renames its directory with `suffix` and closes it; the
+   * caller fsyncs the data directory. Returns the new path, or null when there was no directory.
+   */
   private async renameAway(topic: string, partition: number, suffix: string): Promise<string | null> {
     const k = key(topic, partition);
     await this.creating.get(k)?.catch(() => undefined);
@@ -339,17 +352,20 @@ export class LogManager {
       if (suffix === STRAY_SUFFIX) await log.close();
     }
     const target = join(this.dataDir, renamedDirName(topic, partition, suffix));
-    let renamed = true;
+    let renamed = false;
     try {
       await rename(join(this.dataDir, UnifiedLog.dirName(topic, partition)), target);
-      await this.dataDirSync.sync();
+      renamed = true;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      renamed = false;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        // Not renamed: the data stays where it is, and the log's descriptors are freed.
+        if (log !== undefined && suffix === DELETE_SUFFIX) await log.close().catch(() => undefined);
+        throw err;
+      }
     }
     // A deleted log is closed after the rename (its open files survive it), so a crash at any
-    // point leaves either the whole directory or the renamed one. log.delete() finds nothing left
-    // at the old path; the renamed directory is removed in the background.
+    // point leaves either the whole directory or the renamed one; log.delete() finds nothing left
+    // at the old path.
     if (log !== undefined && suffix === DELETE_SUFFIX) {
       await log.delete().catch((err: unknown) => {
         this.logger.warn('Closing a deleted log failed', { topic, partition, error: String(err) });
