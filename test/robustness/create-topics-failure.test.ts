@@ -44,7 +44,7 @@ test('a creation that fails with EMFILE leaves nothing behind and the broker sti
   const dataDir = makeTempDir('brook-emfile-');
   let bp: BrokerProcess | undefined;
   try {
-    bp = await spawnBrokerProcess({ dataDir, config: CONFIG, maxOpenFiles: MAX_OPEN_FILES });
+    bp = await spawnBrokerProcess({ dataDir, config: CONFIG, fileLimit: MAX_OPEN_FILES });
     const r = await createTopic(bp.bootstrapServers, 'big', 400);
     assert.notEqual(r.topics[0]!.errorCode, 0, 'the creation must fail for this test to mean anything');
     assert.match(r.topics[0]!.errorMessage ?? '', /EMFILE/);
@@ -63,7 +63,7 @@ test('a creation that fails with EMFILE leaves nothing behind and the broker sti
 
     bp.kill('SIGKILL');
     await bp.waitExit();
-    bp = await spawnBrokerProcess({ dataDir, config: CONFIG, maxOpenFiles: MAX_OPEN_FILES });
+    bp = await spawnBrokerProcess({ dataDir, config: CONFIG, fileLimit: MAX_OPEN_FILES });
     const admin2 = await Admin.connect(bp.bootstrapServers);
     const topics = await admin2.listTopics();
     await admin2.close();
