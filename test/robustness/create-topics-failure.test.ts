@@ -16,6 +16,12 @@ import { rawRequest } from '../admin/raw-client.js';
 /** Small enough that a few hundred partitions exhaust it, large enough for the broker to start. */
 const MAX_OPEN_FILES = 200;
 const CONFIG = { 'offsets.topic.num.partitions': '1' };
+/**
+ * Open segment files are bounded by log.open.files.max (half of ulimit -n by default), so creating
+ * partitions no longer runs out on its own: a bound above the limit lets it, as a misconfigured
+ * broker would, and that real EMFILE is the failure this test needs.
+ */
+const EMFILE_CONFIG = { ...CONFIG, 'log.open.files.max': '100000' };
 
 function createTopic(bootstrap: string, name: string, numPartitions: number): Promise<CreateTopicsResponse> {
   return rawRequest(
@@ -44,7 +50,7 @@ test('a creation that fails with EMFILE leaves nothing behind and the broker sti
   const dataDir = makeTempDir('brook-emfile-');
   let bp: BrokerProcess | undefined;
   try {
-    bp = await spawnBrokerProcess({ dataDir, config: CONFIG, fileLimit: MAX_OPEN_FILES });
+    bp = await spawnBrokerProcess({ dataDir, config: EMFILE_CONFIG, fileLimit: MAX_OPEN_FILES });
     const r = await createTopic(bp.bootstrapServers, 'big', 400);
     assert.notEqual(r.topics[0]!.errorCode, 0, 'the creation must fail for this test to mean anything');
     assert.match(r.topics[0]!.errorMessage ?? '', /EMFILE/);
@@ -63,7 +69,7 @@ test('a creation that fails with EMFILE leaves nothing behind and the broker sti
 
     bp.kill('SIGKILL');
     await bp.waitExit();
-    bp = await spawnBrokerProcess({ dataDir, config: CONFIG, fileLimit: MAX_OPEN_FILES });
+    bp = await spawnBrokerProcess({ dataDir, config: EMFILE_CONFIG, fileLimit: MAX_OPEN_FILES });
     const admin2 = await Admin.connect(bp.bootstrapServers);
     const topics = await admin2.listTopics();
     await admin2.close();
