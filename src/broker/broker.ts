@@ -146,6 +146,7 @@ export class Broker {
       logger: logger.child({ name: 'metadata' }),
       rebuildFromLogs: config.metadataRebuildFromLogs,
       snapshotIntervalBytes: config.metadataSnapshotIntervalBytes,
+      clusterId: config.clusterId,
     });
     for (const scope of ['cluster-default', 'broker'] as const) {
       const dynamic = metadata.brokerConfigs(scope);

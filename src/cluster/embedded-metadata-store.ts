@@ -47,6 +47,8 @@ export interface MetadataStoreOptions {
   rebuildFromLogs?: boolean;
   /** metadata.log.max.record.bytes.between.snapshots */
   snapshotIntervalBytes?: number;
+  /** cluster.id: the id a new data dir takes; a data dir that holds another id refuses to start. */
+  clusterId?: string | null;
 }
 
 const silent: MetadataLogger = { info() {}, warn() {} };
@@ -110,7 +112,16 @@ export class EmbeddedMetadataStore implements MetadataStore {
     }
     const interval = options.snapshotIntervalBytes ?? DEFAULT_SNAPSHOT_INTERVAL_BYTES;
 
+    const configuredId = options.clusterId ?? null;
     if (loaded !== null) {
+      if (configuredId !== null && configuredId !== loaded.state.clusterId) {
+        // Kafka's InconsistentClusterIdException: this data dir belongs to another cluster.
+        throw new StartupError(
+          `The cluster id ${JSON.stringify(configuredId)} in cluster.id does not match the cluster id ` +
+            `${JSON.stringify(loaded.state.clusterId)} stored in ${dir}, so the broker refuses to start: this data ` +
+            `directory belongs to another cluster; fix cluster.id or point log.dirs at this cluster's data.`,
+        );
+      }
       if (options.rebuildFromLogs) {
         logger.warn(
           `${REBUILD_KEY} is set but the cluster metadata is readable: nothing is rebuilt; remove the setting`,
@@ -136,7 +147,13 @@ export class EmbeddedMetadataStore implements MetadataStore {
 
     const partitionDirs = await listPartitionDirs(dataDir);
     if (damage === null && partitionDirs.length === 0) {
-      const store = new EmbeddedMetadataStore(dir, emptyState(newClusterId()), 0, logger, interval);
+      const store = new EmbeddedMetadataStore(
+        dir,
+        emptyState(configuredId ?? newClusterId()),
+        0,
+        logger,
+        interval,
+      );
       await store.writeInitialLog();
       return store;
     }
@@ -168,7 +185,7 @@ export class EmbeddedMetadataStore implements MetadataStore {
       partitionDirs: partitionDirs.length,
       damagedFilesKeptAs: damage === null ? undefined : `*${suffix}`,
     });
-    const state = emptyState(newClusterId());
+    const state = emptyState(configuredId ?? newClusterId());
     for (const topic of await rebuildTopicsFromDirs(dataDir, partitionDirs, logger)) {
       applyRecord(state, { type: 'topic', topic });
     }

@@ -34,7 +34,7 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     name: 'cluster.id',
     type: 'string',
     default: null,
-    doc: 'Brook: the cluster id reported in Metadata; when unset one is generated and kept in the first log dir.',
+    doc: 'The cluster id a new data dir takes (reported in Metadata and DescribeCluster); when unset one is generated. A data dir that holds another cluster id refuses to start, as Kafka does.',
   },
   {
     name: 'listeners',
