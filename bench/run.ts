@@ -1,7 +1,8 @@
-// Brook benchmark: `npm run bench [-- --quick] [--peers] [--messages N] [--only produce|consume|latency|fsync|groups|startup]
+// Brook benchmark: `npm run bench [-- --quick] [--peers] [--messages N] [--only produce|consume|latency|fsync|groups|startup|topics]
 //   [--partitions N] [--profile] [--tsx] [--no-brook]`
 // See bench/README.md for what each figure means.
 import { benchGroupConsume, benchRebalance } from './groups.js';
+import { benchTopics, fdLimit } from './topics.js';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -45,14 +46,14 @@ const { values: flags } = parseArgs({
 
 if (flags.help) {
   process.stdout.write(
-    'usage: npm run bench -- [--quick] [--peers] [--messages N] [--only produce|consume|latency|fsync|groups|startup]\n' +
+    'usage: npm run bench -- [--quick] [--peers] [--messages N] [--only produce|consume|latency|fsync|groups|startup|topics]\n' +
       '                        [--partitions N] [--latency-seconds S] [--profile] [--build] [--tsx] [--no-brook]\n' +
       '                        [--wait-idle SECONDS]\n',
   );
   process.exit(0);
 }
 
-const ONLY = ['produce', 'consume', 'latency', 'fsync', 'groups', 'startup'];
+const ONLY = ['produce', 'consume', 'latency', 'fsync', 'groups', 'startup', 'topics'];
 if (flags.only && !ONLY.includes(flags.only)) {
   process.stderr.write(`--only must be one of ${ONLY.join('|')}\n`);
   process.exit(2);
@@ -163,7 +164,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   loadAtStart = loadAverage();
   log(`load average: ${loadAtStart}`);
-  rdBin = await buildRdkafkaPerformance(benchDir);
+  if (flags.only !== 'topics' || flags.peers) rdBin = await buildRdkafkaPerformance(benchDir);
   if (flags.build) {
     log('npm run build (tsc -p tsconfig.build.json)');
     const r = await runChild('npm', ['run', 'build'], 300_000, { cwd: root });
@@ -320,6 +321,49 @@ async function main(): Promise<void> {
           p50Ms: readyMs,
           note: `startup after ${how}: ${readyMs} ms from process start to the ready line (includes Node start-up), ${(bytes / 2 ** 20).toFixed(0)} MiB in the log`,
         });
+      }
+    }
+    if (want('topics')) {
+      // Single-partition topics in batched CreateTopics requests (1,000 per request, as admin
+      // clients batch them): does a create cost O(change) or O(cluster), and do open files stay
+      // bounded by log.open.files.max rather than growing with the number of partitions?
+      const totals = quick ? [100, 1_000] : [1_000, 10_000];
+      const perRequest = 1_000;
+      // log.open.files.max well below the topic count, so the figure shows that open files follow
+      // the setting, not the number of partitions (the default is half of ulimit -n).
+      const openMax = quick ? 200 : 1_000;
+      const b = await startBrook({
+        root,
+        tmpRoot,
+        label: 'topics',
+        forceTsx: flags.tsx,
+        config: { 'log.open.files.max': String(openMax) },
+      });
+      runners.add(b.runner === 'dist' ? 'node dist/src/cli/main.js' : 'node --import tsx src/cli/main.ts');
+      try {
+        await quiet();
+        const limit = fdLimit(b.pid);
+        log(
+          `topics: create ${totals.join(' then ')} topics, ${perRequest} per request (broker fd limit ${limit})`,
+        );
+        const steps = await benchTopics(b.bootstrap, b.pid, totals, perRequest, log);
+        let cumulative = 0;
+        for (const s of steps) {
+          cumulative += s.seconds;
+          rows.push({
+            system: SYS,
+            test: `create topics, ${s.created.toLocaleString('en-US')} -> ${s.total.toLocaleString('en-US')}`,
+            size: 0,
+            msgsPerSec: s.created / s.seconds,
+            peakRssMb: s.rssMb,
+            note: `create topics: ${s.created.toLocaleString('en-US')} single-partition topics in ${s.seconds.toFixed(2)} s (${s.requests} CreateTopics requests of up to ${perRequest}), ${s.total.toLocaleString('en-US')} in all after ${cumulative.toFixed(2)} s; msgs/s column = topics/s; after the step: RSS ${s.rssMb.toFixed(0)} MiB, ${s.fds} open fds (log.open.files.max=${openMax}, process limit ${limit})`,
+          });
+        }
+      } finally {
+        const t0 = Date.now();
+        await b.stop();
+        log(`topics: broker stopped (SIGTERM) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        rmSync(b.dataDir, { recursive: true, force: true });
       }
     }
     if (want('fsync')) {
