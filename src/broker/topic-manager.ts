@@ -16,6 +16,7 @@ import type { LogManager } from '../storage/log-manager.js';
 import type { LogConfig } from '../storage/log-config.js';
 import { topicLogConfig, validateTopicConfigs } from '../config/topic-config.js';
 import { writePartitionMetadata } from '../storage/partition-metadata-file.js';
+import { fsyncDir } from '../storage/fsync-dir.js';
 import { crashPoint } from './crash-points.js';
 import type { BrokerSettings } from './services.js';
 
@@ -291,6 +292,9 @@ export class TopicManager {
   ): Promise<void> {
     const log = await this.logs.createLog(topic.name, partition, config);
     await writePartitionMetadata(log.dir, topic.topicId);
+    // One fsync of the new directory makes both of its entries durable: partition.metadata and the
+    // first (empty) segment, which the log does not fsync at creation.
+    await fsyncDir(log.dir);
   }
 
   private async removePartitionLogs(name: string, from: number, to: number): Promise<void> {

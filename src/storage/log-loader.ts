@@ -195,12 +195,19 @@ function readCheckpoint(buf: Buffer | null, name: string, dir: string, logger: S
   return offset;
 }
 
+/**
+ * The first segment of a log without any (a new partition). Created but not fsynced: it holds no
+ * data, and when a power loss drops the empty file the next load creates it again at the same
+ * offset; its directory entry is fsynced by the first flush of data into it (LogSegment.flush),
+ * before that data is acknowledged as durable. Creating 10,000 partitions paid an fdatasync and a
+ * directory fsync each here.
+ */
 async function createEmpty(
   dir: string,
   baseOffset: number,
   settings: { segmentBytes: number; indexIntervalBytes: number },
 ): Promise<LogSegment> {
   const seg = LogSegment.create(dir, baseOffset, settings, Date.now());
-  await seg.flush();
+  await seg.createFile();
   return seg;
 }

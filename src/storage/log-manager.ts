@@ -4,7 +4,7 @@
 // close() tells the next start that indexes can be trusted and no recovery scan is needed.
 
 import { randomUUID } from 'node:crypto';
-import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DirectorySyncer } from '../cluster/dir-sync.js';
 import { removeIfExists, writeFileAtomic } from './checkpoint-file.js';
@@ -286,7 +286,7 @@ export class LogManager {
   ): Promise<UnifiedLog> {
     const dir = join(this.dataDir, UnifiedLog.dirName(topic, partition));
     // The new directory's entry in the data dir is fsynced before any write in it can be acknowledged.
-    await mkdirDurable(dir);
+    await this.mkdirPartitionDir(dir);
     // A directory left over from an earlier run is verified, not trusted; an empty one costs nothing.
     const log = await UnifiedLog.open(
       dir,
@@ -329,6 +329,23 @@ export class LogManager {
     const target = await this.renameAway(topic, partition, STRAY_SUFFIX);
     if (target !== null) await this.dataDirSync.sync();
     return target;
+  }
+
+  /**
+   * Creates a partition directory and makes its entry durable. The fsync of the data directory is
+   * shared with concurrent creations (one CreateTopics request creates up to LOAD_CONCURRENCY
+   * directories at a time): one fsync covers every mkdir made before it started.
+   */
+  private async mkdirPartitionDir(dir: string): Promise<void> {
+    try {
+      await mkdir(dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return; // nothing new (as mkdirDurable): a leftover is verified by the load
+      if (code === 'ENOENT') return mkdirDurable(dir); // the data dir itself is gone: recreate the path
+      throw err;
+    }
+    await this.dataDirSync.sync();
   }
 
   /** fsyncs the data directory, shared with concurrent callers (after creating partition directories). */

@@ -264,6 +264,20 @@ export class LogSegment {
     return queue.splice(0, n);
   }
 
+  /**
+   * Creates the segment's file on disk (empty), without fsync: a new partition shows its first
+   * segment at once, as Kafka's does. Its directory entry is made durable by the first flush().
+   */
+  async createFile(): Promise<void> {
+    if (this.closed) return;
+    this.refs++;
+    try {
+      await this.file.use(async () => undefined);
+    } finally {
+      this.release();
+    }
+  }
+
   async flush(): Promise<void> {
     if (this.closed) return;
     this.refs++;
