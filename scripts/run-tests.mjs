@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs every test file under test/ with Node's own test runner, TypeScript loaded by tsx.
 // Node 20's `--test` does not expand globs, so the files are listed here.
-// Usage: node scripts/run-tests.mjs [substring-filter ...]
+// Usage: node scripts/run-tests.mjs [substring-filter ...] [--exclude substring ...]
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -15,9 +15,15 @@ function walk(dir, out) {
   return out;
 }
 
-const filters = process.argv.slice(2);
+const filters = [];
+const excludes = [];
+for (let i = 2; i < process.argv.length; i++) {
+  if (process.argv[i] === '--exclude') excludes.push(process.argv[++i] ?? '');
+  else filters.push(process.argv[i]);
+}
 const files = walk('test', [])
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+  .filter((f) => !excludes.some((s) => f.includes(s)))
   .sort();
 if (files.length === 0) {
   console.error('no test files matched');
