@@ -86,6 +86,33 @@ async function brokerStart(argv: string[]): Promise<void> {
   const useListenersFromConfig =
     port === undefined && values.host === undefined && raw.listeners !== undefined;
 
+  // Installed before the broker starts: its ready log line goes out inside Broker.start, and a SIGTERM sent on
+  // seeing it must stop the broker cleanly (marker, lock released), not kill it with the default action.
+  const running: { broker?: Broker } = {};
+  let pendingSignal: string | null = null;
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    const started = running.broker;
+    if (started === undefined) {
+      // A second signal while starting (a recovery that takes long) exits at once, as a user expects.
+      if (pendingSignal !== null) process.exit(1);
+      pendingSignal = signal;
+      return;
+    }
+    if (stopping) return;
+    stopping = true;
+    logger.info('Shutting down', { signal });
+    started.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error('Shutdown failed', { err: (err as Error).stack });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+
   let broker: Broker;
   try {
     broker = await Broker.start({
@@ -105,22 +132,8 @@ async function brokerStart(argv: string[]): Promise<void> {
     throw err;
   }
   process.stdout.write(`Brook broker ${broker.config.nodeId} started on ${broker.bootstrapServers}\n`);
-
-  let stopping = false;
-  const shutdown = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('Shutting down', { signal });
-    broker.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error('Shutdown failed', { err: (err as Error).stack });
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  running.broker = broker;
+  if (pendingSignal !== null) shutdown(pendingSignal);
 }
 
 async function main(argv: string[]): Promise<void> {
