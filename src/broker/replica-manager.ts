@@ -15,6 +15,7 @@ import {
   validateCompressedRecords,
   validateRecords,
   type RecordError,
+  timestampWindow,
   type ValidateOptions,
 } from '../storage/record-batches.js';
 import type { AppendResult, UnifiedLog } from '../storage/unified-log.js';
@@ -101,6 +102,7 @@ export class ReplicaManager {
         compacted: config.cleanupPolicy !== 'delete',
         origin: 'client',
         topicPartition: `${topic}-${partition}`,
+        timestamps: timestampWindow(config, Date.now()),
       };
       const validated = validateRecords(records, config.maxMessageBytes, opts);
       const inflated =

@@ -10,16 +10,23 @@
 //   0, 1, 2, ..., nothing left over                                    → INVALID_RECORD
 // - compacted topics: every record has a key                          → INVALID_RECORD with per-record
 //   errors (KIP-467), so clients fail only the keyless records
+// - clients, CreateTime topics with message.timestamp.before/after.max.ms: every record's timestamp
+//   lies in [now - before, now + after]; no client batch is marked LogAppendTime → INVALID_TIMESTAMP
+//   with per-record errors
+// Each check rides on the one pass that walks the records (scanRecords), for compressed batches after
+// inflating them off the event loop (validateCompressedRecords): no record is decoded twice.
 // Compressed batches are decompressed to check their records (as Kafka does), bounded by
 // maxDecompressedBytesFor(max.message.bytes) while inflating.
 
 import {
   ATTR_COMPRESSION_MASK,
   ATTR_CONTROL,
+  ATTR_TIMESTAMP_TYPE_LOG_APPEND,
   BATCH_HEADER_BYTES,
   BATCH_LOG_OVERHEAD,
   BATCH_OFFSET_ATTRIBUTES,
   BATCH_OFFSET_BASE_OFFSET,
+  BATCH_OFFSET_BASE_TIMESTAMP,
   BATCH_OFFSET_LAST_OFFSET_DELTA,
   BATCH_OFFSET_LEADER_EPOCH,
   BATCH_OFFSET_LENGTH,
@@ -32,8 +39,9 @@ import {
   batchSizeAt,
 } from '../protocol/batch-header.js';
 import { CompressionError, compressionName, decompress } from '../protocol/compression.js';
-import { scanRecords, verifyBatchCrc } from '../protocol/records.js';
+import { readInt64, scanRecords, verifyBatchCrc, type TimestampWindow } from '../protocol/records.js';
 import { StorageError } from './errors.js';
+import type { LogConfig } from './log-config.js';
 
 /** A batch can never be shorter than its header. */
 export const MIN_BATCH_BYTES = BATCH_HEADER_BYTES;
@@ -74,13 +82,14 @@ export interface RecordError {
   message: string | null;
 }
 
-/** INVALID_RECORD because of particular records: the produce answer lists them. */
+/** INVALID_RECORD or INVALID_TIMESTAMP because of particular records: the produce answer lists them. */
 export class RecordValidationError extends StorageError {
   constructor(
+    code: 'INVALID_RECORD' | 'INVALID_TIMESTAMP',
     message: string,
     readonly recordErrors: RecordError[],
   ) {
-    super('INVALID_RECORD', message);
+    super(code, message);
   }
 }
 
@@ -91,9 +100,41 @@ export interface ValidateOptions {
   origin: 'client' | 'internal';
   /** For messages, as Kafka names it: "topic-partition". */
   topicPartition: string;
+  /**
+   * Client appends to a CreateTime topic with timestamp limits: timestampWindow(). One window per
+   * request; validateRecords and validateCompressedRecords reuse it batch after batch.
+   */
+  timestamps?: TimestampWindow | null;
 }
 
 const INTERNAL_APPEND: ValidateOptions = { compacted: false, origin: 'internal', topicPartition: '' };
+
+/** Long.MAX_VALUE as configs hold it: no limit. */
+const NO_LIMIT = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The window a client's CreateTime records must fall in at `nowMs` (Kafka's LogValidator.validateTimestamp,
+ * KIP-937), or null when nothing is checked: on LogAppendTime topics the broker stamps its own time, and
+ * topics without limits (the default) accept any timestamp. The deprecated
+ * message.timestamp.difference.max.ms arrives here as the fallback of both limits (topic-config.ts).
+ */
+export function timestampWindow(
+  config: Pick<
+    LogConfig,
+    'messageTimestampType' | 'messageTimestampBeforeMaxMs' | 'messageTimestampAfterMaxMs'
+  >,
+  nowMs: number,
+): TimestampWindow | null {
+  const before = config.messageTimestampBeforeMaxMs;
+  const after = config.messageTimestampAfterMaxMs;
+  if (config.messageTimestampType !== 'CreateTime' || (before >= NO_LIMIT && after >= NO_LIMIT)) return null;
+  return {
+    baseTimestamp: 0,
+    low: before < NO_LIMIT ? nowMs - before : -Infinity,
+    high: after < NO_LIMIT ? nowMs + after : Infinity,
+    outOfRange: [],
+  };
+}
 
 /**
  * Validates every batch of a produce payload: framing, CRC, size limit, header consistency and the
@@ -140,7 +181,7 @@ export function validateRecords(
       throw new StorageError('INVALID_RECORD', 'record batch must contain at least one record');
     }
     if ((attributes & ATTR_COMPRESSION_MASK) === CompressionType.None) {
-      checkRecords(records, pos + BATCH_HEADER_BYTES, pos + size, count, attributes, opts);
+      checkRecords(records, pos + BATCH_HEADER_BYTES, pos + size, records, pos, opts);
     } else {
       compressedBatches++;
     }
@@ -185,34 +226,107 @@ function checkClientBatch(
   }
 }
 
-/** The records section data[start, end) of a batch with `count` records, uncompressed. */
+/**
+ * The records section data[start, end), uncompressed, of the batch whose header is at batch[pos]. The
+ * header is the client's, not yet stamped: offsets in messages are the client's, as in Kafka's.
+ */
 function checkRecords(
   data: Buffer,
   start: number,
   end: number,
-  count: number,
-  attributes: number,
+  batch: Buffer,
+  pos: number,
   opts: ValidateOptions,
 ): void {
+  const attributes = batch.readInt16BE(pos + BATCH_OFFSET_ATTRIBUTES);
+  const count = batch.readInt32BE(pos + BATCH_OFFSET_RECORDS_COUNT);
   const keyless = opts.compacted && (attributes & ATTR_CONTROL) === 0 ? [] : null;
-  const problem = scanRecords(data, start, end, count, keyless);
+  // Kafka refuses a producer's LogAppendTime batch on a LogAppendTime topic; Brook on any topic (on a
+  // CreateTime one Kafka range-checks the batch's maxTimestamp, then stores the batch as CreateTime).
+  const appendTime = opts.origin === 'client' && (attributes & ATTR_TIMESTAMP_TYPE_LOG_APPEND) !== 0;
+  const window = appendTime ? null : (opts.timestamps ?? null);
+  if (window !== null) {
+    window.baseTimestamp = readInt64(batch, pos + BATCH_OFFSET_BASE_TIMESTAMP);
+    window.outOfRange.length = 0;
+  }
+  const problem = scanRecords(data, start, end, count, keyless, window);
   if (problem !== null) {
     throw new StorageError('INVALID_RECORD', `Found invalid record structure: ${problem}`);
+  }
+  // The scan bounded `count` by the bytes present: only now may it size a list of errors.
+  if (appendTime || (window !== null && window.outOfRange.length > 0)) {
+    throw timestampError(batch, pos, count, keyless, window, opts.topicPartition);
   }
   if (keyless !== null && keyless.length > 0) throw keylessError(keyless, opts.topicPartition);
 }
 
+function keylessMessage(topicPartition: string): string {
+  return `Compacted topic cannot accept message without key in topic partition ${topicPartition}.`;
+}
+
 /** Kafka's message and per-record errors (LogValidator.validateKey, processRecordErrors). */
 function keylessError(indexes: number[], topicPartition: string): RecordValidationError {
-  const message = `Compacted topic cannot accept message without key in topic partition ${topicPartition}.`;
+  const message = keylessMessage(topicPartition);
   const errors = indexes.map((batchIndex) => ({ batchIndex, message }));
   const shown = errors
     .slice(0, 3)
     .map((e) => `RecordError(batchIndex=${e.batchIndex}, message='${e.message}')`)
     .join(', ');
   return new RecordValidationError(
+    'INVALID_RECORD',
     `One or more records have been rejected due to ${errors.length} record errors in total, and only ` +
       `showing the first three errors at most: [${shown}]`,
+    errors,
+  );
+}
+
+/**
+ * INVALID_TIMESTAMP for the batch at batch[pos], as Kafka's LogValidator.validateRecord words it: one error
+ * per refused record, a keyless record of a compacted topic keeping its key error (Kafka checks the key
+ * first). `window` null: the batch is marked LogAppendTime, so every record is refused for that.
+ */
+function timestampError(
+  batch: Buffer,
+  pos: number,
+  count: number,
+  keyless: number[] | null,
+  window: TimestampWindow | null,
+  topicPartition: string,
+): RecordValidationError {
+  const baseOffset = readInt64(batch, pos + BATCH_OFFSET_BASE_OFFSET);
+  const keyMessage = keylessMessage(topicPartition);
+  const errors: RecordError[] = [];
+  for (const batchIndex of keyless ?? []) errors.push({ batchIndex, message: keyMessage });
+  if (window === null) {
+    const keyError = new Set(keyless);
+    for (let i = 0; i < count; i++) {
+      if (keyError.has(i)) continue;
+      errors.push({
+        batchIndex: i,
+        message:
+          `Invalid timestamp type in message with offset ${baseOffset + i}. ` +
+          'Producer should not set timestamp type to LogAppendTime.',
+      });
+    }
+  } else {
+    const pairs = window.outOfRange;
+    for (let k = 0; k < pairs.length; k += 2) {
+      const i = pairs[k]!;
+      errors.push({
+        batchIndex: i,
+        message:
+          `Timestamp ${pairs[k + 1]} of message with offset ${baseOffset + i} is out of range. ` +
+          `The timestamp should be within [${window.low}, ${window.high}]`,
+      });
+    }
+  }
+  errors.sort((a, b) => a.batchIndex - b.batchIndex);
+  const first = errors.find((e) => e.message !== keyMessage) ?? errors[0]!;
+  return new RecordValidationError(
+    'INVALID_TIMESTAMP',
+    // Kafka's sentence, then the first timestamp error and how many records were refused in all.
+    `One or more records have been rejected due to invalid timestamp: ${first.message}` +
+      (errors.length > 1 ? ` (${errors.length} record errors in total)` : ''),
     errors,
   );
 }
@@ -257,8 +371,8 @@ export async function validateCompressedRecords(
       if (next !== undefined) next();
       else inflations--;
     }
-    const count = records.readInt32BE(pos + BATCH_OFFSET_RECORDS_COUNT);
-    checkRecords(data, 0, data.length, count, attributes, opts);
+    // `records` is stamped only after this check settles (ReplicaManager.appendInOrder).
+    checkRecords(data, 0, data.length, records, pos, opts);
   }
 }
 

@@ -20,7 +20,6 @@ import {
 } from './log-loader.js';
 import { TailCache } from './tail-cache.js';
 import { LogSegment, type TimestampAndOffset } from './log-segment.js';
-import { checkRecordTimestamps } from './record-timestamps.js';
 import { PendingWrites, type PendingWrite } from './pending-writes.js';
 import type {
   PendingProducerState,
@@ -260,9 +259,6 @@ export class UnifiedLog {
       );
     }
     const nowMs = opts.nowMs ?? Date.now();
-    if (opts.assignOffsets && (opts.timestampType ?? config.messageTimestampType) === 'CreateTime') {
-      checkRecordTimestamps(records, config, nowMs);
-    }
     if (summary.hasProducerBatches) {
       const duplicate = this.checkProducers(records, summary.batchCount);
       if (duplicate !== null) return this.duplicateResult(duplicate);

@@ -1,6 +1,7 @@
 // Produced batches are trusted no further than Kafka trusts them, over the wire: CRC-valid forgeries
 // (2^31 offsets for one record, records consumers cannot parse), decompression bombs in every codec,
-// writes to and deletion of __consumer_offsets, and KIP-467 record errors seen by a real client.
+// writes to and deletion of __consumer_offsets, and KIP-467 record errors seen by a real client (keyless
+// records on a compacted topic, timestamps outside message.timestamp.before/after.max.ms).
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
@@ -13,11 +14,12 @@ import { crc32cOf, encodeBatchSync } from '../../src/protocol/records.js';
 import { startTestBroker, uniqueTopic, type TestBroker } from '../helpers/broker.js';
 import { hasPythonKafka, requireTool } from '../helpers/external.js';
 import { runPythonJson } from '../helpers/run.js';
-import { decodeProduceV7, produceV7, RawConnection } from './raw-kafka.js';
+import { decodeProduceV7, decodeProduceV8, produceV7, produceV8, RawConnection } from './raw-kafka.js';
 
 const INVALID_RECORD = 87;
 const MESSAGE_TOO_LARGE = 10;
 const INVALID_TOPIC_EXCEPTION = 17;
+const INVALID_TIMESTAMP = 32;
 
 let tb: TestBroker;
 let admin: Admin;
@@ -281,6 +283,129 @@ describe('KIP-467: keyless records on a compacted topic', () => {
         ],
       });
       assert.equal(ok.offsets?.[0]?.offset, 0n);
+    } finally {
+      await producer.close();
+    }
+  });
+});
+
+describe('KIP-467: timestamps outside message.timestamp.before/after.max.ms', () => {
+  const HOUR = 3_600_000;
+
+  async function limitedTopic(prefix: string): Promise<string> {
+    const topic = uniqueTopic(prefix);
+    await admin.createTopics([
+      {
+        name: topic,
+        partitions: 1,
+        configs: {
+          'message.timestamp.before.max.ms': String(HOUR),
+          'message.timestamp.after.max.ms': String(HOUR),
+        },
+      },
+    ]);
+    return topic;
+  }
+
+  async function produceV8Raw(topic: string, batch: Buffer) {
+    const conn = await RawConnection.connect(tb.bootstrapServers);
+    try {
+      const id = ++correlation;
+      const [r] = decodeProduceV8(await conn.request(produceV8(id, topic, 0, batch), id, 60_000));
+      return r!;
+    } finally {
+      conn.destroy();
+    }
+  }
+
+  for (const [name, compression] of [
+    ['uncompressed', CompressionType.None],
+    ['gzip', CompressionType.Gzip],
+  ] as const) {
+    test(`${name}: the third record two hours old fails the batch with record error 2 (Produce v8)`, async () => {
+      const topic = await limitedTopic(`ts-${name}`);
+      const now = Date.now();
+      const old = now - 2 * HOUR;
+      const batch = encodeBatchSync({
+        records: [
+          { value: 'a', timestamp: now },
+          { value: 'b', timestamp: now },
+          { value: 'c', timestamp: old },
+        ],
+        compression,
+      });
+      const r = await produceV8Raw(topic, batch);
+      assert.equal(r.errorCode, INVALID_TIMESTAMP);
+      assert.equal(r.recordErrors.length, 1);
+      assert.equal(r.recordErrors[0]!.batchIndex, 2);
+      const window = /The timestamp should be within \[(\d+), (\d+)\]$/.exec(
+        r.recordErrors[0]!.message ?? '',
+      );
+      assert.ok(window, r.recordErrors[0]!.message ?? 'no message');
+      assert.match(
+        r.recordErrors[0]!.message!,
+        new RegExp(`^Timestamp ${old} of message with offset 2 is out of range\\.`),
+      );
+      const [low, high] = [Number(window[1]), Number(window[2])];
+      assert.ok(
+        high - low === 2 * HOUR && low >= now - HOUR - 60_000 && low <= now,
+        `window [${low}, ${high}]`,
+      );
+      assert.match(
+        String(r.errorMessage),
+        /^One or more records have been rejected due to invalid timestamp/,
+      );
+      // The whole batch is refused: nothing stored, the next good batch starts at offset 0.
+      const good = await produceV8Raw(topic, encodeBatchSync({ records: [{ value: 'fine' }], compression }));
+      assert.deepEqual([good.errorCode, good.baseOffset, good.recordErrors], [0, 0n, []]);
+    });
+  }
+
+  test('@platformatic/kafka (gzip) gets INVALID_TIMESTAMP with the record errors', async () => {
+    const topic = await limitedTopic('ts-client');
+    const producer = new Producer({
+      clientId: 'ts-kip467',
+      bootstrapBrokers: [tb.bootstrapServers],
+      serializers: stringSerializers,
+      retries: 0,
+    });
+    try {
+      const now = BigInt(Date.now());
+      const err = await producer
+        .send({
+          acks: ProduceAcks.ALL,
+          compression: 'gzip',
+          messages: [
+            { topic, partition: 0, key: 'a', value: '1', timestamp: now },
+            { topic, partition: 0, key: 'b', value: '2', timestamp: now + BigInt(3 * HOUR) },
+            { topic, partition: 0, key: 'c', value: '3', timestamp: now },
+          ],
+        })
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
+      assert.ok(err, 'the batch must be refused');
+      const responseError = (err as AggregateError).errors[0] as {
+        response: { responses: Array<{ partitionResponses: Array<Record<string, unknown>> }> };
+      };
+      const p = responseError.response.responses[0]!.partitionResponses[0]!;
+      assert.equal(p.errorCode, INVALID_TIMESTAMP);
+      const errors = p.recordErrors as Array<{ batchIndex: number; batchIndexErrorMessage: string }>;
+      assert.deepEqual(
+        errors.map((e) => e.batchIndex),
+        [1],
+      );
+      assert.match(
+        errors[0]!.batchIndexErrorMessage,
+        /^Timestamp \d+ of message with offset 1 is out of range/,
+      );
+      const ok = await producer.send({
+        acks: ProduceAcks.ALL,
+        compression: 'gzip',
+        messages: [{ topic, partition: 0, key: 'a', value: '1', timestamp: now }],
+      });
+      assert.equal(ok.offsets?.[0]?.offset, 0n, 'the refused batch took no offsets');
     } finally {
       await producer.close();
     }

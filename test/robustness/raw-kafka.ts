@@ -1,5 +1,5 @@
 // A small hand-written Kafka wire client for the robustness tests: request framing, a few request encoders
-// (ApiVersions v0/v3, Metadata v1, Produce v7, Fetch v4), record batch build/parse with its own CRC-32C, and a
+// (ApiVersions v0/v3, Metadata v1, Produce v7/v8, Fetch v4), record batch build/parse with its own CRC-32C, and a
 // raw socket that reads size-prefixed response frames. Written independently of src/ on purpose: it must not
 // share code (or bugs) with the broker it checks.
 import { Socket } from 'node:net';
@@ -176,6 +176,20 @@ export function produceV7(
     .bytes(records)
     .build();
   return frame(API_PRODUCE, 7, correlationId, body);
+}
+
+/** Produce v8 (same request body as v7; its response adds KIP-467 record errors and an error message). */
+export function produceV8(
+  correlationId: number,
+  topic: string,
+  partition: number,
+  records: Buffer,
+  acks = -1,
+  timeoutMs = 10_000,
+): Buffer {
+  const v7 = produceV7(correlationId, topic, partition, records, acks, timeoutMs);
+  v7.writeInt16BE(8, 6); // INT32 size, INT16 api key, then INT16 api version
+  return v7;
 }
 
 /** Fetch v4 of one partition from `offset`. */
@@ -422,6 +436,34 @@ export function decodeProduceV7(body: Buffer): ProducePartitionResponse[] {
   return out;
 }
 
+export interface ProduceV8PartitionResponse extends ProducePartitionResponse {
+  recordErrors: Array<{ batchIndex: number; message: string | null }>;
+  errorMessage: string | null;
+}
+
+/** Body of a Produce v8 response. */
+export function decodeProduceV8(body: Buffer): ProduceV8PartitionResponse[] {
+  const r = new In(body);
+  const out: ProduceV8PartitionResponse[] = [];
+  const nt = r.int32();
+  for (let t = 0; t < nt; t++) {
+    const topic = r.string() ?? '';
+    const np = r.int32();
+    for (let p = 0; p < np; p++) {
+      const partition = r.int32();
+      const errorCode = r.int16();
+      const baseOffset = r.int64();
+      r.int64(); // log_append_time_ms
+      r.int64(); // log_start_offset
+      const recordErrors: ProduceV8PartitionResponse['recordErrors'] = [];
+      const ne = r.int32();
+      for (let e = 0; e < ne; e++) recordErrors.push({ batchIndex: r.int32(), message: r.string() });
+      out.push({ topic, partition, errorCode, baseOffset, recordErrors, errorMessage: r.string() });
+    }
+  }
+  return out;
+}
+
 export interface FetchPartitionResponse {
   errorCode: number;
   highWatermark: bigint;
@@ -458,10 +500,65 @@ export interface ResponseFrame {
   body: Buffer;
 }
 
+/**
+ * Splits a byte stream into INT32-size-prefixed frames. Chunks are kept as they arrive and each byte is
+ * copied at most once, into its frame: a large response arriving in many socket chunks costs time linear in
+ * its size (concatenating the whole buffer on every chunk was quadratic).
+ */
+export class FrameSplitter {
+  private chunks: Buffer[] = [];
+  private held = 0;
+
+  /** Adds a chunk; returns the frames it completes (without their size prefix). */
+  push(chunk: Buffer): Buffer[] {
+    this.chunks.push(chunk);
+    this.held += chunk.length;
+    const out: Buffer[] = [];
+    while (this.held >= 4) {
+      const size = this.take(4, false).readInt32BE(0);
+      if (size < 0) throw new Error(`frame size ${size}`);
+      if (this.held < 4 + size) break;
+      this.take(4, true);
+      out.push(this.take(size, true));
+    }
+    return out;
+  }
+
+  /** The next n held bytes (n <= held): a view when one chunk holds them, else one copy. */
+  private take(n: number, consume: boolean): Buffer {
+    if (n === 0) return Buffer.alloc(0);
+    const first = this.chunks[0]!;
+    let bytes: Buffer;
+    let whole = 0; // chunks used up entirely
+    if (first.length >= n) {
+      bytes = first.subarray(0, n);
+      if (consume && first.length === n) whole = 1;
+      else if (consume) this.chunks[0] = first.subarray(n);
+    } else {
+      bytes = Buffer.allocUnsafe(n);
+      let filled = 0;
+      for (let i = 0; filled < n; i++) {
+        const c = this.chunks[i]!;
+        const used = Math.min(c.length, n - filled);
+        c.copy(bytes, filled, 0, used);
+        filled += used;
+        if (used === c.length) whole = i + 1;
+        else if (consume) this.chunks[i] = c.subarray(used);
+      }
+    }
+    if (consume) {
+      // One splice per frame: shifting chunk by chunk would be quadratic in the chunk count.
+      if (whole > 0) this.chunks.splice(0, whole);
+      this.held -= n;
+    }
+    return bytes;
+  }
+}
+
 /** A raw TCP connection that splits the broker's byte stream into size-prefixed response frames. */
 export class RawConnection {
   readonly socket: Socket;
-  private buffered: Buffer = Buffer.alloc(0);
+  private readonly splitter = new FrameSplitter();
   private frames: ResponseFrame[] = [];
   private waiters = new Set<() => void>();
   closed = false;
@@ -470,14 +567,14 @@ export class RawConnection {
   private constructor(socket: Socket) {
     this.socket = socket;
     socket.on('data', (d: Buffer) => {
-      this.buffered = this.buffered.length === 0 ? d : Buffer.concat([this.buffered, d]);
-      while (this.buffered.length >= 4) {
-        const size = this.buffered.readInt32BE(0);
-        if (this.buffered.length < 4 + size) break;
-        const f = this.buffered.subarray(4, 4 + size);
-        this.buffered = this.buffered.subarray(4 + size);
-        this.frames.push({ correlationId: f.readInt32BE(0), body: f.subarray(4) });
+      let frames: Buffer[];
+      try {
+        frames = this.splitter.push(d);
+      } catch (err) {
+        socket.destroy(err as Error);
+        return;
       }
+      for (const f of frames) this.frames.push({ correlationId: f.readInt32BE(0), body: f.subarray(4) });
       this.notify();
     });
     socket.on('error', (e) => {

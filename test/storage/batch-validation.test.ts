@@ -1,8 +1,10 @@
 // What a produced batch must pass beyond its CRC (record-batches.ts): Kafka's LogValidator checks of
 // counts, offsets, producer fields and record structure, for uncompressed and compressed batches, and
-// KIP-467 per-record errors for keyless records on compacted topics. Every forged batch here carries a
-// valid CRC: the CRC alone let all of them in before.
+// KIP-467 per-record errors for keyless records on compacted topics and for timestamps outside
+// message.timestamp.before/after.max.ms. Every forged batch here carries a valid CRC: the CRC alone let
+// all of them in before.
 import assert from 'node:assert/strict';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
 import { CompressionType } from '../../src/protocol/batch-header.js';
 import { compressSync } from '../../src/protocol/compression.js';
@@ -16,6 +18,7 @@ import {
 import { StorageError } from '../../src/storage/errors.js';
 import {
   RecordValidationError,
+  timestampWindow,
   validateCompressedRecords,
   validateRecords,
   type ValidateOptions,
@@ -226,11 +229,192 @@ describe('scanRecords against the decoder', () => {
       const b = Buffer.from(base);
       for (let flips = 1 + rand(3); flips > 0; flips--) b[61 + rand(b.length - 61)] = rand(256);
       const problem = scanRecords(b, 61, b.length, 3, null);
+      // Reading the timestamps (a window) accepts and refuses exactly what skipping them does.
+      const window = { baseTimestamp: 0, low: -Infinity, high: Infinity, outOfRange: [] };
+      assert.equal(scanRecords(b, 61, b.length, 3, null, window) === null, problem === null);
       if (problem === null) {
         accepted++;
         assert.equal(decodeBatchSync(b, 0, { verifyCrc: false }).records.length, 3);
       }
     }
     assert.ok(accepted < 5000, 'damage is noticed');
+  });
+});
+
+describe('timestamp limits (message.timestamp.before/after.max.ms, LogValidator.validateTimestamp)', () => {
+  const NOW = 1_700_000_000_000;
+  const HOUR = 3_600_000;
+  const NO_LIMIT = Number.MAX_SAFE_INTEGER;
+  const LIMITED = {
+    messageTimestampType: 'CreateTime',
+    messageTimestampBeforeMaxMs: HOUR,
+    messageTimestampAfterMaxMs: HOUR,
+  } as const;
+  const limited = (base: ValidateOptions = CLIENT): ValidateOptions => ({
+    ...base,
+    timestamps: timestampWindow(LIMITED, NOW),
+  });
+  const range = `[${NOW - HOUR}, ${NOW + HOUR}]`;
+
+  function batch(timestamps: number[], compression = CompressionType.None): Buffer {
+    return encodeBatchSync({
+      records: timestamps.map((timestamp, i) => ({ key: `k${i}`, value: 'v', timestamp })),
+      compression,
+    });
+  }
+
+  function timestampErrors(expected: Array<[number, string]>) {
+    return (err: unknown): boolean => {
+      assert.ok(err instanceof RecordValidationError, `RecordValidationError expected, got ${String(err)}`);
+      assert.equal(err.code, 'INVALID_TIMESTAMP', err.message);
+      assert.deepEqual(
+        err.recordErrors.map((e) => [e.batchIndex, e.message]),
+        expected,
+      );
+      assert.match(err.message, /^One or more records have been rejected due to invalid timestamp/);
+      return true;
+    };
+  }
+
+  it('refuses an uncompressed batch whose third record is too old, naming that record', () => {
+    validateRecords(batch([NOW, NOW - HOUR, NOW + HOUR]), MAX, limited());
+    assert.throws(
+      () => validateRecords(batch([NOW, NOW, NOW - HOUR - 1]), MAX, limited()),
+      timestampErrors([
+        [
+          2,
+          `Timestamp ${NOW - HOUR - 1} of message with offset 2 is out of range. The timestamp should be within ${range}`,
+        ],
+      ]),
+    );
+  });
+
+  it('refuses a gzip batch after inflating it, not before: the header alone cannot tell', async () => {
+    const b = batch([NOW, NOW, NOW - 2 * HOUR], CompressionType.Gzip);
+    const opts = limited();
+    assert.equal(validateRecords(b, MAX, opts).compressedBatches, 1);
+    await assert.rejects(
+      validateCompressedRecords(b, 16 * MAX, opts),
+      timestampErrors([
+        [
+          2,
+          `Timestamp ${NOW - 2 * HOUR} of message with offset 2 is out of range. The timestamp should be within ${range}`,
+        ],
+      ]),
+    );
+    await validateCompressedRecords(batch([NOW - HOUR, NOW + HOUR], CompressionType.Zstd), 16 * MAX, opts);
+  });
+
+  it('lists every refused record, future ones too, with the offsets the client sent', () => {
+    const b = batch([NOW + 2 * HOUR, NOW, NOW + HOUR + 1, 1234]);
+    b.writeBigInt64BE(100n, 0); // a client's baseOffset (Kafka words offsets as sent)
+    assert.throws(
+      () => validateRecords(b, MAX, limited()),
+      timestampErrors([
+        [
+          0,
+          `Timestamp ${NOW + 2 * HOUR} of message with offset 100 is out of range. The timestamp should be within ${range}`,
+        ],
+        [
+          2,
+          `Timestamp ${NOW + HOUR + 1} of message with offset 102 is out of range. The timestamp should be within ${range}`,
+        ],
+        [
+          3,
+          `Timestamp 1234 of message with offset 103 is out of range. The timestamp should be within ${range}`,
+        ],
+      ]),
+    );
+  });
+
+  it('reads timestamp deltas of any size, and skips records without a timestamp (-1)', () => {
+    // 1234 then a far later record: the delta takes six varlong bytes.
+    const wide = {
+      messageTimestampType: 'CreateTime',
+      messageTimestampBeforeMaxMs: NO_LIMIT,
+      messageTimestampAfterMaxMs: 0,
+    } as const;
+    const opts = { ...CLIENT, timestamps: timestampWindow(wide, 999_999_999_998) };
+    assert.throws(
+      () => validateRecords(batch([1234, 999_999_999_999]), MAX, opts),
+      timestampErrors([
+        [
+          1,
+          'Timestamp 999999999999 of message with offset 1 is out of range. The timestamp should be within [-Infinity, 999999999998]',
+        ],
+      ]),
+    );
+    validateRecords(batch([1234, 999_999_999_998]), MAX, opts);
+    validateRecords(batch([-1, -1]), MAX, limited());
+  });
+
+  it('checks nothing without limits or on LogAppendTime topics', () => {
+    assert.equal(
+      timestampWindow(
+        { ...LIMITED, messageTimestampBeforeMaxMs: NO_LIMIT, messageTimestampAfterMaxMs: NO_LIMIT },
+        NOW,
+      ),
+      null,
+    );
+    assert.equal(timestampWindow({ ...LIMITED, messageTimestampType: 'LogAppendTime' }, NOW), null);
+    validateRecords(batch([0, NOW * 2]), MAX, CLIENT);
+  });
+
+  it('keeps the key error of a keyless record on a compacted topic (Kafka checks the key first)', () => {
+    const b = encodeBatchSync({
+      records: [
+        { key: 'a', value: '1', timestamp: NOW },
+        { key: null, value: '2', timestamp: 0 },
+        { key: 'c', value: '3', timestamp: 0 },
+      ],
+    });
+    assert.throws(
+      () => validateRecords(b, MAX, limited(COMPACTED)),
+      timestampErrors([
+        [1, 'Compacted topic cannot accept message without key in topic partition t-0.'],
+        [2, `Timestamp 0 of message with offset 2 is out of range. The timestamp should be within ${range}`],
+      ]),
+    );
+  });
+
+  it('allocates nothing per record while checking a valid batch (no garbage to collect)', async () => {
+    const b = encodeBatchSync({
+      records: Array.from({ length: 10_000 }, (_, i) => ({
+        key: `k${i}`,
+        value: 'v'.repeat(50),
+        timestamp: NOW + (i % 500),
+      })),
+    });
+    const window = timestampWindow(LIMITED, NOW)!;
+    window.baseTimestamp = NOW;
+    const scan = (): void => assert.equal(scanRecords(b, 61, b.length, 10_000, null, window), null);
+    for (let r = 0; r < 200; r++) scan(); // warm-up: compilation allocates
+    let collections = 0;
+    const observer = new PerformanceObserver((list) => (collections += list.getEntries().length));
+    observer.observe({ entryTypes: ['gc'] });
+    for (let r = 0; r < 500; r++) scan();
+    await new Promise((resolve) => setTimeout(resolve, 20)); // GC entries are delivered asynchronously
+    observer.disconnect();
+    // 5 million records: boxing each absolute timestamp (a double) cost about 20 scavenges here.
+    assert.ok(collections < 3, `${collections} garbage collections while scanning`);
+    assert.equal(window.outOfRange.length, 0);
+  });
+
+  it('refuses a client batch marked LogAppendTime, every record of it', async () => {
+    const marked = encodeBatchSync({ records: records(2), timestampType: 'LogAppendTime' });
+    const message = (o: number) =>
+      `Invalid timestamp type in message with offset ${o}. Producer should not set timestamp type to LogAppendTime.`;
+    const expected = timestampErrors([
+      [0, message(0)],
+      [1, message(1)],
+    ]);
+    assert.throws(() => validateRecords(marked, MAX, CLIENT), expected);
+    const gzip = encodeBatchSync({
+      records: records(2),
+      timestampType: 'LogAppendTime',
+      compression: CompressionType.Gzip,
+    });
+    validateRecords(gzip, MAX, CLIENT);
+    await assert.rejects(validateCompressedRecords(gzip, 16 * MAX, CLIENT), expected);
   });
 });
