@@ -14,7 +14,15 @@ import { crc32cOf, encodeBatchSync } from '../../src/protocol/records.js';
 import { startTestBroker, uniqueTopic, type TestBroker } from '../helpers/broker.js';
 import { hasPythonKafka, requireTool } from '../helpers/external.js';
 import { runPythonJson } from '../helpers/run.js';
-import { decodeProduceV7, decodeProduceV8, produceV7, produceV8, RawConnection } from './raw-kafka.js';
+import {
+  decodeProduceV7,
+  decodeProduceV8,
+  produceV7,
+  produceV8,
+  RawConnection,
+  type ProducePartitionResponse,
+  type ProduceV8PartitionResponse,
+} from './raw-kafka.js';
 
 const INVALID_RECORD = 87;
 const MESSAGE_TOO_LARGE = 10;
@@ -35,12 +43,16 @@ after(async () => {
   await tb?.stop();
 });
 
-async function produce(topic: string, batch: Buffer): Promise<{ errorCode: number; baseOffset: bigint }> {
+/** One raw Produce of `batch` to partition 0, v7 by default or v8 (record errors). */
+async function produce(topic: string, batch: Buffer): Promise<{ errorCode: number; baseOffset: bigint }>;
+async function produce(topic: string, batch: Buffer, version: 8): Promise<ProduceV8PartitionResponse>;
+async function produce(topic: string, batch: Buffer, version: 7 | 8 = 7): Promise<ProducePartitionResponse> {
   const conn = await RawConnection.connect(tb.bootstrapServers);
   try {
     const id = ++correlation;
-    const [r] = decodeProduceV7(await conn.request(produceV7(id, topic, 0, batch), id, 60_000));
-    return r!;
+    const request = (version === 8 ? produceV8 : produceV7)(id, topic, 0, batch);
+    const body = await conn.request(request, id, 60_000);
+    return (version === 8 ? decodeProduceV8 : decodeProduceV7)(body)[0]!;
   } finally {
     conn.destroy();
   }
@@ -57,6 +69,29 @@ function batchWith(type: CompressionType, section: Buffer): Buffer {
   const header = Buffer.from(encodeBatchSync({ records: [{ value: 'x' }] }).subarray(0, 61));
   header.writeInt16BE(type, 21);
   return reseal(Buffer.concat([header, section]));
+}
+
+/** @platformatic/kafka's producer and the partition answer of a send it failed, or null if it succeeded. */
+function kafkaProducer(clientId: string): Producer<string, string, string, string> {
+  return new Producer({
+    clientId,
+    bootstrapBrokers: [tb.bootstrapServers],
+    serializers: stringSerializers,
+    retries: 0,
+  });
+}
+
+async function refusedPartition(send: Promise<unknown>): Promise<Record<string, unknown> | null> {
+  const err = await send.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  if (err === null) return null;
+  // MultipleErrors → ResponseError carrying the decoded Produce response.
+  const responseError = (err as AggregateError).errors[0] as {
+    response: { responses: Array<{ partitionResponses: Array<Record<string, unknown>> }> };
+  };
+  return responseError.response.responses[0]!.partitionResponses[0]!;
 }
 
 describe('CRC-valid forgeries', () => {
@@ -240,32 +275,19 @@ describe('KIP-467: keyless records on a compacted topic', () => {
   test('@platformatic/kafka gets INVALID_RECORD with the keyless record indexes and the error message', async () => {
     const topic = uniqueTopic('compacted-mixed');
     await admin.createTopics([{ name: topic, partitions: 1, configs: { 'cleanup.policy': 'compact' } }]);
-    const producer = new Producer({
-      clientId: 'h4-kip467',
-      bootstrapBrokers: [tb.bootstrapServers],
-      serializers: stringSerializers,
-      retries: 0,
-    });
+    const producer = kafkaProducer('h4-kip467');
     try {
-      const err = await producer
-        .send({
+      const p = await refusedPartition(
+        producer.send({
           acks: ProduceAcks.ALL,
           messages: [
             { topic, partition: 0, key: 'a', value: '1' },
             { topic, partition: 0, value: 'no key' },
             { topic, partition: 0, key: 'c', value: '3' },
           ],
-        })
-        .then(
-          () => null,
-          (e: unknown) => e,
-        );
-      assert.ok(err, 'the mixed batch must be refused');
-      // MultipleErrors → ResponseError carrying the decoded Produce response.
-      const responseError = (err as AggregateError).errors[0] as {
-        response: { responses: Array<{ partitionResponses: Array<Record<string, unknown>> }> };
-      };
-      const p = responseError.response.responses[0]!.partitionResponses[0]!;
+        }),
+      );
+      assert.ok(p, 'the mixed batch must be refused');
       assert.equal(p.errorCode, INVALID_RECORD);
       assert.deepEqual(p.recordErrors, [
         {
@@ -307,17 +329,6 @@ describe('KIP-467: timestamps outside message.timestamp.before/after.max.ms', ()
     return topic;
   }
 
-  async function produceV8Raw(topic: string, batch: Buffer) {
-    const conn = await RawConnection.connect(tb.bootstrapServers);
-    try {
-      const id = ++correlation;
-      const [r] = decodeProduceV8(await conn.request(produceV8(id, topic, 0, batch), id, 60_000));
-      return r!;
-    } finally {
-      conn.destroy();
-    }
-  }
-
   for (const [name, compression] of [
     ['uncompressed', CompressionType.None],
     ['gzip', CompressionType.Gzip],
@@ -334,7 +345,7 @@ describe('KIP-467: timestamps outside message.timestamp.before/after.max.ms', ()
         ],
         compression,
       });
-      const r = await produceV8Raw(topic, batch);
+      const r = await produce(topic, batch, 8);
       assert.equal(r.errorCode, INVALID_TIMESTAMP);
       assert.equal(r.recordErrors.length, 1);
       assert.equal(r.recordErrors[0]!.batchIndex, 2);
@@ -356,23 +367,18 @@ describe('KIP-467: timestamps outside message.timestamp.before/after.max.ms', ()
         /^One or more records have been rejected due to invalid timestamp/,
       );
       // The whole batch is refused: nothing stored, the next good batch starts at offset 0.
-      const good = await produceV8Raw(topic, encodeBatchSync({ records: [{ value: 'fine' }], compression }));
+      const good = await produce(topic, encodeBatchSync({ records: [{ value: 'fine' }], compression }), 8);
       assert.deepEqual([good.errorCode, good.baseOffset, good.recordErrors], [0, 0n, []]);
     });
   }
 
   test('@platformatic/kafka (gzip) gets INVALID_TIMESTAMP with the record errors', async () => {
     const topic = await limitedTopic('ts-client');
-    const producer = new Producer({
-      clientId: 'ts-kip467',
-      bootstrapBrokers: [tb.bootstrapServers],
-      serializers: stringSerializers,
-      retries: 0,
-    });
+    const producer = kafkaProducer('ts-kip467');
     try {
       const now = BigInt(Date.now());
-      const err = await producer
-        .send({
+      const p = await refusedPartition(
+        producer.send({
           acks: ProduceAcks.ALL,
           compression: 'gzip',
           messages: [
@@ -380,16 +386,9 @@ describe('KIP-467: timestamps outside message.timestamp.before/after.max.ms', ()
             { topic, partition: 0, key: 'b', value: '2', timestamp: now + BigInt(3 * HOUR) },
             { topic, partition: 0, key: 'c', value: '3', timestamp: now },
           ],
-        })
-        .then(
-          () => null,
-          (e: unknown) => e,
-        );
-      assert.ok(err, 'the batch must be refused');
-      const responseError = (err as AggregateError).errors[0] as {
-        response: { responses: Array<{ partitionResponses: Array<Record<string, unknown>> }> };
-      };
-      const p = responseError.response.responses[0]!.partitionResponses[0]!;
+        }),
+      );
+      assert.ok(p, 'the batch must be refused');
       assert.equal(p.errorCode, INVALID_TIMESTAMP);
       const errors = p.recordErrors as Array<{ batchIndex: number; batchIndexErrorMessage: string }>;
       assert.deepEqual(

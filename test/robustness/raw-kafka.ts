@@ -179,17 +179,10 @@ export function produceV7(
 }
 
 /** Produce v8 (same request body as v7; its response adds KIP-467 record errors and an error message). */
-export function produceV8(
-  correlationId: number,
-  topic: string,
-  partition: number,
-  records: Buffer,
-  acks = -1,
-  timeoutMs = 10_000,
-): Buffer {
-  const v7 = produceV7(correlationId, topic, partition, records, acks, timeoutMs);
-  v7.writeInt16BE(8, 6); // INT32 size, INT16 api key, then INT16 api version
-  return v7;
+export function produceV8(...args: Parameters<typeof produceV7>): Buffer {
+  const request = produceV7(...args);
+  request.writeInt16BE(8, 6); // INT32 size, INT16 api key, then INT16 api version
+  return request;
 }
 
 /** Fetch v4 of one partition from `offset`. */
@@ -416,8 +409,22 @@ export interface ProducePartitionResponse {
   baseOffset: bigint;
 }
 
+export interface ProduceV8PartitionResponse extends ProducePartitionResponse {
+  recordErrors: Array<{ batchIndex: number; message: string | null }>;
+  errorMessage: string | null;
+}
+
 /** Body of a Produce v7 response. */
 export function decodeProduceV7(body: Buffer): ProducePartitionResponse[] {
+  return decodeProduce(body, 7);
+}
+
+/** Body of a Produce v8 response: v7's fields, then each partition's record errors and error message. */
+export function decodeProduceV8(body: Buffer): ProduceV8PartitionResponse[] {
+  return decodeProduce(body, 8) as ProduceV8PartitionResponse[];
+}
+
+function decodeProduce(body: Buffer, version: 7 | 8): ProducePartitionResponse[] {
   const r = new In(body);
   const out: ProducePartitionResponse[] = [];
   const nt = r.int32();
@@ -430,35 +437,22 @@ export function decodeProduceV7(body: Buffer): ProducePartitionResponse[] {
       const baseOffset = r.int64();
       r.int64(); // log_append_time_ms
       r.int64(); // log_start_offset
-      out.push({ topic, partition, errorCode, baseOffset });
-    }
-  }
-  return out;
-}
-
-export interface ProduceV8PartitionResponse extends ProducePartitionResponse {
-  recordErrors: Array<{ batchIndex: number; message: string | null }>;
-  errorMessage: string | null;
-}
-
-/** Body of a Produce v8 response. */
-export function decodeProduceV8(body: Buffer): ProduceV8PartitionResponse[] {
-  const r = new In(body);
-  const out: ProduceV8PartitionResponse[] = [];
-  const nt = r.int32();
-  for (let t = 0; t < nt; t++) {
-    const topic = r.string() ?? '';
-    const np = r.int32();
-    for (let p = 0; p < np; p++) {
-      const partition = r.int32();
-      const errorCode = r.int16();
-      const baseOffset = r.int64();
-      r.int64(); // log_append_time_ms
-      r.int64(); // log_start_offset
+      if (version < 8) {
+        out.push({ topic, partition, errorCode, baseOffset });
+        continue;
+      }
       const recordErrors: ProduceV8PartitionResponse['recordErrors'] = [];
       const ne = r.int32();
       for (let e = 0; e < ne; e++) recordErrors.push({ batchIndex: r.int32(), message: r.string() });
-      out.push({ topic, partition, errorCode, baseOffset, recordErrors, errorMessage: r.string() });
+      const v8: ProduceV8PartitionResponse = {
+        topic,
+        partition,
+        errorCode,
+        baseOffset,
+        recordErrors,
+        errorMessage: r.string(),
+      };
+      out.push(v8);
     }
   }
   return out;
