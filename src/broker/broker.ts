@@ -4,6 +4,7 @@
 //   broker.bootstrapServers   // '127.0.0.1:54321'
 //   await broker.stop();
 import { resolve } from 'node:path';
+import { LocalClusterView, type BrokerEndpoint, type ClusterView } from '../cluster/cluster-view.js';
 import { EmbeddedMetadataStore } from '../cluster/embedded-metadata-store.js';
 import type { MetadataStore } from '../cluster/metadata-store.js';
 import {
@@ -16,6 +17,7 @@ import { cleanupPolicyOf, topicLogConfig } from '../config/topic-config.js';
 import { createLogger, type Logger, type LogLevel } from '../logger.js';
 import { SocketServer } from '../network/socket-server.js';
 import { GroupCoordinator } from '../group/group-coordinator.js';
+import { OFFSETS_TOPIC } from '../group/offset-manager.js';
 import { mkdirDurable } from '../storage/fsync-dir.js';
 import { LogManager } from '../storage/log-manager.js';
 import type { LogConfig } from '../storage/log-config.js';
@@ -44,6 +46,19 @@ export interface BrokerOptions {
   logger?: Logger;
   /** Called for each config key Brook does not know. */
   onUnknownConfigKey?: (key: string) => void;
+  /**
+   * For tests and embedding: supplies the ClusterView (who leads what) instead of the single-node
+   * LocalClusterView, making this broker a replica that leads or follows as the view says. Called
+   * once at start; `endpoint()` is this broker's advertised address (its port is known once it listens).
+   */
+  clusterView?: (ctx: ClusterViewContext) => ClusterView;
+}
+
+export interface ClusterViewContext {
+  nodeId: number;
+  endpoint: () => BrokerEndpoint;
+  metadata: MetadataStore;
+  logger: Logger;
 }
 
 /** Builds the raw Kafka-key config from options: explicit port/host/dataDir win over `config`. */
@@ -128,7 +143,7 @@ export class Broker {
     // Before anything in the directory is read or written: a second broker on it refuses here.
     const lock = await DataDirLock.acquire(dataDir);
     try {
-      return await Broker.startLocked(config, logger, dataDir, lock);
+      return await Broker.startLocked(config, logger, dataDir, lock, opts.clusterView);
     } catch (err) {
       await lock.release();
       throw err;
@@ -140,6 +155,7 @@ export class Broker {
     logger: Logger,
     dataDir: string,
     lock: DataDirLock,
+    clusterViewFactory: BrokerOptions['clusterView'],
   ): Promise<Broker> {
     let config = staticConfig;
     const metadata = await EmbeddedMetadataStore.open(dataDir, {
@@ -185,11 +201,27 @@ export class Broker {
     const groups = GroupCoordinator.forBroker(config, topics, logs, logger.child({ name: 'groups' }));
     await groups.start();
     const dispatcher = new RequestDispatcher(HANDLERS);
-    const replicas = new ReplicaManager(logs, logger);
+    const endpoint = (): BrokerEndpoint => ({
+      nodeId: settings.nodeId,
+      host: settings.advertisedHost,
+      port: settings.advertisedPort,
+      rack: config.staticValues['broker.rack'] ?? null,
+    });
+    const cluster =
+      clusterViewFactory?.({ nodeId: config.nodeId, endpoint, metadata, logger }) ??
+      new LocalClusterView(config.nodeId, endpoint, (topic) => metadata.getTopic(topic)?.partitions);
+    const replicas = new ReplicaManager(logs, logger.child({ name: 'replicas' }), {
+      cluster,
+      metadata,
+      dataDir,
+      config: () => config,
+    });
+    groups.store.leaderEpochOf = (partition) => replicas.leaderEpochOf(OFFSETS_TOPIC, partition);
     const services: BrokerServices = {
       settings,
       logger,
       metadata,
+      cluster,
       topics,
       replicas,
       producerIds: new ProducerIdManager(metadata),
@@ -248,6 +280,8 @@ export class Broker {
     }
     // With port 0 the advertised port is the one the OS picked.
     if (settings.advertisedPort === 0) settings.advertisedPort = port;
+    // Cluster mode: take the partition states (lead, follow) now that the advertised port is known.
+    await replicas.start();
     const host = listener.host === '' ? '0.0.0.0' : listener.host;
     logger.info('Brook broker started', { nodeId: config.nodeId, listener: `${host}:${port}`, dataDir });
     return new Broker(logger, server, logs, metadata, services, port, host, lock);
@@ -269,6 +303,8 @@ export class Broker {
     this.stopping ??= (async () => {
       // JoinGroup/SyncGroup requests parked in a rebalance are answered first, so close() need not wait.
       this.services.groups.shutdown();
+      // Fetchers stop and acks=all waits are answered before the connections drain.
+      await this.services.replicas.stop();
       await this.server.close();
       await this.services.groups.stop();
       await this.logs.close();

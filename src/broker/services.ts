@@ -1,4 +1,5 @@
 // The broker's services, as handlers see them. Built once by Broker and shared by every request.
+import type { ClusterView } from '../cluster/cluster-view.js';
 import type { MetadataStore } from '../cluster/metadata-store.js';
 import type { BrokerConfig, DynamicScope } from '../config/broker-config.js';
 import type { GroupCoordinator } from '../group/group-coordinator.js';
@@ -33,6 +34,8 @@ export interface BrokerServices {
   readonly settings: BrokerSettings;
   readonly logger: Logger;
   readonly metadata: MetadataStore;
+  /** Live brokers, controller, and each partition's leader/epoch/ISR (LocalClusterView on a single node). */
+  readonly cluster: ClusterView;
   readonly topics: TopicManager;
   readonly replicas: ReplicaManager;
   readonly producerIds: ProducerIdManager;

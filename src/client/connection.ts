@@ -35,6 +35,10 @@ import type { ListOffsetsRequest, ListOffsetsResponse } from '../protocol/genera
 import type { MetadataRequest, MetadataResponse } from '../protocol/generated/metadata.js';
 import type { OffsetCommitRequest, OffsetCommitResponse } from '../protocol/generated/offset-commit.js';
 import type { OffsetFetchRequest, OffsetFetchResponse } from '../protocol/generated/offset-fetch.js';
+import type {
+  OffsetForLeaderEpochRequest,
+  OffsetForLeaderEpochResponse,
+} from '../protocol/generated/offset-for-leader-epoch.js';
 import type { ProduceRequest, ProduceResponse } from '../protocol/generated/produce.js';
 import type { DeepPartial } from '../protocol/schema.js';
 import { KafkaClientError, networkError } from './errors.js';
@@ -57,6 +61,7 @@ export interface ClientApis {
   [ApiKey.AlterConfigs]: [AlterConfigsRequest, AlterConfigsResponse];
   [ApiKey.CreatePartitions]: [CreatePartitionsRequest, CreatePartitionsResponse];
   [ApiKey.DeleteGroups]: [DeleteGroupsRequest, DeleteGroupsResponse];
+  [ApiKey.OffsetForLeaderEpoch]: [OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse];
 }
 export type ClientApiKey = keyof ClientApis;
 

@@ -70,6 +70,15 @@ export interface BrokerConfig {
   messageMaxBytes: number;
   compressionType: CompressionTypeName;
   minInsyncReplicas: number;
+  /** replica.* keys: followers' fetching and the leader's ISR bookkeeping (cluster mode). */
+  replicaLagTimeMaxMs: number;
+  replicaFetchBackoffMs: number;
+  replicaFetchMaxBytes: number;
+  replicaFetchResponseMaxBytes: number;
+  replicaFetchMinBytes: number;
+  replicaFetchWaitMaxMs: number;
+  replicaSocketTimeoutMs: number;
+  replicaHighWatermarkCheckpointIntervalMs: number;
   uncleanLeaderElectionEnable: boolean;
   socketRequestMaxBytes: number;
   connectionsMaxIdleMs: number;
@@ -417,6 +426,14 @@ function build(
     messageMaxBytes: n('message.max.bytes'),
     compressionType: v.get<CompressionTypeName>('compression.type'),
     minInsyncReplicas: n('min.insync.replicas'),
+    replicaLagTimeMaxMs: n('replica.lag.time.max.ms'),
+    replicaFetchBackoffMs: n('replica.fetch.backoff.ms'),
+    replicaFetchMaxBytes: n('replica.fetch.max.bytes'),
+    replicaFetchResponseMaxBytes: n('replica.fetch.response.max.bytes'),
+    replicaFetchMinBytes: n('replica.fetch.min.bytes'),
+    replicaFetchWaitMaxMs: n('replica.fetch.wait.max.ms'),
+    replicaSocketTimeoutMs: n('replica.socket.timeout.ms'),
+    replicaHighWatermarkCheckpointIntervalMs: n('replica.high.watermark.checkpoint.interval.ms'),
     uncleanLeaderElectionEnable: b('unclean.leader.election.enable'),
     socketRequestMaxBytes: n('socket.request.max.bytes'),
     connectionsMaxIdleMs: n('connections.max.idle.ms'),

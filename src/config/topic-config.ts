@@ -311,7 +311,7 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
     {
       min: 1,
       ignored: true,
-      note: 'not enforced: the single replica always acknowledges (Kafka would answer NOT_ENOUGH_REPLICAS above 1).',
+      note: "enforced in cluster mode only: a single node's one replica always acknowledges (Kafka would answer NOT_ENOUGH_REPLICAS above 1).",
     },
   ),
   def('preallocate', 'boolean', ['log.preallocate'], (b) => b.preallocate, 'Preallocate segment files.', {

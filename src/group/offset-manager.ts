@@ -9,7 +9,7 @@
 //   losing one commit beats refusing to start or dropping every commit after it.
 import type { Logger } from '../logger.js';
 import { iterateBatches, readBatchInfo, decodeBatchSync, encodeBatchSync } from '../protocol/records.js';
-import { LEADER_EPOCH } from '../broker/replica-manager.js';
+import { LocalClusterView } from '../cluster/cluster-view.js';
 import type { TopicManager } from '../broker/topic-manager.js';
 import { CorruptBatchError } from '../storage/errors.js';
 import type { LogManager } from '../storage/log-manager.js';
@@ -28,6 +28,8 @@ export interface OffsetsRecord {
 
 export class OffsetManager {
   private numPartitions: number;
+  /** The leader epoch of an offsets partition (a cluster's ReplicaManager sets this; a single node leads at 0). */
+  leaderEpochOf: (partition: number) => number = () => LocalClusterView.LEADER_EPOCH;
 
   constructor(
     private readonly topics: TopicManager,
@@ -68,8 +70,9 @@ export class OffsetManager {
     if (records.length === 0) return;
     const log = this.logFor(groupId);
     if (!log) throw new Error(`${OFFSETS_TOPIC} partition ${this.partitionFor(groupId)} is not available`);
-    const batch = encodeBatchSync({ records, partitionLeaderEpoch: LEADER_EPOCH });
-    const result = log.append(batch, { leaderEpoch: LEADER_EPOCH, assignOffsets: true });
+    const leaderEpoch = this.leaderEpochOf(this.partitionFor(groupId));
+    const batch = encodeBatchSync({ records, partitionLeaderEpoch: leaderEpoch });
+    const result = log.append(batch, { leaderEpoch, assignOffsets: true });
     await result.durable;
   }
 

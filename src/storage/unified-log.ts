@@ -111,6 +111,8 @@ export class UnifiedLog {
   private readonly corruptBatches = new Set<number>();
   private corruptBatchTotal = 0;
   private state: 'open' | 'truncating' | 'closing' | 'closed' = 'open';
+  /** Replication moves the high watermark (ReplicaManager); otherwise writes move it to the log end. */
+  private highWatermarkManaged = false;
 
   private constructor(
     readonly dir: string,
@@ -186,6 +188,16 @@ export class UnifiedLog {
     this.highWatermarkValue = offset;
     this.emitAppend();
   }
+  /**
+   * Hands the high watermark to replication from now on: writes no longer move it, the partition's
+   * leader (min log end offset over the ISR) or follower (the leader's, capped by our log end) does.
+   * Starts at `initial` (the replication-offset-checkpoint), clamped into the log.
+   */
+  manageHighWatermark(initial: number): void {
+    this.highWatermarkManaged = true;
+    this.highWatermarkValue = Math.max(this.logStartOffsetValue, Math.min(initial, this.logEndOffsetValue));
+  }
+
   /** Everything below this offset is fsynced. */
   get recoveryPoint(): number {
     return this.groupCommit.flushedOffset;
@@ -259,7 +271,9 @@ export class UnifiedLog {
       );
     }
     const nowMs = opts.nowMs ?? Date.now();
-    if (summary.hasProducerBatches) {
+    // A follower stores what its leader accepted: the sequence checks ran there, and the producer
+    // state below is rebuilt from the batches so a new leader keeps deduplicating.
+    if (summary.hasProducerBatches && opts.assignOffsets) {
       const duplicate = this.checkProducers(records, summary.batchCount);
       if (duplicate !== null) return this.duplicateResult(duplicate);
     }
@@ -376,7 +390,8 @@ export class UnifiedLog {
   private completeWrite(write: PendingWrite): void {
     if (this.failure !== null) return;
     if (!this.pendingWrites.complete(write, this.makeVisible)) return;
-    if (!this.configValue.flushBeforeAck) this.highWatermarkValue = this.logEndOffsetValue;
+    if (!this.configValue.flushBeforeAck && !this.highWatermarkManaged)
+      this.highWatermarkValue = this.logEndOffsetValue;
     this.maybeIntervalFlush();
     this.emitAppend();
   }
@@ -408,7 +423,11 @@ export class UnifiedLog {
   }
 
   private onFlushed(flushedOffset: number): void {
-    if (this.configValue.flushBeforeAck && flushedOffset > this.highWatermarkValue) {
+    if (
+      this.configValue.flushBeforeAck &&
+      !this.highWatermarkManaged &&
+      flushedOffset > this.highWatermarkValue
+    ) {
       this.highWatermarkValue = Math.min(flushedOffset, this.logEndOffsetValue);
       this.emitAppend();
     }
@@ -595,6 +614,14 @@ export class UnifiedLog {
 
   get latestEpoch(): number {
     return this.epochCache.latestEpoch;
+  }
+
+  /**
+   * A new leader records its epoch as starting at the log end (Kafka's LeaderEpochFileCache.assign
+   * on becoming leader), so OffsetForLeaderEpoch answers it before any batch of the epoch exists.
+   */
+  async assignLeaderEpoch(epoch: number): Promise<void> {
+    if (this.epochCache.assign(epoch, this.nextOffset)) await this.epochCache.persist();
   }
 
   /** DeleteRecords: moves the log start offset (persisted) and drops whole segments below it. */

@@ -1,6 +1,7 @@
 // DescribeCluster (key 60), versions 0-1 (KIP-700): the brokers, the controller and the cluster id,
 // the same facts as Metadata without topics.
-// - One broker, this one, which is also the controller (as Metadata says).
+// - The live brokers and the controller as the ClusterView knows them (as Metadata says); a single
+//   node is the only broker and its own controller.
 // - EndpointType (v1): 1 = brokers; 2 = controllers is for KRaft controller listeners, which a
 //   broker does not serve (MISMATCHED_ENDPOINT_TYPE); anything else is UNSUPPORTED_ENDPOINT_TYPE.
 // - IncludeClusterAuthorizedOperations: there is no authorizer, so every cluster operation is allowed.
@@ -28,13 +29,13 @@ export const describeClusterHandler = defineHandler<
   apiKey: ApiKey.DescribeCluster,
   versions: [0, 1],
   handle(ctx, req) {
-    const { settings, metadata } = ctx.services;
+    const { cluster, metadata } = ctx.services;
     const endpointType = ctx.header.apiVersion >= 1 ? req.endpointType : BROKER_ENDPOINTS;
     const base = {
       throttleTimeMs: 0,
       endpointType,
       clusterId: metadata.clusterId,
-      controllerId: settings.nodeId,
+      controllerId: cluster.controllerId(),
       clusterAuthorizedOperations: req.includeClusterAuthorizedOperations
         ? CLUSTER_OPERATIONS
         : NO_OPERATIONS,
@@ -55,14 +56,9 @@ export const describeClusterHandler = defineHandler<
       ...base,
       errorCode: ErrorCode.NONE,
       errorMessage: null,
-      brokers: [
-        {
-          brokerId: settings.nodeId,
-          host: settings.advertisedHost,
-          port: settings.advertisedPort,
-          rack: null,
-        },
-      ],
+      brokers: cluster
+        .liveBrokers()
+        .map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
     };
   },
 });

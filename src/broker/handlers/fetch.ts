@@ -12,6 +12,10 @@
 //   later fetches name only changed partitions (and ForgottenTopicsData) and get only partitions with
 //   something new; session errors come back as the top-level ErrorCode with no partitions.
 // - v13+ names topics by ID; an unknown ID gets UNKNOWN_TOPIC_ID.
+// - Cluster mode: consumers read from the leader only (NOT_LEADER_OR_FOLLOWER elsewhere) up to the
+//   high watermark; a follower's fetch (ReplicaId, or ReplicaState v15+, = its node id) reads up to
+//   the log end, and its fetch offset tells the leader the follower's log end offset
+//   (ReplicaManager.recordFollowerFetch: high watermark, ISR expansion).
 // v3: MaxBytes. v4: isolation, LSO, aborted txns. v5: log start offset. v7: sessions.
 // v9: current leader epoch. v11: rack, preferred read replica. v12: flexible. v13: topic ids.
 import { ApiKey } from '../../protocol/generated/apis.js';
@@ -33,7 +37,7 @@ import {
   type PartitionOutcome,
 } from '../fetch-session.js';
 import { defineHandler } from '../handler.js';
-import { checkLeaderEpoch, errorCodeOf } from '../replica-manager.js';
+import { errorCodeOf } from '../replica-manager.js';
 import type { BrokerServices } from '../services.js';
 
 const READ_COMMITTED = 1;
@@ -47,6 +51,8 @@ interface PartitionPlan {
   errorCode: number;
   fetchOffset: number;
   maxBytes: number;
+  /** A follower's fetch (cluster mode): reads up to the log end, not the high watermark. */
+  fromFollower: boolean;
 }
 
 interface ReadResult {
@@ -78,7 +84,9 @@ export const fetchHandler = defineHandler<FetchRequest, DeepPartial<FetchRespons
         responses: [],
       };
     }
-    const plans = context.partitions.map((p) => planPartition(ctx.services, p, byId));
+    const replicaId = ctx.header.apiVersion >= 15 ? req.replicaState.replicaId : req.replicaId;
+    const follower = replicaId >= 0 && replicas.replicated ? replicaId : -1;
+    const plans = context.partitions.map((p) => planPartition(ctx.services, p, byId, follower));
     // fetch.max.bytes caps what a client may ask for (Kafka: min(request MaxBytes, fetch.max.bytes)), so
     // MaxBytes 2^31-1 on a large log does not hold gigabytes per connection; one batch still always goes.
     const requested = ctx.header.apiVersion >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER;
@@ -133,7 +141,12 @@ function forgottenPartitions(req: FetchRequest, byId: boolean): ForgottenPartiti
 }
 
 /** Looks the partition's log up now: a session's topic may have been created or deleted since. */
-function planPartition(services: BrokerServices, p: FetchPartition, byId: boolean): PartitionPlan {
+function planPartition(
+  services: BrokerServices,
+  p: FetchPartition,
+  byId: boolean,
+  followerId: number,
+): PartitionPlan {
   const meta = byId ? services.topics.getById(p.topicId) : services.topics.get(p.topic);
   const log = meta ? services.replicas.getLog(meta.name, p.partition) : undefined;
   let errorCode: number = meta
@@ -143,7 +156,19 @@ function planPartition(services: BrokerServices, p: FetchPartition, byId: boolea
     : byId
       ? ErrorCode.UNKNOWN_TOPIC_ID
       : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-  if (errorCode === ErrorCode.NONE) errorCode = checkLeaderEpoch(p.currentLeaderEpoch);
+  if (errorCode === ErrorCode.NONE) {
+    const name = meta!.name;
+    errorCode =
+      followerId >= 0
+        ? services.replicas.recordFollowerFetch(
+            name,
+            p.partition,
+            followerId,
+            p.fetchOffset,
+            p.currentLeaderEpoch,
+          )
+        : services.replicas.leaderError(name, p.partition, p.currentLeaderEpoch);
+  }
   return {
     topic: meta?.name ?? p.topic,
     topicId: meta?.topicId ?? p.topicId,
@@ -152,6 +177,7 @@ function planPartition(services: BrokerServices, p: FetchPartition, byId: boolea
     errorCode,
     fetchOffset: p.fetchOffset,
     maxBytes: p.maxBytes,
+    fromFollower: followerId >= 0,
   };
 }
 
@@ -242,7 +268,7 @@ async function readAll(
       const limit = Math.max(0, Math.min(p.maxBytes, remaining));
       const read = await log.read(p.fetchOffset, limit, {
         minOneBatch: bytes === 0,
-        maxOffset: log.highWatermark,
+        maxOffset: p.fromFollower ? undefined : log.highWatermark,
       });
       out.records = read.records;
       out.highWatermark = BigInt(read.highWatermark);

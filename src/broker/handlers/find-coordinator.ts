@@ -1,5 +1,6 @@
 // FindCoordinator (key 10), versions 0-6.
-// - This node coordinates every group: key type 0 (group) always answers with this broker.
+// - Key type 0 (group): a single node coordinates every group; in a cluster the coordinator is the
+//   leader of the group's __consumer_offsets partition (COORDINATOR_NOT_AVAILABLE while it has none).
 // - Key type 1 (transaction): COORDINATOR_NOT_AVAILABLE, since this broker has no transaction
 //   coordinator yet; any other key type: INVALID_REQUEST.
 // - Errors carry node -1, host "" and port -1, as Kafka answers them.
@@ -13,7 +14,8 @@ import type {
 import type { DeepPartial } from '../../protocol/schema.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { defineHandler } from '../handler.js';
-import type { BrokerSettings } from '../services.js';
+import type { BrokerServices } from '../services.js';
+import { OFFSETS_TOPIC } from '../../group/offset-manager.js';
 
 const KEY_TYPE_GROUP = 0;
 const KEY_TYPE_TRANSACTION = 1;
@@ -25,14 +27,14 @@ export const findCoordinatorHandler = defineHandler<
   apiKey: ApiKey.FindCoordinator,
   versions: [0, 6],
   handle(ctx, req) {
-    const { settings } = ctx.services;
+    const { services } = ctx;
     if (ctx.header.apiVersion >= 4) {
       return {
         throttleTimeMs: 0,
-        coordinators: req.coordinatorKeys.map((key) => lookup(settings, key, req.keyType)),
+        coordinators: req.coordinatorKeys.map((key) => lookup(services, key, req.keyType)),
       };
     }
-    const c = lookup(settings, req.key, req.keyType);
+    const c = lookup(services, req.key, req.keyType);
     return {
       throttleTimeMs: 0,
       errorCode: c.errorCode,
@@ -44,7 +46,7 @@ export const findCoordinatorHandler = defineHandler<
   },
 });
 
-function lookup(settings: BrokerSettings, key: string, keyType: number): FindCoordinatorResponseCoordinator {
+function lookup(services: BrokerServices, key: string, keyType: number): FindCoordinatorResponseCoordinator {
   const fail = (errorCode: number, errorMessage: string) => ({
     key,
     nodeId: -1,
@@ -58,6 +60,24 @@ function lookup(settings: BrokerSettings, key: string, keyType: number): FindCoo
   }
   if (keyType !== KEY_TYPE_GROUP)
     return fail(ErrorCode.INVALID_REQUEST, `Unknown coordinator key type ${keyType}.`);
+  if (services.replicas.replicated) {
+    // The coordinator is the leader of the group's __consumer_offsets partition.
+    const { cluster } = services;
+    const state = cluster.partitionState(OFFSETS_TOPIC, services.groups.store.partitionFor(key));
+    const leader = state === undefined || state.leader < 0 ? undefined : cluster.broker(state.leader);
+    if (leader === undefined) {
+      return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, "The group's offsets partition has no live leader.");
+    }
+    return {
+      key,
+      nodeId: leader.nodeId,
+      host: leader.host,
+      port: leader.port,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+    };
+  }
+  const settings = services.settings;
   return {
     key,
     nodeId: settings.nodeId,

@@ -6,6 +6,8 @@
 //   record whose own timestamp is at least that (the batch is searched record by record, as Kafka
 //   does), with that record's timestamp and its batch's leader epoch; else offset and timestamp -1.
 // - v0 answers with a list of "old style" offsets (at most MaxNumOffsets of them).
+// - Only the partition's leader answers (NOT_LEADER_OR_FOLLOWER elsewhere); in a cluster the
+//   high watermark is the ISR's, so LATEST never names records the ISR does not have.
 // v1: one offset + timestamp. v2: isolation level. v4: leader epochs. v6: flexible.
 import { ApiKey } from '../../protocol/generated/apis.js';
 import type {
@@ -17,7 +19,7 @@ import type { DeepPartial } from '../../protocol/schema.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { UnifiedLog } from '../../storage/unified-log.js';
 import { defineHandler } from '../handler.js';
-import { LEADER_EPOCH, checkLeaderEpoch, errorCodeOf } from '../replica-manager.js';
+import { errorCodeOf } from '../replica-manager.js';
 
 export const LATEST_TIMESTAMP = -1;
 export const EARLIEST_TIMESTAMP = -2;
@@ -46,10 +48,11 @@ export const listOffsetsHandler = defineHandler<ListOffsetsRequest, DeepPartial<
                 leaderEpoch: -1,
               });
               if (!log) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-              const epochError = checkLeaderEpoch(p.currentLeaderEpoch);
-              if (epochError !== ErrorCode.NONE) return fail(epochError);
+              const leaderError = replicas.leaderError(t.name, p.partitionIndex, p.currentLeaderEpoch);
+              if (leaderError !== ErrorCode.NONE) return fail(leaderError);
               try {
-                const { offset, timestamp, leaderEpoch } = await lookup(log, Number(p.timestamp));
+                const epoch = replicas.leaderEpochOf(t.name, p.partitionIndex);
+                const { offset, timestamp, leaderEpoch } = await lookup(log, Number(p.timestamp), epoch);
                 return {
                   partitionIndex: p.partitionIndex,
                   errorCode: ErrorCode.NONE,
@@ -79,11 +82,11 @@ interface Found {
 
 const NOT_FOUND: Found = { offset: -1, timestamp: -1, leaderEpoch: -1 };
 
-async function lookup(log: UnifiedLog, timestamp: number): Promise<Found> {
+async function lookup(log: UnifiedLog, timestamp: number, currentEpoch: number): Promise<Found> {
   switch (timestamp) {
     case LATEST_TIMESTAMP:
       // Kafka answers with the partition's current leader epoch, even for an empty log.
-      return { offset: log.highWatermark, timestamp: -1, leaderEpoch: LEADER_EPOCH };
+      return { offset: log.highWatermark, timestamp: -1, leaderEpoch: currentEpoch };
     case EARLIEST_TIMESTAMP:
     case EARLIEST_LOCAL_TIMESTAMP: {
       const offset = log.logStartOffset;

@@ -3,8 +3,9 @@
 //   refresh). v10+ requests may name a topic by ID instead (name null).
 // - Auto-creation: a requested topic that does not exist is created with num.partitions when
 //   auto.create.topics.enable is on and the request allows it (always for v0-3, the flag for v4+).
-// - This broker is every partition's leader and the controller (kafka-python and sarama send
-//   CreateTopics to the controller), leader epoch 0, topic IDs stable across restarts.
+// - Brokers, controller and each partition's leader, leader epoch, replicas, ISR and offline
+//   replicas come from the ClusterView: on a single node this broker leads everything at epoch 0
+//   and is the controller (kafka-python and sarama send CreateTopics to it); topic IDs are stable.
 // v1: controller, rack, internal flag. v2: cluster id. v5: offline replicas. v7: leader epoch.
 // v8: authorized operations. v9: flexible. v10: topic ids. v11: no cluster authorized ops.
 import { ApiKey } from '../../protocol/generated/apis.js';
@@ -20,7 +21,6 @@ import type { TopicMetadata } from '../../cluster/metadata-store.js';
 import { defineHandler } from '../handler.js';
 import type { BrokerServices } from '../services.js';
 import { INTERNAL_TOPICS, TopicError, invalidTopicNameReason } from '../topic-manager.js';
-import { LEADER_EPOCH } from '../replica-manager.js';
 
 const NO_OPERATIONS = -2147483648;
 
@@ -54,9 +54,11 @@ export const metadataHandler = defineHandler<MetadataRequest, DeepPartial<Metada
     }
     return {
       throttleTimeMs: 0,
-      brokers: [{ nodeId: s.nodeId, host: s.advertisedHost, port: s.advertisedPort, rack: null }],
+      brokers: services.cluster
+        .liveBrokers()
+        .map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
       clusterId: services.metadata.clusterId,
-      controllerId: s.nodeId,
+      controllerId: services.cluster.controllerId(),
       topics,
       clusterAuthorizedOperations: NO_OPERATIONS,
     };
@@ -106,18 +108,36 @@ async function autoCreate(
 }
 
 function describeTopic(services: BrokerServices, t: TopicMetadata): DeepPartial<MetadataResponseTopic> {
-  const nodeId = services.settings.nodeId;
+  const { cluster } = services;
+  const self = cluster.localNodeId;
+  // A single node's one broker is always live; in a cluster, replicas on dead brokers are offline.
+  const live = services.replicas.replicated ? new Set(cluster.liveBrokers().map((b) => b.nodeId)) : null;
   const partitions = [];
   for (let p = 0; p < t.partitions; p++) {
-    const online = services.replicas.getLog(t.name, p) !== undefined;
+    const state = cluster.partitionState(t.name, p);
+    if (state === undefined) {
+      partitions.push({
+        errorCode: ErrorCode.LEADER_NOT_AVAILABLE,
+        partitionIndex: p,
+        leaderId: -1,
+        leaderEpoch: -1,
+        replicaNodes: [],
+        isrNodes: [],
+        offlineReplicas: [],
+      });
+      continue;
+    }
+    const offline = (id: number): boolean =>
+      live !== null ? !live.has(id) : id === self && services.replicas.getLog(t.name, p) === undefined;
+    const leaderOnline = state.leader >= 0 && !offline(state.leader);
     partitions.push({
-      errorCode: online ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE,
+      errorCode: leaderOnline ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE,
       partitionIndex: p,
-      leaderId: online ? nodeId : -1,
-      leaderEpoch: LEADER_EPOCH,
-      replicaNodes: [nodeId],
-      isrNodes: online ? [nodeId] : [],
-      offlineReplicas: online ? [] : [nodeId],
+      leaderId: leaderOnline ? state.leader : -1,
+      leaderEpoch: state.leaderEpoch,
+      replicaNodes: state.replicas as number[],
+      isrNodes: state.isr.filter((id) => !offline(id)),
+      offlineReplicas: state.replicas.filter(offline),
     });
   }
   return {

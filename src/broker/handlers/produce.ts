@@ -1,7 +1,10 @@
 // Produce (key 0), versions 0-11.
 // - acks 0: written, no response at all; acks 1 and -1 (all): answered once the batch is written
 //   to the log (and fsynced first when log.flush.before.ack is on). With one replica, "all" is
-//   this broker.
+//   this broker. In a cluster, acks=-1 also waits until the high watermark covers the batch (the
+//   whole ISR has it), up to TimeoutMs (REQUEST_TIMED_OUT); NOT_ENOUGH_REPLICAS when the ISR is
+//   below min.insync.replicas before the append, NOT_ENOUGH_REPLICAS_AFTER_APPEND when it shrank
+//   below it meanwhile; NOT_LEADER_OR_FOLLOWER on a broker that does not lead the partition.
 // - Each partition gets its own error code: UNKNOWN_TOPIC_OR_PARTITION, CORRUPT_MESSAGE (bad CRC or
 //   framing), MESSAGE_TOO_LARGE (max.message.bytes, or records inflating past their bound),
 //   INVALID_RECORD (records that do not parse, counts or offsets that disagree; keyless records on a
@@ -33,7 +36,6 @@ export const produceHandler = defineHandler<ProduceRequest, DeepPartial<ProduceR
     const { replicas } = ctx.services;
     const acks = req.acks;
     const validAcks = acks === 0 || acks === 1 || acks === -1;
-    const waitForWrite = acks !== 0;
     const internalAllowed = ctx.header.clientId === ADMIN_CLIENT_ID;
     const responses: DeepPartial<ProduceResponseTopicProduceResponse>[] = await Promise.all(
       req.topicData.map(async (topic) => ({
@@ -60,7 +62,10 @@ export const produceHandler = defineHandler<ProduceRequest, DeepPartial<ProduceR
                 baseOffset: -1n,
               };
             }
-            const r = await replicas.appendRecords(topic.name, p.index, p.records, waitForWrite);
+            const r = await replicas.appendRecords(topic.name, p.index, p.records, {
+              acks,
+              timeoutMs: req.timeoutMs,
+            });
             return {
               index: p.index,
               errorCode: r.errorCode,
