@@ -15,7 +15,8 @@ import { decodeAssignment, decodeSubscription } from '../client/consumer-protoco
 import { encodeToBuffer } from '../protocol/codec.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { ConsumerProtocolAssignmentSchema } from '../protocol/generated/consumer-protocol-assignment.js';
-import { ConsumerGroup, ConsumerGroupMember } from './consumer-group.js';
+import { ConsumerGroup, ConsumerGroupMember, emptyPersisted } from './consumer-group.js';
+import { persistConsumerGroup, persistConsumerGroupInBackground } from './consumer-group-persist.js';
 import {
   HeartbeatError,
   addMember,
@@ -37,11 +38,11 @@ const CONSUMER_PROTOCOL_TYPE = 'consumer';
 /** The ConsumerProtocolAssignment version written (every version has the same fields). */
 const ASSIGNMENT_VERSION = ConsumerProtocolAssignmentSchema.validVersions[1];
 
-export function classicJoinToConsumerGroup(
+export async function classicJoinToConsumerGroup(
   coord: GroupCoordinator,
   group: ConsumerGroup,
   p: JoinGroupParams,
-): JoinResult {
+): Promise<JoinResult> {
   if (p.protocolType !== CONSUMER_PROTOCOL_TYPE || p.protocols.length === 0) {
     return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, p.memberId);
   }
@@ -78,6 +79,15 @@ export function classicJoinToConsumerGroup(
     if (topic) for (const partition of tp.partitions) addPartition(owned, topic.topicId, partition);
   }
   updateAndReconcile(coord, group, member, bump, owned);
+  try {
+    await persistConsumerGroup(coord, group);
+  } catch (err) {
+    coord.logger.error('Consumer group state could not be written', {
+      group: group.groupId,
+      err: String(err),
+    });
+    return joinError(ErrorCode.COORDINATOR_NOT_AVAILABLE, member.memberId);
+  }
   return {
     errorCode: ErrorCode.NONE,
     generationId: member.memberEpoch,
@@ -187,6 +197,7 @@ export function classicHeartbeatToConsumerGroup(
     group.groupEpoch++;
   }
   if (group.groupEpoch > group.targetAssignmentEpoch) computeTargetAssignment(coord, group);
+  persistConsumerGroupInBackground(coord, group);
   // Not at the target yet: the member takes its next step by joining again.
   if (member!.state !== 'STABLE' || member!.memberEpoch !== group.targetAssignmentEpoch) {
     return ErrorCode.REBALANCE_IN_PROGRESS;
@@ -200,7 +211,7 @@ export function classicLeaveConsumerGroup(
   group: ConsumerGroup,
   leaving: readonly { memberId: string; groupInstanceId: string | null }[],
 ): number[] {
-  return leaving.map((l) => {
+  const errors = leaving.map((l) => {
     let member: ConsumerGroupMember | undefined;
     if (l.groupInstanceId !== null) {
       const id = group.staticMembers.get(l.groupInstanceId);
@@ -214,6 +225,8 @@ export function classicLeaveConsumerGroup(
     removeMember(coord, group, member, 'left the group');
     return ErrorCode.NONE;
   });
+  persistConsumerGroupInBackground(coord, group);
+  return errors;
 }
 
 /**
@@ -266,7 +279,8 @@ export function convertClassicGroup(coord: GroupCoordinator, entry: ClassicGroup
   // Not a state transition of the classic machine: the group stops being classic altogether.
   entry.state = 'Empty';
   entry.consumer = group;
-  coord.persistGroup(entry);
+  // Its records replace the classic group's, whose GroupMetadata record is tombstoned in the same write.
+  group.persisted = emptyPersisted(true);
   for (const member of group.members.values()) scheduleSessionExpiry(coord, group, member);
   coord.logger.info('Classic group converted to a consumer group', {
     group: entry.groupId,

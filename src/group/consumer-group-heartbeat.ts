@@ -11,6 +11,7 @@
 //    heartbeat, every group.consumer.heartbeat.interval.ms.
 // Session expiry (group.consumer.session.timeout.ms) and a revocation that takes longer than the
 // member's rebalance timeout remove the member, which bumps the group epoch.
+// What changed is written to __consumer_offsets before the answer (consumer-group-persist.ts).
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../protocol/errors.js';
 import type {
@@ -23,7 +24,9 @@ import {
   ConsumerGroupMember,
   LEAVE_GROUP_MEMBER_EPOCH,
   LEAVE_GROUP_STATIC_MEMBER_EPOCH,
+  emptyPersisted,
 } from './consumer-group.js';
+import { persistConsumerGroup, persistConsumerGroupInBackground } from './consumer-group-persist.js';
 import { convertClassicGroup } from './consumer-group-classic.js';
 import { reconcile } from './current-assignment.js';
 import type { GroupCoordinator } from './group-coordinator.js';
@@ -57,10 +60,10 @@ export class HeartbeatError extends Error {
   }
 }
 
-export function consumerGroupHeartbeat(
+export async function consumerGroupHeartbeat(
   coord: GroupCoordinator,
   p: ConsumerHeartbeatParams,
-): ConsumerHeartbeatResult {
+): Promise<ConsumerHeartbeatResult> {
   const fail = (code: number, message: string | null = null): ConsumerHeartbeatResult => ({
     errorCode: code,
     errorMessage: message,
@@ -71,16 +74,29 @@ export function consumerGroupHeartbeat(
   });
   if (coord.loading) return fail(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
   if (coord.isStopped) return fail(ErrorCode.NOT_COORDINATOR);
+  let result: ConsumerHeartbeatResult;
   try {
     validateRequest(coord, p);
     if (p.memberEpoch === LEAVE_GROUP_MEMBER_EPOCH || p.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
-      return leave(coord, p);
+      result = leave(coord, p);
+    } else {
+      result = heartbeat(coord, p);
     }
-    return heartbeat(coord, p);
   } catch (err) {
     if (err instanceof HeartbeatError) return fail(err.code, err.message);
     throw err;
   }
+  // The answer goes out once what it says is durable (Kafka answers when its records are committed).
+  const group = coord.groups.get(p.groupId)?.consumer;
+  if (group) {
+    try {
+      await persistConsumerGroup(coord, group);
+    } catch (err) {
+      coord.logger.error('Consumer group state could not be written', { group: p.groupId, err: String(err) });
+      return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    }
+  }
+  return result;
 }
 
 /** Kafka's throwIfConsumerGroupHeartbeatRequestIsInvalid, same checks and messages. */
@@ -132,8 +148,11 @@ function consumerGroupFor(coord: GroupCoordinator, groupId: string, create: bool
     if (converted) return converted;
     throw new HeartbeatError(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a consumer group.`);
   }
+  // An empty classic group (offline migration) is replaced: its GroupMetadata record is tombstoned
+  // with the consumer group's first write; its committed offsets stay.
   const group = coord.getOrCreateGroup(groupId);
   group.consumer = new ConsumerGroup(groupId, coord.now());
+  if (entry) group.consumer.persisted = emptyPersisted(true);
   return group.consumer;
 }
 
@@ -392,6 +411,7 @@ export function scheduleSessionExpiry(
   member.sessionTimer = setTimeout(() => {
     if (coord.isStopped || group.members.get(member.memberId) !== member) return;
     removeMember(coord, group, member, 'session timeout expired');
+    persistConsumerGroupInBackground(coord, group);
   }, member.classic?.sessionTimeoutMs ?? coord.config.consumerSessionTimeoutMs);
   member.sessionTimer.unref();
 }
@@ -417,6 +437,7 @@ export function scheduleRebalanceTimeout(
       if (coord.isStopped || group.members.get(member.memberId) !== member) return;
       if (member.state !== 'UNREVOKED_PARTITIONS' || member.memberEpoch !== epoch) return;
       removeMember(coord, group, member, 'did not revoke its partitions within the rebalance timeout');
+      persistConsumerGroupInBackground(coord, group);
     },
     Math.max(member.rebalanceTimeoutMs, 0),
   );

@@ -26,6 +26,54 @@ export interface ClassicMemberInfo {
   sessionTimeoutMs: number;
 }
 
+/** What the last successful write said about one member (objects are replaced, never mutated). */
+export interface PersistedMember {
+  instanceId: string | null;
+  rackId: string | null;
+  clientId: string;
+  clientHost: string;
+  subscribedTopicNames: readonly string[];
+  subscribedTopicRegex: string | null;
+  rebalanceTimeoutMs: number;
+  serverAssignor: string | null;
+  classic: ClassicMemberInfo | null;
+  /** undefined: no target assignment record. */
+  target: TopicPartitions | undefined;
+  /** undefined: no current assignment record. */
+  current:
+    | {
+        memberEpoch: number;
+        previousMemberEpoch: number;
+        state: MemberState;
+        assigned: TopicPartitions;
+        pending: TopicPartitions;
+      }
+    | undefined;
+}
+
+/** What the last successful write said about a group; -1 / null = nothing written yet. */
+export interface PersistedGroup {
+  groupEpoch: number;
+  targetAssignmentEpoch: number;
+  subscriptionSignature: string;
+  members: ReadonlyMap<string, PersistedMember>;
+  /** The group was a classic group before: its GroupMetadata record must be tombstoned. */
+  classicTombstone: boolean;
+  /** Sequence of the write this snapshot came from (a later write's snapshot is never overwritten). */
+  seq: number;
+}
+
+export function emptyPersisted(classicTombstone = false): PersistedGroup {
+  return {
+    groupEpoch: -1,
+    targetAssignmentEpoch: -1,
+    subscriptionSignature: '',
+    members: new Map(),
+    classicTombstone,
+    seq: 0,
+  };
+}
+
 export class ConsumerGroupMember {
   /** Set for a classic member in a consumer group (KIP-848 upgrade path). */
   classic: ClassicMemberInfo | null = null;
@@ -68,6 +116,8 @@ export class ConsumerGroup {
   subscriptionSignature = '';
   /** When the group last became Empty (offsets retention). */
   emptySinceMs: number;
+  /** What __consumer_offsets says about the group (consumer-group-persist.ts). */
+  persisted: PersistedGroup = emptyPersisted();
 
   constructor(
     readonly groupId: string,

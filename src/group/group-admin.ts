@@ -11,6 +11,7 @@ import { EMPTY_BYTES, type ClassicGroup, type GroupState } from './group.js';
 import type { GroupCoordinator } from './group-coordinator.js';
 import { groupKey, offsetKey } from './offsets-records.js';
 import type { OffsetsRecord } from './offset-manager.js';
+import { consumerGroupTombstones } from './consumer-group-persist.js';
 
 export interface ListedGroup {
   groupId: string;
@@ -115,6 +116,7 @@ function tombstones(g: ClassicGroup): OffsetsRecord[] {
   for (const [topic, partitions] of g.offsets) {
     for (const p of partitions.keys()) out.push({ key: offsetKey(g.groupId, topic, p), value: null });
   }
+  if (g.consumer) out.push(...consumerGroupTombstones(g.consumer));
   out.push({ key: groupKey(g.groupId), value: null });
   return out;
 }

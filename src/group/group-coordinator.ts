@@ -212,7 +212,7 @@ export class GroupCoordinator {
 
   // ---- KIP-848 consumer groups (consumer-group-heartbeat.ts, consumer-group-admin.ts) -----------
 
-  consumerGroupHeartbeat(p: ConsumerHeartbeatParams): ConsumerHeartbeatResult {
+  consumerGroupHeartbeat(p: ConsumerHeartbeatParams): Promise<ConsumerHeartbeatResult> {
     return consumerGroupHeartbeat(this, p);
   }
 

@@ -19,7 +19,12 @@ import {
 } from './offsets-records.js';
 import type { OffsetsRecord } from './offset-manager.js';
 import { checkConsumerCommit, checkConsumerFetch } from './consumer-group-admin.js';
-import { subscribedTopicNames } from './consumer-group-heartbeat.js';
+import {
+  scheduleRebalanceTimeout,
+  scheduleSessionExpiry,
+  subscribedTopicNames,
+} from './consumer-group-heartbeat.js';
+import { consumerGroupTombstones, markLoaded, replayConsumerRecord } from './consumer-group-persist.js';
 
 export interface CommitEntry {
   topic: string;
@@ -300,6 +305,7 @@ export async function expireOffsets(coord: GroupCoordinator, nowMs = coord.now()
     if (remove) {
       group.transitionTo('Dead', nowMs);
       coord.groups.delete(group.groupId);
+      if (group.consumer) records.push(...consumerGroupTombstones(group.consumer));
       records.push({ key: groupKey(group.groupId), value: null });
     }
     try {
@@ -315,6 +321,11 @@ export async function expireOffsets(coord: GroupCoordinator, nowMs = coord.now()
 /** Applies one __consumer_offsets record while loading (log order). */
 export function replayRecord(coord: GroupCoordinator, record: OffsetsRecord): void {
   const key = parseKey(record.key);
+  if (key.kind === 'unknown') return;
+  if (key.kind === 'consumer') {
+    replayConsumerRecord(coord, key.key, record.value);
+    return;
+  }
   if (key.kind === 'offset') {
     if (record.value === null) {
       const group = coord.groups.get(key.group);
@@ -332,11 +343,23 @@ export function replayRecord(coord: GroupCoordinator, record: OffsetsRecord): vo
     return;
   }
   if (record.value === null) {
-    coord.groups.delete(key.group);
+    // The classic group is gone; its committed offsets have their own records (and tombstones),
+    // and a consumer group may have taken its place.
+    const group = coord.groups.get(key.group);
+    if (!group) return;
+    group.members.clear();
+    group.staticMembers.clear();
+    group.protocolType = null;
+    group.protocolName = null;
+    group.leaderId = null;
+    group.generationId = 0;
+    coord.forgetIfUnused(group);
     return;
   }
   const v = parseGroupValue(record.value);
   const group = coord.getOrCreateGroup(key.group);
+  // A classic group written after a consumer group's tombstones: it is classic again.
+  group.consumer = null;
   group.protocolType = v.protocolType === '' ? null : v.protocolType;
   group.generationId = v.generation;
   group.protocolName = v.protocol;
@@ -361,10 +384,24 @@ export function replayRecord(coord: GroupCoordinator, record: OffsetsRecord): vo
   if (v.leader !== null && group.members.has(v.leader)) group.leaderId = v.leader;
 }
 
-/** After loading: groups with members resume Stable (their sessions must be renewed by heartbeats). */
+/**
+ * After loading: groups with members resume Stable (their sessions must be renewed by heartbeats),
+ * consumer groups with their members' epochs and assignments.
+ */
 export function finishLoad(coord: GroupCoordinator): void {
   for (const group of coord.groups.values()) {
     group.state = group.members.size > 0 ? 'Stable' : 'Empty';
     for (const m of group.members.values()) coord.scheduleSessionExpiry(group, m);
+    const consumer = group.consumer;
+    if (consumer) {
+      // Members have one session timeout from now to heartbeat with their member id and epoch, as
+      // after a coordinator failover in Kafka; a revocation in progress keeps its rebalance timeout.
+      markLoaded(consumer);
+      if (consumer.members.size > 0) consumer.emptySinceMs = coord.now();
+      for (const m of consumer.members.values()) {
+        scheduleSessionExpiry(coord, consumer, m);
+        scheduleRebalanceTimeout(coord, consumer, m);
+      }
+    }
   }
 }

@@ -10,6 +10,7 @@ import { GroupMember, validateMember, type ClassicGroup, type JoinResult, type P
 import type { GroupCoordinator } from './group-coordinator.js';
 import { expirePendingMember, groupTimer, removeMember, scheduleSessionExpiry } from './member-liveness.js';
 import { classicJoinToConsumerGroup } from './consumer-group-classic.js';
+import { consumerGroupTombstones } from './consumer-group-persist.js';
 import { maybePrepareRebalance } from './rebalance.js';
 import { syncError } from './sync-group.js';
 
@@ -64,9 +65,12 @@ export function joinGroup(coord: GroupCoordinator, p: JoinGroupParams): Promise<
   if (group.consumer) {
     // A KIP-848 group: classic members join it as Kafka 4.0 allows (consumer-group-classic.ts);
     // an empty one becomes classic again.
-    if (group.consumer.members.size > 0) {
-      return Promise.resolve(classicJoinToConsumerGroup(coord, group.consumer, p));
-    }
+    if (group.consumer.members.size > 0) return classicJoinToConsumerGroup(coord, group.consumer, p);
+    // Offline migration: the consumer group's records are tombstoned (its offsets stay) before the
+    // classic group writes its own; appends to the partition keep that order.
+    coord.store.write(group.groupId, consumerGroupTombstones(group.consumer)).catch((err: unknown) => {
+      coord.logger.warn('Could not store consumer group removal', { group: p.groupId, err: String(err) });
+    });
     group.consumer = null;
   }
   const known = group.members.has(p.memberId) || group.pendingMembers.has(p.memberId);

@@ -2,12 +2,15 @@
 // reading the topic) sees what Kafka would write. Every key and value starts with an int16 version:
 //   key v0/v1  OffsetCommitKey     group, topic, partition      → value OffsetCommitValue (v1 or v3)
 //   key v2     GroupMetadataKey    group                        → value GroupMetadataValue (v3)
+//   key v3-v8  the KIP-848 consumer group records (consumer-group-records.ts)
+// Other key versions (share and streams groups) are not Brook's: the loader skips them.
 // A null value is a tombstone: the offset, or the whole group, is gone.
 // Schemas from Kafka's group-coordinator module (OffsetCommitKey.json, OffsetCommitValue.json,
 // GroupMetadataKey.json, GroupMetadataValue.json); encoded with the same schema-driven codec as the protocol.
 import { decodeMessage, encodeMessage } from '../protocol/codec.js';
 import { VERSION_MAX as MAX, type MessageSchema } from '../protocol/schema.js';
 import { ProtocolError, Reader, Writer } from '../protocol/wire.js';
+import { isConsumerRecordType, readConsumerKey, type ConsumerRecordKey } from './consumer-group-records.js';
 
 const OffsetCommitKeySchema: MessageSchema = {
   name: 'OffsetCommitKey',
@@ -103,7 +106,11 @@ export interface GroupMetadataValue {
 }
 
 export type OffsetsKey =
-  { kind: 'offset'; group: string; topic: string; partition: number } | { kind: 'group'; group: string };
+  | { kind: 'offset'; group: string; topic: string; partition: number }
+  | { kind: 'group'; group: string }
+  | { kind: 'consumer'; key: ConsumerRecordKey }
+  /** A record type this broker does not keep (share and streams groups, later Kafka versions). */
+  | { kind: 'unknown'; version: number };
 
 function versioned(schema: MessageSchema, version: number, value: object): Buffer {
   const w = new Writer();
@@ -143,7 +150,8 @@ export function parseKey(buf: Buffer): OffsetsKey {
   if (version === 2) {
     return { kind: 'group', group: decodeMessage<{ group: string }>(GroupMetadataKeySchema, 2, r).group };
   }
-  throw new ProtocolError(`unknown __consumer_offsets key version ${version}`);
+  if (isConsumerRecordType(version)) return { kind: 'consumer', key: readConsumerKey(version, r) };
+  return { kind: 'unknown', version };
 }
 
 export function parseOffsetValue(buf: Buffer): OffsetCommitValue {
