@@ -71,13 +71,22 @@ export interface GroupMemberDescription {
   assignment: TopicPartition[];
   /** Subscribed topics, for the consumer protocol. */
   subscription: string[];
+  /** The member epoch, in a consumer-protocol (KIP-848) group; null in a classic group. */
+  memberEpoch: number | null;
 }
 
 export interface GroupDescription {
   groupId: string;
+  /** 'consumer' for a KIP-848 group (described with ConsumerGroupDescribe), else 'classic'. */
+  type: 'classic' | 'consumer';
+  /** Classic: Empty, PreparingRebalance, CompletingRebalance, Stable, Dead; consumer: Empty, Assigning, Reconciling, Stable. */
   state: string;
   protocolType: string;
+  /** Classic: the chosen protocol (assignor); consumer: the server assignor. */
   protocol: string;
+  /** Consumer groups: the group epoch and the epoch of the target assignment; null for classic groups. */
+  groupEpoch: number | null;
+  assignmentEpoch: number | null;
   members: GroupMemberDescription[];
 }
 
@@ -268,39 +277,89 @@ export class Admin {
     return [...out.values()].sort((a, b) => a.groupId.localeCompare(b.groupId));
   }
 
+  /**
+   * Describes groups as Kafka's Admin.describeConsumerGroups does: ConsumerGroupDescribe first, and
+   * DescribeGroups for a group that is not a consumer-protocol group (GROUP_ID_NOT_FOUND) or a broker
+   * without ConsumerGroupDescribe.
+   */
   async describeGroups(groupIds: readonly string[]): Promise<GroupDescription[]> {
     const out: GroupDescription[] = [];
     for (const groupId of groupIds) {
-      const conn = await this.cluster.coordinator(groupId);
-      const res = await conn.send(ApiKey.DescribeGroups, {
-        groups: [groupId],
-        includeAuthorizedOperations: false,
-      });
-      const g = res.groups.find((x) => x.groupId === groupId);
-      if (!g)
-        throw new KafkaClientError(ErrorCode.GROUP_ID_NOT_FOUND, 'DescribeGroups', `group '${groupId}'`);
-      check(g.errorCode, 'DescribeGroups', `group '${groupId}'`);
-      const consumer = g.protocolType === 'consumer';
-      out.push({
-        groupId,
-        state: g.groupState,
-        protocolType: g.protocolType,
-        protocol: g.protocolData,
-        members: g.members.map((m) => ({
-          memberId: m.memberId,
-          groupInstanceId: m.groupInstanceId,
-          clientId: m.clientId,
-          clientHost: m.clientHost,
-          assignment: consumer
-            ? (decodeAssignment(m.memberAssignment)?.assignedPartitions ?? []).flatMap((t) =>
-                t.partitions.map((partition) => ({ topic: t.topic, partition })),
-              )
-            : [],
-          subscription: consumer ? (decodeSubscription(m.memberMetadata)?.topics ?? []) : [],
-        })),
-      });
+      out.push((await this.describeConsumerGroup(groupId)) ?? (await this.describeClassicGroup(groupId)));
     }
     return out;
+  }
+
+  /** ConsumerGroupDescribe of one group; null when it is not a consumer group (or not supported). */
+  private async describeConsumerGroup(groupId: string): Promise<GroupDescription | null> {
+    const conn = await this.cluster.coordinator(groupId);
+    let res;
+    try {
+      res = await conn.send(ApiKey.ConsumerGroupDescribe, {
+        groupIds: [groupId],
+        includeAuthorizedOperations: false,
+      });
+    } catch (err) {
+      if (err instanceof KafkaClientError && err.code === ErrorCode.UNSUPPORTED_VERSION) return null;
+      throw err;
+    }
+    const g = res.groups.find((x) => x.groupId === groupId);
+    if (!g || g.errorCode === ErrorCode.GROUP_ID_NOT_FOUND) return null;
+    check(g.errorCode, 'ConsumerGroupDescribe', `group '${groupId}'`);
+    return {
+      groupId,
+      type: 'consumer',
+      state: g.groupState,
+      protocolType: 'consumer',
+      protocol: g.assignorName,
+      groupEpoch: g.groupEpoch,
+      assignmentEpoch: g.assignmentEpoch,
+      members: g.members.map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.instanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        assignment: m.assignment.topicPartitions.flatMap((t) =>
+          t.partitions.map((partition) => ({ topic: t.topicName, partition })),
+        ),
+        subscription: m.subscribedTopicNames,
+        memberEpoch: m.memberEpoch,
+      })),
+    };
+  }
+
+  private async describeClassicGroup(groupId: string): Promise<GroupDescription> {
+    const conn = await this.cluster.coordinator(groupId);
+    const res = await conn.send(ApiKey.DescribeGroups, {
+      groups: [groupId],
+      includeAuthorizedOperations: false,
+    });
+    const g = res.groups.find((x) => x.groupId === groupId);
+    if (!g) throw new KafkaClientError(ErrorCode.GROUP_ID_NOT_FOUND, 'DescribeGroups', `group '${groupId}'`);
+    check(g.errorCode, 'DescribeGroups', `group '${groupId}'`);
+    const consumer = g.protocolType === 'consumer';
+    return {
+      groupId,
+      type: 'classic',
+      state: g.groupState,
+      protocolType: g.protocolType,
+      protocol: g.protocolData,
+      groupEpoch: null,
+      assignmentEpoch: null,
+      members: g.members.map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        assignment: consumer
+          ? (decodeAssignment(m.memberAssignment)?.assignedPartitions ?? []).flatMap((t) =>
+              t.partitions.map((partition) => ({ topic: t.topic, partition })),
+            )
+          : [],
+        subscription: consumer ? (decodeSubscription(m.memberMetadata)?.topics ?? []) : [],
+        memberEpoch: null,
+      })),
+    };
   }
 
   /** The group's committed offsets (OffsetFetch of all its partitions). */

@@ -25,6 +25,10 @@ import type {
 } from '../protocol/generated/describe-configs.js';
 import type { AlterConfigsRequest, AlterConfigsResponse } from '../protocol/generated/alter-configs.js';
 import type { DescribeGroupsRequest, DescribeGroupsResponse } from '../protocol/generated/describe-groups.js';
+import type {
+  ConsumerGroupDescribeRequest,
+  ConsumerGroupDescribeResponse,
+} from '../protocol/generated/consumer-group-describe.js';
 import type { FetchRequest, FetchResponse } from '../protocol/generated/fetch.js';
 import type {
   FindCoordinatorRequest,
@@ -53,6 +57,7 @@ export interface ClientApis {
   [ApiKey.OffsetFetch]: [OffsetFetchRequest, OffsetFetchResponse];
   [ApiKey.FindCoordinator]: [FindCoordinatorRequest, FindCoordinatorResponse];
   [ApiKey.DescribeGroups]: [DescribeGroupsRequest, DescribeGroupsResponse];
+  [ApiKey.ConsumerGroupDescribe]: [ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse];
   [ApiKey.ListGroups]: [ListGroupsRequest, ListGroupsResponse];
   [ApiKey.ApiVersions]: [ApiVersionsRequest, ApiVersionsResponse];
   [ApiKey.CreateTopics]: [CreateTopicsRequest, CreateTopicsResponse];
