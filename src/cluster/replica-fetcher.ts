@@ -52,6 +52,8 @@ export class ReplicaFetcher {
   private readonly partitions = new Map<string, FetchState>();
   private connection: Connection | null = null;
   private stopped = false;
+  /** Failures in a row: the first is logged as a warning, the rest at debug until one succeeds. */
+  private failures = 0;
   private wakeUp: (() => void) | null = null;
   private readonly running: Promise<void>;
 
@@ -125,9 +127,11 @@ export class ReplicaFetcher {
         if (untruncated.length > 0) await this.truncate(conn, untruncated);
         const fetchable = ready.filter((s) => s.truncated && this.current(s));
         if (fetchable.length > 0) await this.fetch(conn, fetchable);
+        this.failures = 0;
       } catch (err) {
         if (this.stopped) break;
-        this.logger.warn('Fetching from the leader failed; backing off', {
+        const log = this.failures++ === 0 ? this.logger.warn : this.logger.debug;
+        log.call(this.logger, 'Fetching from the leader failed; backing off', {
           leader: this.leaderId,
           err: (err as Error).message,
         });
