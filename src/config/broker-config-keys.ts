@@ -767,6 +767,13 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     doc: 'Server-side assignors members may ask for; the first is used when none is asked for.',
   },
   {
+    name: 'group.consumer.migration.policy',
+    type: 'enum',
+    default: 'bidirectional',
+    values: ['disabled', 'upgrade', 'downgrade', 'bidirectional'],
+    doc: 'Online conversion between classic and consumer-protocol groups with members: upgrade (a classic group becomes a consumer group when a consumer-protocol member joins), downgrade (a consumer group whose last consumer-protocol member leaves becomes classic), both, or neither. Empty groups convert either way.',
+  },
+  {
     name: 'transaction.state.log.replication.factor',
     type: 'int',
     default: '1',

@@ -30,6 +30,9 @@ export type CleanupPolicy = 'delete' | 'compact';
 export type TimestampType = 'CreateTime' | 'LogAppendTime';
 export type CompressionTypeName = 'uncompressed' | 'zstd' | 'lz4' | 'snappy' | 'gzip' | 'producer';
 
+/** group.consumer.migration.policy: which online conversions between group types are allowed. */
+export type ConsumerGroupMigrationPolicy = 'disabled' | 'upgrade' | 'downgrade' | 'bidirectional';
+
 export interface BrokerConfig {
   nodeId: number;
   clusterId: string | null;
@@ -107,6 +110,7 @@ export interface BrokerConfig {
   groupConsumerSessionTimeoutMs: number;
   groupConsumerMaxSize: number;
   groupConsumerAssignors: string[];
+  groupConsumerMigrationPolicy: ConsumerGroupMigrationPolicy;
   transactionStateLogNumPartitions: number;
   transactionMaxTimeoutMs: number;
   transactionalIdExpirationMs: number;
@@ -461,6 +465,7 @@ function build(
     groupConsumerSessionTimeoutMs: consumerSessionMs,
     groupConsumerMaxSize: n('group.consumer.max.size'),
     groupConsumerAssignors: consumerAssignors,
+    groupConsumerMigrationPolicy: v.get<ConsumerGroupMigrationPolicy>('group.consumer.migration.policy'),
     transactionStateLogNumPartitions: n('transaction.state.log.num.partitions'),
     transactionMaxTimeoutMs: n('transaction.max.timeout.ms'),
     transactionalIdExpirationMs: n('transactional.id.expiration.ms'),

@@ -8,8 +8,10 @@
 //   it must give up is left out, so a cooperative client revokes it and joins again.
 // - Heartbeat answers REBALANCE_IN_PROGRESS while the member is not at the target assignment, so it
 //   rejoins to get the next step; LeaveGroup and the member's own session timeout remove it.
-// - A Stable classic group that a consumer-protocol member joins is converted: its members keep their
-//   assignments and generation (as member epochs) and move on with their next JoinGroup.
+// - A Stable classic group that a consumer-protocol member joins is converted (when
+//   group.consumer.migration.policy allows the upgrade): its members keep their assignments and
+//   generation (as member epochs) and move on with their next JoinGroup. The way back is
+//   consumer-group-migration.ts.
 import { randomUUID } from 'node:crypto';
 import { decodeAssignment, decodeSubscription } from '../client/consumer-protocol.js';
 import { encodeToBuffer } from '../protocol/codec.js';
@@ -17,6 +19,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import { ConsumerProtocolAssignmentSchema } from '../protocol/generated/consumer-protocol-assignment.js';
 import { ConsumerGroup, ConsumerGroupMember, emptyPersisted } from './consumer-group.js';
 import { persistConsumerGroup, persistConsumerGroupInBackground } from './consumer-group-persist.js';
+import { upgradeAllowed } from './consumer-group-migration.js';
 import {
   HeartbeatError,
   addMember,
@@ -241,7 +244,7 @@ export function convertClassicGroup(coord: GroupCoordinator, entry: ClassicGroup
   ) {
     return null;
   }
-  if (entry.members.size >= coord.config.consumerMaxSize) return null;
+  if (entry.members.size >= coord.config.consumerMaxSize || !upgradeAllowed(coord)) return null;
   const group = new ConsumerGroup(entry.groupId, coord.now());
   for (const m of entry.members.values()) {
     const subscription = decodeSubscription(m.metadataFor(entry.protocolName));
@@ -289,7 +292,8 @@ export function convertClassicGroup(coord: GroupCoordinator, entry: ClassicGroup
   return group;
 }
 
-function encodeAssignment(coord: GroupCoordinator, assigned: TopicPartitions): Buffer {
+/** A member's partitions as the ConsumerProtocolAssignment a classic client reads. */
+export function encodeAssignment(coord: GroupCoordinator, assigned: TopicPartitions): Buffer {
   const assignedPartitions = [...assigned].flatMap(([topicId, set]) => {
     const topic = coord.topics.getById(topicId);
     return topic ? [{ topic: topic.name, partitions: [...set].sort((a, b) => a - b) }] : [];

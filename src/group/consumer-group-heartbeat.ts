@@ -26,7 +26,8 @@ import {
   LEAVE_GROUP_STATIC_MEMBER_EPOCH,
   emptyPersisted,
 } from './consumer-group.js';
-import { persistConsumerGroup, persistConsumerGroupInBackground } from './consumer-group-persist.js';
+import { persistConsumerGroup } from './consumer-group-persist.js';
+import { downgradeToClassic, shouldDowngrade } from './consumer-group-migration.js';
 import { convertClassicGroup } from './consumer-group-classic.js';
 import { reconcile } from './current-assignment.js';
 import type { GroupCoordinator } from './group-coordinator.js';
@@ -75,10 +76,11 @@ export async function consumerGroupHeartbeat(
   if (coord.loading) return fail(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
   if (coord.isStopped) return fail(ErrorCode.NOT_COORDINATOR);
   let result: ConsumerHeartbeatResult;
+  let downgrade: Promise<void> | null = null;
   try {
     validateRequest(coord, p);
     if (p.memberEpoch === LEAVE_GROUP_MEMBER_EPOCH || p.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
-      result = leave(coord, p);
+      ({ result, downgrade } = leave(coord, p));
     } else {
       result = heartbeat(coord, p);
     }
@@ -88,9 +90,9 @@ export async function consumerGroupHeartbeat(
   }
   // The answer goes out once what it says is durable (Kafka answers when its records are committed).
   const group = coord.groups.get(p.groupId)?.consumer;
-  if (group) {
+  if (group || downgrade) {
     try {
-      await persistConsumerGroup(coord, group);
+      await (downgrade ?? persistConsumerGroup(coord, group!));
     } catch (err) {
       coord.logger.error('Consumer group state could not be written', { group: p.groupId, err: String(err) });
       return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
@@ -334,7 +336,10 @@ function checkEpoch(member: ConsumerGroupMember, received: number, owned: TopicP
   }
 }
 
-function leave(coord: GroupCoordinator, p: ConsumerHeartbeatParams): ConsumerHeartbeatResult {
+function leave(
+  coord: GroupCoordinator,
+  p: ConsumerHeartbeatParams,
+): { result: ConsumerHeartbeatResult; downgrade: Promise<void> | null } {
   const group = consumerGroupFor(coord, p.groupId, false);
   let member: ConsumerGroupMember | undefined;
   if (p.instanceId !== null) {
@@ -370,10 +375,44 @@ function leave(coord: GroupCoordinator, p: ConsumerHeartbeatParams): ConsumerHea
     member.memberEpoch = LEAVE_GROUP_STATIC_MEMBER_EPOCH;
     clearTimeout(member.rebalanceTimer);
     scheduleSessionExpiry(coord, group, member);
-    return result(LEAVE_GROUP_STATIC_MEMBER_EPOCH);
+    return { result: result(LEAVE_GROUP_STATIC_MEMBER_EPOCH), downgrade: null };
   }
-  removeMember(coord, group, member, 'left the group');
-  return result(LEAVE_GROUP_MEMBER_EPOCH);
+  return {
+    result: result(LEAVE_GROUP_MEMBER_EPOCH),
+    downgrade: removeOrDowngrade(coord, group, member, 'left the group'),
+  };
+}
+
+/**
+ * Removes a member, or, when only classic members would remain and the migration policy allows it,
+ * turns the group into a classic group without it (Kafka 4.0). Returns the downgrade's write, if any.
+ */
+function removeOrDowngrade(
+  coord: GroupCoordinator,
+  group: ConsumerGroup,
+  member: ConsumerGroupMember,
+  reason: string,
+): Promise<void> | null {
+  const entry = coord.groups.get(group.groupId);
+  if (entry?.consumer === group && shouldDowngrade(coord, group, member)) {
+    return downgradeToClassic(coord, entry, group, member, reason);
+  }
+  removeMember(coord, group, member, reason);
+  return null;
+}
+
+/** The same from a timer: nobody waits for the write. */
+function expireMember(
+  coord: GroupCoordinator,
+  group: ConsumerGroup,
+  member: ConsumerGroupMember,
+  reason: string,
+): void {
+  const downgrade = removeOrDowngrade(coord, group, member, reason);
+  const write = downgrade ?? persistConsumerGroup(coord, group);
+  write.catch((err: unknown) => {
+    coord.logger.warn('Could not store consumer group state', { group: group.groupId, err: String(err) });
+  });
 }
 
 /** Drops a member (leave, session expiry, revocation too slow); the others converge without it. */
@@ -410,8 +449,7 @@ export function scheduleSessionExpiry(
   clearTimeout(member.sessionTimer);
   member.sessionTimer = setTimeout(() => {
     if (coord.isStopped || group.members.get(member.memberId) !== member) return;
-    removeMember(coord, group, member, 'session timeout expired');
-    persistConsumerGroupInBackground(coord, group);
+    expireMember(coord, group, member, 'session timeout expired');
   }, member.classic?.sessionTimeoutMs ?? coord.config.consumerSessionTimeoutMs);
   member.sessionTimer.unref();
 }
@@ -436,8 +474,7 @@ export function scheduleRebalanceTimeout(
     () => {
       if (coord.isStopped || group.members.get(member.memberId) !== member) return;
       if (member.state !== 'UNREVOKED_PARTITIONS' || member.memberEpoch !== epoch) return;
-      removeMember(coord, group, member, 'did not revoke its partitions within the rebalance timeout');
-      persistConsumerGroupInBackground(coord, group);
+      expireMember(coord, group, member, 'did not revoke its partitions within the rebalance timeout');
     },
     Math.max(member.rebalanceTimeoutMs, 0),
   );

@@ -49,7 +49,7 @@ import {
 } from './consumer-group-heartbeat.js';
 import { describeConsumerGroup, type DescribedConsumerGroup } from './consumer-group-admin.js';
 import { groupKey, groupValue } from './offsets-records.js';
-import type { BrokerConfig } from '../config/broker-config.js';
+import type { BrokerConfig, ConsumerGroupMigrationPolicy } from '../config/broker-config.js';
 import type { TopicManager } from '../broker/topic-manager.js';
 import type { LogManager } from '../storage/log-manager.js';
 
@@ -83,6 +83,8 @@ export interface GroupConfig {
   consumerMaxSize: number;
   /** group.consumer.assignors: server assignor names, the first is the default. */
   consumerAssignors: readonly string[];
+  /** group.consumer.migration.policy (online upgrade/downgrade; empty groups always convert). */
+  consumerMigrationPolicy?: ConsumerGroupMigrationPolicy;
 }
 
 export class GroupCoordinator {
@@ -130,6 +132,7 @@ export class GroupCoordinator {
       consumerSessionTimeoutMs: config.groupConsumerSessionTimeoutMs,
       consumerMaxSize: config.groupConsumerMaxSize,
       consumerAssignors: config.groupConsumerAssignors,
+      consumerMigrationPolicy: config.groupConsumerMigrationPolicy,
     };
     const exists = (topic: string, partition: number): boolean => {
       const t = topics.get(topic);

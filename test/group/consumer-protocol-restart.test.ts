@@ -2,7 +2,8 @@
 // __consumer_offsets in Kafka's record formats (ConsumerGroup* keys 3-8) before the heartbeat is
 // answered, and read back at startup, so a member continues with its member id and epoch; a member
 // that does not come back is removed after its session timeout. Offline migration between a classic
-// and an empty consumer group is persisted too, offsets included.
+// and an empty consumer group is persisted too, offsets included, and so is the online downgrade (the
+// last consumer-protocol member leaves a group of classic members), which group.consumer.migration.policy gates.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
@@ -16,7 +17,8 @@ import {
   type CurrentMemberAssignmentRecord,
 } from '../../src/group/consumer-group-records.js';
 import { parseKey } from '../../src/group/offsets-records.js';
-import { makeTempDir, removeDir, startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { makeTempDir, removeDir, startTestBroker, withBroker, type TestBroker } from '../helpers/broker.js';
+import { ConsumerProtocolAssignmentSchema } from '../../src/protocol/generated/consumer-protocol-assignment.js';
 import {
   TestClient,
   commitOffsets,
@@ -24,6 +26,7 @@ import {
   describeGroup,
   fetchOffsets,
   heartbeat,
+  joinGroup,
   joinWithId,
   leaveGroup,
   sleep,
@@ -92,6 +95,37 @@ async function offsetsRecords(b: TestBroker) {
   const out: { key: Buffer; value: Buffer | null }[] = [];
   await b.broker.services.groups.store.load((r) => out.push(r));
   return out;
+}
+
+/**
+ * A consumer group with one consumer-protocol member "c" and one classic member (cooperative: it
+ * rejoins after each step) that share six partitions 3+3. Returns the classic member's id.
+ */
+async function mixedGroup(a: TestClient, k: TestClient, g: string): Promise<string> {
+  const c1 = await hb(a, { groupId: g, memberId: 'c', memberEpoch: 0, topics: ['six'] });
+  assert.equal(c1.errorCode, 0, c1.errorMessage ?? '');
+  const protocols = [{ name: 'range', metadata: subscriptionBytes(['six']) }];
+  const j1 = await joinWithId(k, { groupId: g, protocols });
+  assert.equal(j1.errorCode, 0);
+  const c2 = await hb(a, {
+    groupId: g,
+    memberId: 'c',
+    memberEpoch: 1,
+    owned: c1.assignment!.topicPartitions,
+  });
+  const c3 = await hb(a, {
+    groupId: g,
+    memberId: 'c',
+    memberEpoch: 1,
+    owned: c2.assignment!.topicPartitions,
+  });
+  assert.equal(c3.memberEpoch, 2);
+  const j2 = await joinGroup(k, { groupId: g, memberId: j1.memberId, protocols });
+  assert.equal(j2.errorCode, 0);
+  const s2 = await syncGroup(k, { groupId: g, generationId: j2.generationId, memberId: j1.memberId });
+  assert.equal(s2.errorCode, 0);
+  assert.equal((await describeConsumer(a, g)).groupState, 'Stable');
+  return j1.memberId;
 }
 
 describe('KIP-848 consumer groups across a restart', () => {
@@ -264,5 +298,101 @@ describe('KIP-848 consumer groups across a restart', () => {
     } finally {
       removeDir(dir);
     }
+  });
+
+  test('the last consumer-protocol member leaves: the classic members get a classic group, which survives a restart', async () => {
+    const dir = makeTempDir('brook-kip848-downgrade-');
+    const g = 'g-downgrade';
+    const protocols = [{ name: 'range', metadata: subscriptionBytes(['six']) }];
+    try {
+      let kId = '';
+      {
+        const b = await startTestBroker(CONFIG, dir);
+        const [a, k] = [await TestClient.connect(b.port, 'a'), await TestClient.connect(b.port, 'classic')];
+        try {
+          await createTopic(a, 'six', 6);
+          kId = await mixedGroup(a, k, g);
+          const left = await hb(a, { groupId: g, memberId: 'c', memberEpoch: -1 });
+          assert.equal(left.errorCode, 0);
+          assert.equal(left.memberEpoch, -1);
+          // Kafka 4.0 (group.consumer.migration.policy=bidirectional): a classic group, rebalancing.
+          assert.deepEqual(await listGroups(a), [[g, 'classic']]);
+          assert.equal((await describeConsumer(a, g)).errorCode, 69);
+          const d = await describeGroup(a, g);
+          assert.equal(d.groupState, 'PreparingRebalance');
+          assert.deepEqual(
+            d.members.map((m) => m.memberId),
+            [kId],
+          );
+          const h = await heartbeat(k, { groupId: g, generationId: 2, memberId: kId });
+          assert.equal(h.errorCode, 27, 'the classic member is told to rejoin');
+          const j = await joinGroup(k, { groupId: g, memberId: kId, protocols });
+          assert.equal(j.errorCode, 0);
+          assert.equal(j.generationId, 3, 'the generation goes on from the group epoch (2)');
+          assert.equal(j.leader, kId, 'a client leader assigns again');
+          const all = encodeToBuffer(ConsumerProtocolAssignmentSchema, 0, {
+            assignedPartitions: [{ topic: 'six', partitions: [0, 1, 2, 3, 4, 5] }],
+            userData: null,
+          });
+          const s = await syncGroup(k, {
+            groupId: g,
+            generationId: j.generationId,
+            memberId: kId,
+            assignments: [{ memberId: kId, assignment: Buffer.concat([Buffer.from([0, 0]), all]) }],
+          });
+          assert.equal(s.errorCode, 0);
+        } finally {
+          a.close();
+          k.close();
+          await b.stop();
+        }
+      }
+      const b = await startTestBroker(CONFIG, dir);
+      const a = await TestClient.connect(b.port, 'a');
+      try {
+        assert.deepEqual(await listGroups(a), [[g, 'classic']]);
+        assert.equal((await describeConsumer(a, g)).errorCode, 69, 'no consumer group came back');
+        const d = await describeGroup(a, g);
+        assert.equal(d.groupState, 'Stable');
+        assert.deepEqual(
+          d.members.map((m) => m.memberId),
+          [kId],
+        );
+        assert.equal((await heartbeat(a, { groupId: g, generationId: 3, memberId: kId })).errorCode, 0);
+      } finally {
+        a.close();
+        await b.stop();
+      }
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  test('group.consumer.migration.policy=disabled: the group stays a consumer group for its classic member', async () => {
+    await withBroker({ config: { ...CONFIG, 'group.consumer.migration.policy': 'disabled' } }, async (b) => {
+      const [a, k] = [await TestClient.connect(b.port, 'a'), await TestClient.connect(b.port, 'classic')];
+      try {
+        await createTopic(a, 'six', 6);
+        const g = 'g-no-downgrade';
+        const kId = await mixedGroup(a, k, g);
+        const left = await hb(a, { groupId: g, memberId: 'c', memberEpoch: -1 });
+        assert.equal(left.errorCode, 0);
+        assert.deepEqual(await listGroups(a), [[g, 'consumer']]);
+        const d = await describeConsumer(a, g);
+        assert.deepEqual(
+          d.members.map((m) => m.memberId),
+          [kId],
+        );
+        // And no online upgrade either: a Stable classic group refuses a consumer-protocol member.
+        const protocols = [{ name: 'range', metadata: subscriptionBytes(['six']) }];
+        const j = await joinWithId(k, { groupId: 'g-classic', protocols });
+        await syncGroup(k, { groupId: 'g-classic', generationId: j.generationId, memberId: j.memberId });
+        const refused = await hb(a, { groupId: 'g-classic', memberId: 'c', memberEpoch: 0, topics: ['six'] });
+        assert.equal(refused.errorCode, 69);
+      } finally {
+        a.close();
+        k.close();
+      }
+    });
   });
 });

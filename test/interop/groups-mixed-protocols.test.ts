@@ -2,7 +2,8 @@
 // SyncGroup/Heartbeat, default settings) owns a 6-partition topic; then an @platformatic/kafka consumer with
 // groupProtocol 'consumer' (KIP-848) joins the same group. The classic group converts to a consumer group, the
 // classic member is told to rejoin and gives up half, and the coordinator ends Stable with 3+3, one member of
-// each kind; together they read every record.
+// each kind; together they read every record. When the consumer-protocol member leaves, the group becomes classic
+// again (online downgrade) and kafka-python takes every partition.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,7 +37,7 @@ consumer.close()
 const { createTopic } = kafkajsClients('groups-mixed');
 
 test(
-  'kafka-python (classic) and @platformatic/kafka (consumer protocol) share one group: conversion, then 3+3',
+  'kafka-python (classic) and @platformatic/kafka (consumer protocol) share one group: conversion, 3+3, and back',
   { timeout: 150_000 },
   async (t) => {
     if (!(await requireTool(t, 'kafka-python', hasPythonKafka, 'apt-get install python3-kafka'))) return;
@@ -103,6 +104,33 @@ test(
           return all.size === 60;
         });
         assert.deepEqual(errors, []);
+
+        // The consumer-protocol member leaves: only the classic member remains, and the group becomes a
+        // classic group again (Kafka 4.0's online downgrade). kafka-python rejoins, leads, takes all six
+        // partitions and reads what is produced next.
+        closing = true;
+        await stream.close();
+        await consumer.close();
+        stream = undefined;
+        consumer = undefined;
+        await until('a Stable classic group with the kafka-python member', 60_000, () => {
+          const g = groups.groups.get(groupId);
+          return g?.consumer === null && g.state === 'Stable' && g.members.size === 1;
+        });
+        assert.deepEqual(
+          groups
+            .listGroups([], [])
+            .groups.filter((g) => g.groupId === groupId)
+            .map((g) => g.groupType),
+          ['classic'],
+        );
+        await producer.send({
+          messages: Array.from({ length: 60 }, (_, i) => ({ topic, partition: i % 6, value: `w${i}` })),
+        });
+        await until('kafka-python reads every record produced after the downgrade', 60_000, () => {
+          const got = classicSeen();
+          return Array.from({ length: 60 }, (_, i) => `w${i}`).every((v) => got.has(v));
+        });
       } finally {
         closing = true;
         await stream?.close().catch(() => {});
