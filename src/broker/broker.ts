@@ -99,6 +99,9 @@ export function logDefaultsFrom(config: BrokerConfig): LogConfig {
   };
 }
 
+/** offsets.commit.timeout.ms (Kafka's default): how long a commit waits for the offsets partition's ISR. */
+const OFFSETS_COMMIT_TIMEOUT_MS = 5000;
+
 /** The cleaner holds two segment files at once and reads wait for a free one: a floor keeps them moving. */
 const MIN_OPEN_FILES = 16;
 
@@ -197,10 +200,6 @@ export class Broker {
     };
     const topics = new TopicManager(metadata, logs, settings, logger.child({ name: 'topics' }));
     await topics.reconcile();
-    // Reads __consumer_offsets back before the broker takes its first request.
-    const groups = GroupCoordinator.forBroker(config, topics, logs, logger.child({ name: 'groups' }));
-    await groups.start();
-    const dispatcher = new RequestDispatcher(HANDLERS);
     const endpoint = (): BrokerEndpoint => ({
       nodeId: settings.nodeId,
       host: settings.advertisedHost,
@@ -216,7 +215,23 @@ export class Broker {
       dataDir,
       config: () => config,
     });
-    groups.store.leaderEpochOf = (partition) => replicas.leaderEpochOf(OFFSETS_TOPIC, partition);
+    // Reads __consumer_offsets back before the broker takes its first request (a cluster member: per
+    // partition, when it becomes the partition's leader).
+    const groups = GroupCoordinator.forBroker(config, topics, logs, logger.child({ name: 'groups' }));
+    if (replicas.replicated) {
+      groups.enableClusterMode();
+      groups.store.replication = {
+        leaderEpochOf: (partition) => replicas.leaderEpochOf(OFFSETS_TOPIC, partition),
+        isLeader: (partition) => replicas.replica(OFFSETS_TOPIC, partition)?.isLeader === true,
+        awaitReplicated: (partition, offset) =>
+          replicas.awaitReplicated(OFFSETS_TOPIC, partition, offset, OFFSETS_COMMIT_TIMEOUT_MS),
+      };
+      replicas.onLeadershipChange((topic, partition, leader) => {
+        if (topic === OFFSETS_TOPIC) void groups.onOffsetsLeadership(partition, leader);
+      });
+    }
+    await groups.start();
+    const dispatcher = new RequestDispatcher(HANDLERS);
     const services: BrokerServices = {
       settings,
       logger,

@@ -381,6 +381,18 @@ export class ReplicaManager {
     });
   }
 
+  /**
+   * Cluster mode: resolves once the ISR of a partition this broker leads has every offset below
+   * `offset` (the group coordinator's commits, as Kafka appends them with acks=all); rejects with the
+   * Kafka error's name otherwise (leadership lost, timeout, ISR below min.insync.replicas).
+   */
+  async awaitReplicated(topic: string, partition: number, offset: number, timeoutMs: number): Promise<void> {
+    const r = this.replicas.get(topic)?.get(partition);
+    if (r === undefined || !r.isLeader) throw new Error(`not the leader of ${topic}-${partition}`);
+    const code = await this.waitForIsr(r, offset, r.state.leaderEpoch, timeoutMs);
+    if (code !== ErrorCode.NONE) throw new Error(ISR_WAIT_MESSAGES[code] ?? `error ${code}`);
+  }
+
   // ---- partition states (cluster mode) ----------------------------------------------------------
 
   private onPartitionChanges(changes: PartitionChanges): void {

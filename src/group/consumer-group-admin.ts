@@ -20,8 +20,9 @@ type DescribedAssignment = ConsumerGroupDescribeResponseAssignment;
 
 export function describeConsumerGroup(coord: GroupCoordinator, groupId: string): DescribedConsumerGroup {
   const empty = { groupState: '', groupEpoch: 0, assignmentEpoch: 0, assignorName: '', members: [] };
-  if (coord.loading) {
-    return { ...empty, groupId, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, errorMessage: null };
+  const unavailable = coord.availability(groupId);
+  if (unavailable !== ErrorCode.NONE) {
+    return { ...empty, groupId, errorCode: unavailable, errorMessage: null };
   }
   const group = coord.groups.get(groupId)?.consumer;
   if (!group) {

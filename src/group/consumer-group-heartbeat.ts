@@ -73,8 +73,8 @@ export async function consumerGroupHeartbeat(
     heartbeatIntervalMs: 0,
     assignment: null,
   });
-  if (coord.loading) return fail(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
-  if (coord.isStopped) return fail(ErrorCode.NOT_COORDINATOR);
+  const unavailable = coord.availability(p.groupId);
+  if (unavailable !== ErrorCode.NONE) return fail(unavailable);
   let result: ConsumerHeartbeatResult;
   let downgrade: Promise<void> | null = null;
   try {

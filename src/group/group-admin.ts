@@ -59,8 +59,8 @@ export function listGroups(
 
 export function describeGroup(coord: GroupCoordinator, groupId: string): DescribedGroup {
   const base = { groupId, protocolType: '', protocolData: '', members: [] };
-  if (coord.loading)
-    return { ...base, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, groupState: 'Dead' };
+  const unavailable = coord.availability(groupId);
+  if (unavailable !== ErrorCode.NONE) return { ...base, errorCode: unavailable, groupState: 'Dead' };
   const g = coord.groups.get(groupId);
   if (!g || g.consumer) return { ...base, errorCode: ErrorCode.NONE, groupState: 'Dead' };
   const stable = g.state === 'Stable';
@@ -87,8 +87,8 @@ export async function deleteGroups(
 ): Promise<{ groupId: string; errorCode: number }[]> {
   return Promise.all(
     groupIds.map(async (groupId) => {
-      if (coord.loading) return { groupId, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
-      if (coord.isStopped) return { groupId, errorCode: ErrorCode.NOT_COORDINATOR };
+      const unavailable = coord.availability(groupId);
+      if (unavailable !== ErrorCode.NONE) return { groupId, errorCode: unavailable };
       const g = coord.groups.get(groupId);
       if (!g || g.state === 'Dead') return { groupId, errorCode: ErrorCode.GROUP_ID_NOT_FOUND };
       if (g.state !== 'Empty' || (g.consumer?.members.size ?? 0) > 0) {

@@ -8,6 +8,9 @@
 // - Session timeouts drop members that stop heartbeating. Static members (group.instance.id) that
 //   come back get their old member's place (and, in a Stable group, its assignment) without a rebalance.
 // - All state changes are synchronous; only the __consumer_offsets writes are awaited.
+// - Cluster mode: this broker coordinates the groups of the __consumer_offsets partitions it leads,
+//   reading a partition back when it becomes its leader and dropping its groups when it stops
+//   (NOT_COORDINATOR sends clients to FindCoordinator again).
 // The JoinGroup flow lives in join-group.ts, the rebalance in rebalance.ts, SyncGroup in sync-group.ts,
 // Heartbeat, LeaveGroup and session timeouts in member-liveness.ts; this class is their façade.
 // Offsets live in group-offsets.ts (commit, fetch, delete, retention), admin calls in group-admin.ts.
@@ -96,6 +99,15 @@ export class GroupCoordinator {
   private retentionRun: Promise<unknown> = Promise.resolve();
   /** Topic names, ids and partition counts (consumer-protocol subscriptions and assignments). */
   topics: TopicLookup = NO_TOPICS;
+  /**
+   * Cluster mode: the __consumer_offsets partitions this broker leads and has loaded; it coordinates
+   * only their groups. null on a single node, which coordinates every group.
+   */
+  private owned: Set<number> | null = null;
+  /** Cluster mode: partitions being loaded after this broker became their leader. */
+  private readonly loadingPartitions = new Set<number>();
+  /** Cluster mode: per partition, the load or unload in progress (they run in order). */
+  private readonly partitionChanges = new Map<number, Promise<void>>();
 
   constructor(
     readonly config: GroupConfig,
@@ -143,9 +155,93 @@ export class GroupCoordinator {
     return coordinator;
   }
 
+  /**
+   * Cluster mode: groups are loaded per __consumer_offsets partition when this broker becomes its
+   * leader (onOffsetsLeadership), not at start. Call before start().
+   */
+  enableClusterMode(): void {
+    this.owned = new Set();
+  }
+
+  /**
+   * NONE when this broker coordinates `groupId` now; COORDINATOR_LOAD_IN_PROGRESS while its
+   * partition is being read back; NOT_COORDINATOR when another broker leads it (or this one stops).
+   */
+  availability(groupId: string): number {
+    if (this.loading) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    if (this.stopped) return ErrorCode.NOT_COORDINATOR;
+    if (this.owned !== null) {
+      const p = this.store.partitionFor(groupId);
+      if (this.loadingPartitions.has(p)) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+      if (!this.owned.has(p)) return ErrorCode.NOT_COORDINATOR;
+    }
+    return ErrorCode.NONE;
+  }
+
+  /**
+   * Cluster mode: this broker became (or stopped being) the leader of __consumer_offsets partition
+   * `partition`. Becoming leader reads the partition back (its log holds what the old leader wrote,
+   * replicated) and takes over its groups; losing it drops them, answering waiting members
+   * NOT_COORDINATOR so they find the new coordinator.
+   */
+  onOffsetsLeadership(partition: number, leader: boolean): Promise<void> {
+    if (this.owned === null) return Promise.resolve();
+    const owned = this.owned;
+    const run = async (): Promise<void> => {
+      this.unloadPartition(partition);
+      if (!leader || this.stopped) return;
+      this.loadingPartitions.add(partition);
+      try {
+        const loaded: ClassicGroup[] = [];
+        const records = await this.store.loadPartition(partition, (record) => {
+          try {
+            replayRecord(this, record);
+          } catch (err) {
+            this.logger.warn('Skipping unreadable __consumer_offsets record', { err: String(err) });
+          }
+        });
+        for (const g of this.groups.values()) {
+          if (this.store.partitionFor(g.groupId) === partition) loaded.push(g);
+        }
+        finishLoad(this, loaded);
+        owned.add(partition);
+        this.logger.info('Took over the groups of an offsets partition', {
+          partition,
+          groups: loaded.length,
+          records,
+        });
+      } finally {
+        this.loadingPartitions.delete(partition);
+      }
+    };
+    const next = (this.partitionChanges.get(partition) ?? Promise.resolve())
+      .then(run)
+      .catch((err: unknown) => {
+        this.logger.error('Loading an offsets partition failed', { partition, err: String(err) });
+      });
+    this.partitionChanges.set(partition, next);
+    return next;
+  }
+
+  /** Forgets the groups of one offsets partition (another broker coordinates them now). */
+  private unloadPartition(partition: number): void {
+    this.owned?.delete(partition);
+    for (const group of [...this.groups.values()]) {
+      if (this.store.partitionFor(group.groupId) !== partition) continue;
+      this.closeGroup(group);
+      this.groups.delete(group.groupId);
+    }
+  }
+
   /** Creates __consumer_offsets if needed and reads it back; call before the broker takes requests. */
   async start(): Promise<void> {
     await this.store.ensureTopic();
+    if (this.owned !== null) {
+      // Cluster mode: each partition is read back when this broker becomes its leader.
+      this.loading = false;
+      this.startRetentionTimer();
+      return;
+    }
     const started = this.now();
     const records = await this.store.load((record) => {
       try {
@@ -161,6 +257,10 @@ export class GroupCoordinator {
       records,
       ms: this.now() - started,
     });
+    this.startRetentionTimer();
+  }
+
+  private startRetentionTimer(): void {
     this.retentionTimer = setInterval(() => {
       this.retentionRun = this.retentionRun
         .then(() => expireOffsets(this))
@@ -307,22 +407,25 @@ export class GroupCoordinator {
   /** Answers everything that waits with NOT_COORDINATOR and stops every timer (broker shutdown). */
   shutdown(): void {
     this.stopped = true;
-    for (const group of this.groups.values()) {
-      clearTimeout(group.timer);
-      for (const t of group.pendingMembers.values()) clearTimeout(t);
-      for (const m of group.members.values()) {
-        clearTimeout(m.timer);
-        const join = m.awaitingJoin;
-        const sync = m.awaitingSync;
-        m.awaitingJoin = null;
-        m.awaitingSync = null;
-        join?.(joinError(ErrorCode.NOT_COORDINATOR, m.memberId));
-        sync?.(syncError(ErrorCode.NOT_COORDINATOR));
-      }
-      for (const m of group.consumer?.members.values() ?? []) {
-        clearTimeout(m.sessionTimer);
-        clearTimeout(m.rebalanceTimer);
-      }
+    for (const group of this.groups.values()) this.closeGroup(group);
+  }
+
+  /** Stops a group's timers and answers its waiting joins and syncs with NOT_COORDINATOR. */
+  private closeGroup(group: ClassicGroup): void {
+    clearTimeout(group.timer);
+    for (const t of group.pendingMembers.values()) clearTimeout(t);
+    for (const m of group.members.values()) {
+      clearTimeout(m.timer);
+      const join = m.awaitingJoin;
+      const sync = m.awaitingSync;
+      m.awaitingJoin = null;
+      m.awaitingSync = null;
+      join?.(joinError(ErrorCode.NOT_COORDINATOR, m.memberId));
+      sync?.(syncError(ErrorCode.NOT_COORDINATOR));
+    }
+    for (const m of group.consumer?.members.values() ?? []) {
+      clearTimeout(m.sessionTimer);
+      clearTimeout(m.rebalanceTimer);
     }
   }
 

@@ -78,8 +78,8 @@ function checkCommitter(coord: GroupCoordinator, group: ClassicGroup, p: CommitP
 
 export async function commitOffsets(coord: GroupCoordinator, p: CommitParams): Promise<number[]> {
   const all = (code: number) => p.offsets.map(() => code);
-  if (coord.loading) return all(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
-  if (coord.isStopped) return all(ErrorCode.NOT_COORDINATOR);
+  const unavailable = coord.availability(p.groupId);
+  if (unavailable !== ErrorCode.NONE) return all(unavailable);
   let group = coord.groups.get(p.groupId);
   if (!group) {
     if (p.generationId >= 0) return all(ErrorCode.ILLEGAL_GENERATION);
@@ -160,8 +160,8 @@ export function fetchOffsets(
   topics: readonly { name: string; partitions: readonly number[] }[] | null,
   member: { memberId: string | null; memberEpoch: number } | null = null,
 ): FetchOffsetsResult {
-  if (coord.loading) return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, topics: [] };
-  if (coord.isStopped) return { errorCode: ErrorCode.NOT_COORDINATOR, topics: [] };
+  const unavailable = coord.availability(groupId);
+  if (unavailable !== ErrorCode.NONE) return { errorCode: unavailable, topics: [] };
   const group = coord.groups.get(groupId);
   if (group?.consumer && member) {
     const error = checkConsumerFetch(group.consumer, member.memberId, member.memberEpoch);
@@ -208,8 +208,8 @@ export async function deleteOffsets(
   topics: readonly { name: string; partitions: readonly number[] }[],
 ): Promise<DeleteOffsetsResult> {
   const fail = (errorCode: number): DeleteOffsetsResult => ({ errorCode, topics: [] });
-  if (coord.loading) return fail(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
-  if (coord.isStopped) return fail(ErrorCode.NOT_COORDINATOR);
+  const unavailable = coord.availability(groupId);
+  if (unavailable !== ErrorCode.NONE) return fail(unavailable);
   const group = coord.groups.get(groupId);
   if (!group || group.state === 'Dead') return fail(ErrorCode.GROUP_ID_NOT_FOUND);
   let subscribed: Set<string> | null = new Set();
@@ -388,8 +388,11 @@ export function replayRecord(coord: GroupCoordinator, record: OffsetsRecord): vo
  * After loading: groups with members resume Stable (their sessions must be renewed by heartbeats),
  * consumer groups with their members' epochs and assignments.
  */
-export function finishLoad(coord: GroupCoordinator): void {
-  for (const group of coord.groups.values()) {
+export function finishLoad(
+  coord: GroupCoordinator,
+  groups: Iterable<ClassicGroup> = coord.groups.values(),
+): void {
+  for (const group of groups) {
     group.state = group.members.size > 0 ? 'Stable' : 'Empty';
     for (const m of group.members.values()) coord.scheduleSessionExpiry(group, m);
     const consumer = group.consumer;

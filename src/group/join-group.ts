@@ -47,8 +47,8 @@ export function joinError(errorCode: number, memberId = ''): JoinResult {
 }
 
 export function joinGroup(coord: GroupCoordinator, p: JoinGroupParams): Promise<JoinResult> {
-  if (coord.loading) return Promise.resolve(joinError(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, p.memberId));
-  if (coord.isStopped) return Promise.resolve(joinError(ErrorCode.NOT_COORDINATOR, p.memberId));
+  const unavailable = coord.availability(p.groupId);
+  if (unavailable !== ErrorCode.NONE) return Promise.resolve(joinError(unavailable, p.memberId));
   if (p.groupId === '') return Promise.resolve(joinError(ErrorCode.INVALID_GROUP_ID, p.memberId));
   if (
     p.sessionTimeoutMs < coord.config.minSessionTimeoutMs ||

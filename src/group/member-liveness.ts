@@ -21,6 +21,8 @@ export function heartbeat(
   groupInstanceId: string | null,
   generationId: number,
 ): number {
+  const unavailable = coord.availability(groupId);
+  if (unavailable !== ErrorCode.NONE) return unavailable;
   const group = coord.groups.get(groupId);
   if (group?.consumer && !coord.isStopped) {
     return classicHeartbeatToConsumerGroup(coord, group.consumer, memberId, groupInstanceId, generationId);
@@ -46,8 +48,8 @@ export function leaveGroup(
   groupId: string,
   leaving: readonly { memberId: string; groupInstanceId: string | null }[],
 ): LeaveResult {
-  if (coord.loading) return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, members: [] };
-  if (coord.isStopped) return { errorCode: ErrorCode.NOT_COORDINATOR, members: [] };
+  const unavailable = coord.availability(groupId);
+  if (unavailable !== ErrorCode.NONE) return { errorCode: unavailable, members: [] };
   const group = coord.groups.get(groupId);
   if (group?.state === 'Dead') return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, members: [] };
   if (group?.consumer) {

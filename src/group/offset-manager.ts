@@ -26,10 +26,20 @@ export interface OffsetsRecord {
   value: Buffer | null;
 }
 
+/** What a cluster member's offsets partitions need from replication. */
+export interface OffsetsReplication {
+  /** The partition's current leader epoch, stamped into the coordinator's batches. */
+  leaderEpochOf(partition: number): number;
+  /** Whether this broker leads the partition (a follower's log is written by its fetcher only). */
+  isLeader(partition: number): boolean;
+  /** Resolves once the ISR has everything below `offset`; rejects when it cannot (acks=all for commits). */
+  awaitReplicated(partition: number, offset: number): Promise<void>;
+}
+
 export class OffsetManager {
   private numPartitions: number;
-  /** The leader epoch of an offsets partition (a cluster's ReplicaManager sets this; a single node leads at 0). */
-  leaderEpochOf: (partition: number) => number = () => LocalClusterView.LEADER_EPOCH;
+  /** Cluster mode: how commits are stamped and replicated (ReplicaManager); null on a single node. */
+  replication: OffsetsReplication | null = null;
 
   constructor(
     private readonly topics: TopicManager,
@@ -68,20 +78,38 @@ export class OffsetManager {
   /** Appends records of one group as one batch; resolves when durable. Throws on storage errors. */
   async write(groupId: string, records: readonly OffsetsRecord[]): Promise<void> {
     if (records.length === 0) return;
+    const partition = this.partitionFor(groupId);
     const log = this.logFor(groupId);
-    if (!log) throw new Error(`${OFFSETS_TOPIC} partition ${this.partitionFor(groupId)} is not available`);
-    const leaderEpoch = this.leaderEpochOf(this.partitionFor(groupId));
+    if (!log) throw new Error(`${OFFSETS_TOPIC} partition ${partition} is not available`);
+    const replication = this.replication;
+    if (replication !== null && !replication.isLeader(partition)) {
+      throw new Error(`this broker does not lead ${OFFSETS_TOPIC} partition ${partition}`);
+    }
+    const leaderEpoch = replication?.leaderEpochOf(partition) ?? LocalClusterView.LEADER_EPOCH;
     const batch = encodeBatchSync({ records, partitionLeaderEpoch: leaderEpoch });
     const result = log.append(batch, { leaderEpoch, assignOffsets: true });
     await result.durable;
+    // As Kafka's coordinator appends with acks=all: a commit is answered once the ISR has it.
+    if (replication !== null) await replication.awaitReplicated(partition, result.lastOffset + 1);
   }
 
   /** Visits every record of every partition, in log order per partition. */
   async load(visit: (record: OffsetsRecord, timestampMs: number) => void): Promise<number> {
     let count = 0;
-    for (let p = 0; p < this.numPartitions; p++) {
+    for (let p = 0; p < this.numPartitions; p++) count += await this.loadPartition(p, visit);
+    this.logger.debug('Loaded __consumer_offsets', { records: count, partitions: this.numPartitions });
+    return count;
+  }
+
+  /** Visits every record of one partition in log order (a cluster member taking over its groups). */
+  async loadPartition(
+    p: number,
+    visit: (record: OffsetsRecord, timestampMs: number) => void,
+  ): Promise<number> {
+    let count = 0;
+    {
       const log = this.logs.getLog(OFFSETS_TOPIC, p);
-      if (!log) continue;
+      if (!log) return 0;
       let offset = log.logStartOffset;
       const end = log.logEndOffset;
       while (offset < end) {
@@ -128,7 +156,6 @@ export class OffsetManager {
         offset = next;
       }
     }
-    this.logger.debug('Loaded __consumer_offsets', { records: count, partitions: this.numPartitions });
     return count;
   }
 }

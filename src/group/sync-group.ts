@@ -23,6 +23,8 @@ export function syncError(errorCode: number): SyncResult {
 }
 
 export function syncGroup(coord: GroupCoordinator, p: SyncGroupParams): Promise<SyncResult> {
+  const unavailable = coord.availability(p.groupId);
+  if (unavailable !== ErrorCode.NONE) return Promise.resolve(syncError(unavailable));
   const group = coord.groups.get(p.groupId);
   if (group?.consumer && !coord.isStopped) {
     return Promise.resolve(classicSyncToConsumerGroup(coord, group.consumer, p));

@@ -14,7 +14,7 @@ describe('kafkajs across leader changes (3 brokers)', () => {
       'replica.fetch.wait.max.ms': '100',
       'replica.fetch.backoff.ms': '100',
     });
-    cluster.assignOffsetsTopic(3);
+    cluster.assignOffsetsTopic([3]);
   });
   after(async () => {
     await cluster?.stop();
@@ -86,5 +86,86 @@ describe('kafkajs across leader changes (3 brokers)', () => {
     }
     assert.deepEqual(read, acked, 'exactly the acknowledged records, once each, in order');
     assert.ok(acked.length >= 90);
+  });
+});
+
+describe('kafkajs consumer group across a coordinator failover (3 brokers)', () => {
+  let cluster: TestCluster;
+
+  before(async () => {
+    cluster = await TestCluster.start(3, {
+      'replica.fetch.wait.max.ms': '100',
+      'replica.fetch.backoff.ms': '100',
+    });
+    // __consumer_offsets is replicated too: 3 coordinates first, 1 and 2 follow.
+    cluster.assignOffsetsTopic([3, 1, 2]);
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it('committed offsets survive the coordinator: the new leader of the offsets partition reloads them', async () => {
+    const topic = 'kjs-group-failover';
+    await cluster.createTopic(topic, [[1, 2, 3]]);
+    await waitUntil(
+      () =>
+        cluster.broker(1).services.replicas.replica(topic, 0)?.isLeader === true &&
+        cluster.broker(3).services.replicas.replica('__consumer_offsets', 0)?.isLeader === true,
+      10_000,
+      'leadership',
+    );
+    const kafka = new Kafka({
+      clientId: 'brook-repl-groups',
+      brokers: cluster.bootstrapServers,
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: 3_000,
+      requestTimeout: 15_000,
+      retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1_000 },
+    });
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    const send = async (from: number, to: number) => {
+      for (let i = from; i < to; i++)
+        await producer.send({ topic, acks: -1, messages: [{ value: `g${i}`, partition: 0 }] });
+    };
+    await send(0, 20);
+
+    const readAll = async (committed: number, count: number): Promise<string[]> => {
+      const consumer = kafka.consumer({ groupId: 'failover-group', sessionTimeout: 10_000 });
+      const read: string[] = [];
+      await consumer.connect();
+      try {
+        await consumer.subscribe({ topic, fromBeginning: true });
+        await consumer.run({
+          autoCommit: false,
+          eachMessage: async ({ message }) => {
+            read.push(message.value!.toString());
+          },
+        });
+        await waitUntil(() => read.length >= count, 30_000, `reading ${count} records`);
+        await consumer.commitOffsets([{ topic, partition: 0, offset: String(committed + read.length) }]);
+      } finally {
+        await consumer.disconnect();
+      }
+      return read;
+    };
+    const first = await readAll(0, 20);
+    assert.deepEqual(
+      first,
+      Array.from({ length: 20 }, (_, i) => `g${i}`),
+    );
+
+    // The coordinator's broker dies; 1 (in the offsets partition's ISR) takes the partition over.
+    await cluster.stopNode(3);
+    cluster.coordinator.setPartition('__consumer_offsets', 0, { leader: 1, isr: [1, 2] });
+    cluster.coordinator.setPartition(topic, 0, { leader: 1, isr: [1, 2] });
+    await send(20, 30);
+    const second = await readAll(20, 10);
+    assert.deepEqual(
+      second,
+      Array.from({ length: 10 }, (_, i) => `g${20 + i}`),
+      'resumed at the committed offset',
+    );
+    await producer.disconnect();
   });
 });

@@ -232,9 +232,9 @@ export class TestCluster {
     return topic;
   }
 
-  /** Lets the group coordinator's single __consumer_offsets partition be led by `leader` alone. */
-  assignOffsetsTopic(leader: number): void {
-    this.coordinator.setPartition('__consumer_offsets', 0, { replicas: [leader], leader, isr: [leader] });
+  /** Places the group coordinator's single __consumer_offsets partition: the first replica leads. */
+  assignOffsetsTopic(replicas: number[]): void {
+    this.coordinator.setPartition('__consumer_offsets', 0, { replicas, leader: replicas[0]!, isr: replicas });
   }
 
   async stop(): Promise<void> {
