@@ -117,27 +117,27 @@ function diff(
   for (const m of group.members.values()) {
     const p = members.get(m.memberId)!;
     const c = p.current;
-    if (
-      c &&
+    const same =
+      c !== undefined &&
       c.memberEpoch === m.memberEpoch &&
       c.previousMemberEpoch === m.previousMemberEpoch &&
       c.state === m.state &&
-      c.assigned === m.assigned &&
-      c.pending === m.pendingRevocation
-    ) {
-      continue;
+      (c.assigned === m.assigned || partitionsEqual(c.assigned, m.assigned)) &&
+      (c.pending === m.pendingRevocation || partitionsEqual(c.pending, m.pendingRevocation));
+    // A member waiting for unreleased partitions gets equal new maps on every heartbeat: no record.
+    if (!same) {
+      const v: CurrentMemberAssignmentRecord = {
+        memberEpoch: m.memberEpoch,
+        previousMemberEpoch: m.previousMemberEpoch,
+        state: STATE_CODES[m.state],
+        assignedPartitions: toWire(m.assigned),
+        partitionsPendingRevocation: toWire(m.pendingRevocation),
+      };
+      records.push({
+        key: consumerKey(T.CurrentMemberAssignment, id, m.memberId),
+        value: consumerValue(T.CurrentMemberAssignment, v),
+      });
     }
-    const v: CurrentMemberAssignmentRecord = {
-      memberEpoch: m.memberEpoch,
-      previousMemberEpoch: m.previousMemberEpoch,
-      state: STATE_CODES[m.state],
-      assignedPartitions: toWire(m.assigned),
-      partitionsPendingRevocation: toWire(m.pendingRevocation),
-    };
-    records.push({
-      key: consumerKey(T.CurrentMemberAssignment, id, m.memberId),
-      value: consumerValue(T.CurrentMemberAssignment, v),
-    });
     p.current = {
       memberEpoch: m.memberEpoch,
       previousMemberEpoch: m.previousMemberEpoch,
@@ -210,10 +210,42 @@ function partitionMetadata(coord: GroupCoordinator, signature: string): Partitio
  * Throws (and leaves the snapshot as it was) when the write fails.
  */
 export async function persistConsumerGroup(coord: GroupCoordinator, group: ConsumerGroup): Promise<void> {
+  // Most heartbeats change nothing: find that out without allocating.
+  if (unchanged(group)) return;
   const { records, next } = diff(coord, group);
-  if (records.length === 0) return;
-  await coord.store.write(group.groupId, records);
+  if (records.length > 0) await coord.store.write(group.groupId, records);
+  // With no records, only references changed (a recomputed target equal to the old one).
   if (next.seq > group.persisted.seq) group.persisted = next;
+}
+
+/** True when the group is exactly what its last write said, compared by reference (no allocation). */
+function unchanged(group: ConsumerGroup): boolean {
+  const p = group.persisted;
+  if (
+    p.classicTombstone ||
+    p.groupEpoch !== group.groupEpoch ||
+    p.targetAssignmentEpoch !== group.targetAssignmentEpoch ||
+    p.subscriptionSignature !== group.subscriptionSignature ||
+    p.members.size !== group.members.size
+  ) {
+    return false;
+  }
+  for (const m of group.members.values()) {
+    const old = p.members.get(m.memberId);
+    if (!old || !sameMetadata(old, m) || old.target !== group.targetAssignment.get(m.memberId)) return false;
+    const c = old.current;
+    if (
+      !c ||
+      c.memberEpoch !== m.memberEpoch ||
+      c.previousMemberEpoch !== m.previousMemberEpoch ||
+      c.state !== m.state ||
+      c.assigned !== m.assigned ||
+      c.pending !== m.pendingRevocation
+    ) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /** The same for changes no request waits on (session and rebalance timeouts, classic members). */

@@ -173,6 +173,13 @@ describe('KIP-848 consumer groups across a restart', () => {
           }
           assert.deepEqual([...types].sort(), [3, 4, 5, 6, 7, 8]);
           assert.equal(c1Epoch, 2);
+          // Heartbeats that change nothing write nothing.
+          const count = (await offsetsRecords(b)).length;
+          for (let i = 0; i < 3; i++) {
+            const steady = await hb(a, { groupId: g, memberId: 'c1', memberEpoch: 2, owned: c1Owned });
+            assert.equal(steady.errorCode, 0);
+          }
+          assert.equal((await offsetsRecords(b)).length, count);
           // A record type this broker does not know (a share group's, Kafka's key version 10) is skipped.
           await b.broker.services.groups.store.write(g, [
             { key: Buffer.from([0, 10, 0, 1, 0x67]), value: Buffer.from([0, 0, 1, 2, 3]) },
