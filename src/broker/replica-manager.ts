@@ -187,6 +187,14 @@ export class ReplicaManager {
     return this.logs.getLog(topic, partition);
   }
 
+  /** The log directory (log.dirs, absolute) and every partition log in it (DescribeLogDirs). */
+  get logDir(): string {
+    return this.logs.dataDir;
+  }
+  allLogs(): UnifiedLog[] {
+    return this.logs.allLogs();
+  }
+
   /** Cluster mode: this broker's replica of the partition, if it is one. */
   replica(topic: string, partition: number): PartitionReplica | undefined {
     return this.replicas.get(topic)?.get(partition);

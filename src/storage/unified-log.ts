@@ -235,6 +235,11 @@ export class UnifiedLog {
     return this.segments.map((s) => s.baseOffset);
   }
 
+  /** True once a write or fsync failed: the partition is offline until the broker restarts. */
+  get offline(): boolean {
+    return this.failure !== null;
+  }
+
   /** False once the log is closing, closed, truncating or failed: background work should stop. */
   get isOpen(): boolean {
     return this.state === 'open' && this.failure === null;
