@@ -69,19 +69,7 @@ function diff(
     if (!old || !sameMetadata(old, m)) {
       records.push({ key: consumerKey(T.MemberMetadata, id, m.memberId), value: memberValue(m) });
     }
-    members.set(m.memberId, {
-      instanceId: m.instanceId,
-      rackId: m.rackId,
-      clientId: m.clientId,
-      clientHost: m.clientHost,
-      subscribedTopicNames: m.subscribedTopicNames,
-      subscribedTopicRegex: m.subscribedTopicRegex,
-      rebalanceTimeoutMs: m.rebalanceTimeoutMs,
-      serverAssignor: m.serverAssignor,
-      classic: m.classic,
-      target: old?.target,
-      current: old?.current,
-    });
+    members.set(m.memberId, snapshotOf(m, old?.target, old?.current));
   }
   if (group.subscriptionSignature !== before.subscriptionSignature) {
     records.push({
@@ -138,13 +126,7 @@ function diff(
         value: consumerValue(T.CurrentMemberAssignment, v),
       });
     }
-    p.current = {
-      memberEpoch: m.memberEpoch,
-      previousMemberEpoch: m.previousMemberEpoch,
-      state: m.state,
-      assigned: m.assigned,
-      pending: m.pendingRevocation,
-    };
+    p.current = currentOf(m);
   }
   const next: PersistedGroup = {
     groupEpoch: group.groupEpoch,
@@ -155,6 +137,37 @@ function diff(
     seq: ++writeSeq,
   };
   return { records, next };
+}
+
+/** A member's metadata as written, with the given target and current assignment snapshots. */
+function snapshotOf(
+  m: ConsumerGroupMember,
+  target: PersistedMember['target'],
+  current: PersistedMember['current'],
+): PersistedMember {
+  return {
+    instanceId: m.instanceId,
+    rackId: m.rackId,
+    clientId: m.clientId,
+    clientHost: m.clientHost,
+    subscribedTopicNames: m.subscribedTopicNames,
+    subscribedTopicRegex: m.subscribedTopicRegex,
+    rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+    serverAssignor: m.serverAssignor,
+    classic: m.classic,
+    target,
+    current,
+  };
+}
+
+function currentOf(m: ConsumerGroupMember): NonNullable<PersistedMember['current']> {
+  return {
+    memberEpoch: m.memberEpoch,
+    previousMemberEpoch: m.previousMemberEpoch,
+    state: m.state,
+    assigned: m.assigned,
+    pending: m.pendingRevocation,
+  };
 }
 
 function sameMetadata(p: PersistedMember, m: ConsumerGroupMember): boolean {
@@ -407,25 +420,7 @@ function memberForReplay(
 export function markLoaded(group: ConsumerGroup): void {
   const members = new Map<string, PersistedMember>();
   for (const m of group.members.values()) {
-    members.set(m.memberId, {
-      instanceId: m.instanceId,
-      rackId: m.rackId,
-      clientId: m.clientId,
-      clientHost: m.clientHost,
-      subscribedTopicNames: m.subscribedTopicNames,
-      subscribedTopicRegex: m.subscribedTopicRegex,
-      rebalanceTimeoutMs: m.rebalanceTimeoutMs,
-      serverAssignor: m.serverAssignor,
-      classic: m.classic,
-      target: group.targetAssignment.get(m.memberId),
-      current: {
-        memberEpoch: m.memberEpoch,
-        previousMemberEpoch: m.previousMemberEpoch,
-        state: m.state,
-        assigned: m.assigned,
-        pending: m.pendingRevocation,
-      },
-    });
+    members.set(m.memberId, snapshotOf(m, group.targetAssignment.get(m.memberId), currentOf(m)));
   }
   group.persisted = {
     groupEpoch: group.groupEpoch,

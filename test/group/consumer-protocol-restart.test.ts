@@ -7,10 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
-import type { ConsumerGroupHeartbeatResponse } from '../../src/protocol/generated/consumer-group-heartbeat.js';
-import type { ConsumerGroupDescribeResponse } from '../../src/protocol/generated/consumer-group-describe.js';
 import { encodeToBuffer } from '../../src/protocol/codec.js';
-import { ConsumerProtocolSubscriptionSchema } from '../../src/protocol/generated/consumer-protocol-subscription.js';
 import {
   ConsumerRecordType,
   parseConsumerValue,
@@ -32,6 +29,7 @@ import {
   sleep,
   syncGroup,
 } from './helpers.js';
+import { describeConsumer, hb, parts, subscriptionBytes, type Owned } from './consumer-helpers.js';
 
 const CONFIG = {
   'group.consumer.heartbeat.interval.ms': '200',
@@ -41,53 +39,12 @@ const CONFIG = {
   'group.initial.rebalance.delay.ms': '0',
 };
 
-type Owned = { topicId: string; partitions: number[] }[];
-
-function hb(
-  c: TestClient,
-  o: { groupId: string; memberId: string; memberEpoch: number; topics?: string[]; owned?: Owned | null },
-): Promise<ConsumerGroupHeartbeatResponse> {
-  return c.send<ConsumerGroupHeartbeatResponse>(ApiKey.ConsumerGroupHeartbeat, 1, {
-    groupId: o.groupId,
-    memberId: o.memberId,
-    memberEpoch: o.memberEpoch,
-    instanceId: null,
-    rackId: null,
-    rebalanceTimeoutMs: o.memberEpoch === 0 ? 30_000 : -1,
-    subscribedTopicNames: o.topics ?? null,
-    subscribedTopicRegex: null,
-    serverAssignor: null,
-    topicPartitions: o.owned === undefined ? (o.memberEpoch === 0 ? [] : null) : o.owned,
-  });
-}
-
-async function describeConsumer(c: TestClient, groupId: string) {
-  const r = await c.send<ConsumerGroupDescribeResponse>(ApiKey.ConsumerGroupDescribe, 0, {
-    groupIds: [groupId],
-    includeAuthorizedOperations: false,
-  });
-  return r.groups[0]!;
-}
-
-function parts(owned: Owned | null | undefined): number[] {
-  return (owned ?? []).flatMap((t) => t.partitions).sort((a, b) => a - b);
-}
-
 async function listGroups(c: TestClient): Promise<[string, string][]> {
   const r = await c.send<{ groups: { groupId: string; groupType: string }[] }>(ApiKey.ListGroups, 5, {
     statesFilter: [],
     typesFilter: [],
   });
   return r.groups.map((g) => [g.groupId, g.groupType]);
-}
-
-function subscriptionBytes(topics: string[]): Buffer {
-  const version = Buffer.alloc(2);
-  version.writeInt16BE(1);
-  return Buffer.concat([
-    version,
-    encodeToBuffer(ConsumerProtocolSubscriptionSchema, 1, { topics, userData: null, ownedPartitions: [] }),
-  ]);
 }
 
 /** Every __consumer_offsets record of the broker, in log order. */

@@ -6,12 +6,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
 import type { ConsumerGroupHeartbeatResponse } from '../../src/protocol/generated/consumer-group-heartbeat.js';
-import type { ConsumerGroupDescribeResponse } from '../../src/protocol/generated/consumer-group-describe.js';
 import { makeTempDir, removeDir, startTestBroker, withBroker } from '../helpers/broker.js';
 import { decodeAssignment } from '../../src/client/consumer-protocol.js';
 import { encodeToBuffer } from '../../src/protocol/codec.js';
 import { ConsumerProtocolAssignmentSchema } from '../../src/protocol/generated/consumer-protocol-assignment.js';
-import { ConsumerProtocolSubscriptionSchema } from '../../src/protocol/generated/consumer-protocol-subscription.js';
 import {
   TestClient,
   commitOffsets,
@@ -24,6 +22,7 @@ import {
   sleep,
   syncGroup,
 } from './helpers.js';
+import { describeConsumer, hb, parts, subscriptionBytes, type Owned } from './consumer-helpers.js';
 
 const E = {
   NONE: 0,
@@ -36,48 +35,6 @@ const E = {
   STALE_MEMBER_EPOCH: 113,
   GROUP_MAX_SIZE_REACHED: 81,
 } as const;
-
-type Owned = { topicId: string; partitions: number[] }[];
-
-interface Hb {
-  groupId: string;
-  memberId: string;
-  memberEpoch: number;
-  instanceId?: string | null;
-  rebalanceTimeoutMs?: number;
-  topics?: string[] | null;
-  regex?: string | null;
-  assignor?: string | null;
-  owned?: Owned | null;
-}
-
-function hb(c: TestClient, o: Hb): Promise<ConsumerGroupHeartbeatResponse> {
-  return c.send<ConsumerGroupHeartbeatResponse>(ApiKey.ConsumerGroupHeartbeat, 1, {
-    groupId: o.groupId,
-    memberId: o.memberId,
-    memberEpoch: o.memberEpoch,
-    instanceId: o.instanceId ?? null,
-    rackId: null,
-    rebalanceTimeoutMs: o.rebalanceTimeoutMs ?? (o.memberEpoch === 0 ? 30_000 : -1),
-    subscribedTopicNames: o.topics === undefined ? null : o.topics,
-    subscribedTopicRegex: o.regex ?? null,
-    serverAssignor: o.assignor ?? null,
-    topicPartitions: o.owned === undefined ? (o.memberEpoch === 0 ? [] : null) : o.owned,
-  });
-}
-
-async function describeConsumer(c: TestClient, groupId: string) {
-  const r = await c.send<ConsumerGroupDescribeResponse>(ApiKey.ConsumerGroupDescribe, 0, {
-    groupIds: [groupId],
-    includeAuthorizedOperations: false,
-  });
-  return r.groups[0]!;
-}
-
-/** Partitions in an assignment, as "p" strings for one topic (tests use one topic unless said). */
-function parts(owned: Owned | null | undefined): number[] {
-  return (owned ?? []).flatMap((t) => t.partitions).sort((a, b) => a - b);
-}
 
 function assigned(r: ConsumerGroupHeartbeatResponse): Owned {
   assert.ok(r.assignment, 'the answer carries an assignment');
@@ -507,16 +464,6 @@ describe('KIP-848 consumer groups (ConsumerGroupHeartbeat)', () => {
     }
   });
 });
-
-/** A classic consumer's JoinGroup metadata: ConsumerProtocolSubscription v1 (topics, owned partitions). */
-function subscriptionBytes(topics: string[], owned: { topic: string; partitions: number[] }[] = []): Buffer {
-  const version = Buffer.alloc(2);
-  version.writeInt16BE(1);
-  return Buffer.concat([
-    version,
-    encodeToBuffer(ConsumerProtocolSubscriptionSchema, 1, { topics, userData: null, ownedPartitions: owned }),
-  ]);
-}
 
 function assignmentOf(bytes: Buffer): number[] {
   return (decodeAssignment(bytes)?.assignedPartitions ?? [])
