@@ -290,10 +290,28 @@ export class ReplicaFetcher {
   private async apply(
     s: FetchState,
     fetchOffset: number,
-    p: { partitionIndex: number; errorCode: number; highWatermark: bigint; records: Buffer | null },
+    p: {
+      partitionIndex: number;
+      errorCode: number;
+      highWatermark: bigint;
+      logStartOffset: bigint;
+      records: Buffer | null;
+    },
   ): Promise<void> {
     const log = s.replica.log;
     if (p.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
+      const leaderStart = Number(p.logStartOffset);
+      if (leaderStart > fetchOffset) {
+        // Retention removed what we miss: start over at the leader's log start (Kafka does the same).
+        this.logger.warn("Follower is behind the leader's log start: restarting the log there", {
+          topic: s.replica.topic,
+          partition: s.replica.partition,
+          from: fetchOffset,
+          to: leaderStart,
+        });
+        await log.truncateFullyAndStartAt(leaderStart);
+        return;
+      }
       // Our log end is past the leader's: agree on the epochs again before fetching.
       s.truncated = false;
       this.delay(s);

@@ -806,6 +806,37 @@ export class UnifiedLog {
     }
   }
 
+  /**
+   * Replication (Kafka's truncateFullyAndStartAt): a follower whose log end is below its leader's
+   * log start (retention removed what it misses) drops everything and restarts empty at `offset`.
+   */
+  async truncateFullyAndStartAt(offset: number): Promise<void> {
+    this.ensureWritable();
+    this.state = 'truncating';
+    this.tailCache.clear();
+    try {
+      await this.drainWrites();
+      const doomed = this.segments.splice(0);
+      for (const s of doomed) this.dirty.delete(s);
+      await Promise.all(doomed.map((s) => s.delete()));
+      const settings = {
+        segmentBytes: this.configValue.segmentBytes,
+        indexIntervalBytes: this.configValue.indexIntervalBytes,
+      };
+      this.segments.push(LogSegment.create(this.dir, offset, settings, Date.now()));
+      this.nextOffset = this.logEndOffsetValue = this.highWatermarkValue = offset;
+      this.logStartOffsetValue = offset;
+      this.groupCommit.flushedOffset = offset;
+      if (this.epochCache.truncateFromEnd(0)) await this.epochCache.persist();
+      this.producerState.clear();
+      await this.producerState.cleanSnapshots(0, -1);
+      await this.lsoWriter.write(encodeOffsetCheckpoint(offset));
+      await this.recoveryPointWriter.write(encodeOffsetCheckpoint(offset));
+    } finally {
+      if (this.state === 'truncating') this.state = 'open';
+    }
+  }
+
   private async rebuildProducerState(): Promise<void> {
     const end = this.logEndOffsetValue;
     await this.producerState.cleanSnapshots(0, end);

@@ -49,6 +49,7 @@ export async function consumerFetch(
   topic: string,
   partition: number,
   offset = 0,
+  currentLeaderEpoch = -1,
 ): Promise<{ errorCode: number; highWatermark: number; records: Buffer }> {
   const resp = await conn.send(
     ApiKey.Fetch,
@@ -64,7 +65,7 @@ export async function consumerFetch(
         {
           topic,
           partitions: [
-            { partition, fetchOffset: BigInt(offset), partitionMaxBytes: 10_000_000, currentLeaderEpoch: -1 },
+            { partition, fetchOffset: BigInt(offset), partitionMaxBytes: 10_000_000, currentLeaderEpoch },
           ],
         },
       ],

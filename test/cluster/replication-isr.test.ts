@@ -1,11 +1,13 @@
 // ISR changes and leader changes between real in-process brokers; the coordinator is the in-memory
 // test double (a controller would move leadership the same way: a new state with a higher epoch).
 import { strict as assert } from 'node:assert';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { iterateBatches, readBatchInfo } from '../../src/protocol/records.js';
 import { TestCluster, waitUntil } from '../helpers/in-memory-cluster.js';
-import { connect, produce, segmentBytes } from './replication-helpers.js';
+import { connect, consumerFetch, produce, segmentBytes } from './replication-helpers.js';
 
 describe('ISR and leader changes (3 brokers)', () => {
   let cluster: TestCluster;
@@ -82,6 +84,13 @@ describe('ISR and leader changes (3 brokers)', () => {
     }
     const epoch0 = cluster.coordinator.state('diverged', 0)!.leaderEpoch;
     await cluster.stopNode(1);
+    // The clean stop checkpointed the high watermark (Kafka's format): 5, not the log end 8.
+    const checkpoint = await readFile(
+      join(cluster.nodes.get(1)!.dataDir, 'replication-offset-checkpoint'),
+      'utf8',
+    );
+    assert.match(checkpoint, /^0\n\d+\n/);
+    assert.ok(checkpoint.split('\n').includes('diverged 0 5'), checkpoint);
 
     // 2 and 3 come back; 2 is elected (as a controller would, from the ISR) in a new epoch.
     await cluster.startNode(2);
@@ -103,6 +112,23 @@ describe('ISR and leader changes (3 brokers)', () => {
     }
     const log2 = b2.services.replicas.getLog('diverged', 0)!;
     assert.equal(log2.logEndOffset, 7);
+    // KIP-320 against the real epoch: a client still on epoch 0 is fenced, one ahead is told to wait.
+    conn = await connect(b2);
+    try {
+      assert.equal(
+        (await consumerFetch(conn, 'diverged', 0, 0, epoch0)).errorCode,
+        ErrorCode.FENCED_LEADER_EPOCH,
+      );
+      assert.equal(
+        (await consumerFetch(conn, 'diverged', 0, 0, epoch0 + 2)).errorCode,
+        ErrorCode.UNKNOWN_LEADER_EPOCH,
+      );
+      const current = await consumerFetch(conn, 'diverged', 0, 0, epoch0 + 1);
+      assert.equal(current.errorCode, ErrorCode.NONE);
+      assert.equal(current.highWatermark, 7);
+    } finally {
+      conn.close();
+    }
 
     // The old leader restarts as a follower: it must drop offsets 5-7 (epoch 0) and take 5-6 (epoch 1).
     await cluster.startNode(1);
@@ -124,5 +150,33 @@ describe('ISR and leader changes (3 brokers)', () => {
     assert.deepEqual(epochs, [epoch0, epoch0, epoch0, epoch0, epoch0, epoch0 + 1, epoch0 + 1]);
     const values = bytes[0]!.toString('latin1');
     assert.ok(!values.includes('lost'), 'the diverged records are gone');
+  });
+
+  it("a follower behind the leader's log start (retention) restarts its log there and catches up", async () => {
+    await cluster.createTopic('behind', [[1, 2]]);
+    const b1 = cluster.broker(1);
+    await waitUntil(() => b1.services.replicas.replica('behind', 0)?.isLeader === true, 10_000, 'leadership');
+    const conn = await connect(b1);
+    try {
+      for (let i = 0; i < 3; i++) await produce(conn, 'behind', 0, [`old${i}`], -1);
+      await cluster.stopNode(2);
+      cluster.coordinator.setPartition('behind', 0, { leader: 1, isr: [1] });
+      await waitUntil(() => b1.services.replicas.replica('behind', 0)!.state.isr.length === 1, 5000, 'ISR');
+      for (let i = 0; i < 5; i++) await produce(conn, 'behind', 0, [`new${i}`], -1);
+    } finally {
+      conn.close();
+    }
+    const log1 = b1.services.replicas.getLog('behind', 0)!;
+    await waitUntil(() => log1.highWatermark === 8, 5000, 'high watermark');
+    await log1.deleteRecordsBefore(6); // as retention would: the follower's offsets 3-5 are gone
+    await cluster.startNode(2);
+    const log2 = cluster.broker(2).services.replicas.getLog('behind', 0)!;
+    await waitUntil(() => log2.logEndOffset === 8, 15_000, 'follower caught up');
+    assert.equal(log2.logStartOffset, 6);
+    await waitUntil(
+      () => cluster.coordinator.state('behind', 0)!.isr.includes(2),
+      15_000,
+      'rejoined the ISR',
+    );
   });
 });

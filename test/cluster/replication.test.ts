@@ -156,4 +156,53 @@ describe('replication (3 brokers, hand-set leaders)', () => {
       await cluster.startNode(3);
     }
   });
+
+  it('a new leader keeps deduplicating an idempotent producer: its state was rebuilt from the replicated batches', async () => {
+    await cluster.createTopic('idempotent', [[1, 2, 3]]);
+    await waitUntil(
+      () => cluster.broker(1).services.replicas.replica('idempotent', 0)?.isLeader === true,
+      10_000,
+      'leadership',
+    );
+    const producer = (baseSequence: number) => ({ producerId: 4242n, producerEpoch: 0, baseSequence });
+    let conn = await connect(cluster.broker(1));
+    try {
+      assert.deepEqual(await produce(conn, 'idempotent', 0, ['s0', 's1'], -1, 30_000, producer(0)), {
+        errorCode: ErrorCode.NONE,
+        baseOffset: 0,
+      });
+      assert.deepEqual(await produce(conn, 'idempotent', 0, ['s2'], -1, 30_000, producer(2)), {
+        errorCode: ErrorCode.NONE,
+        baseOffset: 2,
+      });
+    } finally {
+      conn.close();
+    }
+    cluster.coordinator.setPartition('idempotent', 0, { leader: 2 });
+    const b2 = cluster.broker(2);
+    await waitUntil(
+      () => b2.services.replicas.replica('idempotent', 0)?.isLeader === true,
+      10_000,
+      'new leader',
+    );
+    conn = await connect(b2);
+    try {
+      // The producer retries its last batch at the new leader (its answer was lost): a duplicate.
+      assert.deepEqual(await produce(conn, 'idempotent', 0, ['s2'], -1, 30_000, producer(2)), {
+        errorCode: ErrorCode.NONE,
+        baseOffset: 2,
+      });
+      assert.equal(b2.services.replicas.getLog('idempotent', 0)!.logEndOffset, 3, 'nothing appended twice');
+      assert.equal(
+        (await produce(conn, 'idempotent', 0, ['s9'], -1, 30_000, producer(9))).errorCode,
+        ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+      );
+      assert.deepEqual(await produce(conn, 'idempotent', 0, ['s3'], -1, 30_000, producer(3)), {
+        errorCode: ErrorCode.NONE,
+        baseOffset: 3,
+      });
+    } finally {
+      conn.close();
+    }
+  });
 });
