@@ -2,11 +2,12 @@
 // The `brook` command.
 //   brook broker start [--port N] [--host H] [--data-dir D] [--broker-id N] [--config server.properties]
 //                      [--set key=value ...]
-//   brook topics|produce|consume|groups ...   (client commands, in commands/*.ts)
+//   brook topics|produce|consume|groups|cluster ...   (client commands, in commands/*.ts)
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Broker } from '../broker/broker.js';
 import { StartupError } from '../broker/startup-error.js';
+import { CLUSTER_USAGE, clusterCommand } from './commands/cluster.js';
 import { CliError } from './commands/common.js';
 import { CONSUME_USAGE, consumeCommand } from './commands/consume.js';
 import { GROUPS_USAGE, groupsCommand } from './commands/groups.js';
@@ -18,7 +19,7 @@ import { createLogger, isLogLevel } from '../logger.js';
 
 const USAGE = `Usage:
   brook broker start [options]     Run a broker (Ctrl-C stops it cleanly)
-${TOPICS_USAGE}${PRODUCE_USAGE}${CONSUME_USAGE}${GROUPS_USAGE}
+${TOPICS_USAGE}${PRODUCE_USAGE}${CONSUME_USAGE}${GROUPS_USAGE}${CLUSTER_USAGE}
 Client commands take --bootstrap-server <host:port> (default localhost:9092).
 
 Options for "broker start":
@@ -144,6 +145,7 @@ async function main(argv: string[]): Promise<void> {
     produce: produceCommand,
     consume: consumeCommand,
     groups: groupsCommand,
+    cluster: clusterCommand,
   };
   if (group !== undefined && Object.hasOwn(client, group)) {
     return client[group as keyof typeof client](argv.slice(1));

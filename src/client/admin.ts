@@ -20,13 +20,53 @@ export interface NewTopic {
 
 export interface PartitionDescription {
   partition: number;
+  /** The leader's node id, or -1 when the partition has none (offline). */
   leader: number;
+  leaderEpoch: number;
   replicas: number[];
   isr: number[];
-  /** Log start offset. */
-  earliestOffset: number;
-  /** Log end offset (high watermark). */
-  latestOffset: number;
+  /** Replicas on brokers that are not live. */
+  offlineReplicas: number[];
+  /** Log start offset; null when the partition has no leader or its leader did not answer. */
+  earliestOffset: number | null;
+  /** Log end offset (high watermark); null as earliestOffset. */
+  latestOffset: number | null;
+}
+
+export interface ClusterBroker {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+}
+
+export interface ClusterDescription {
+  clusterId: string | null;
+  /** The active controller's node id, or -1 when there is none. */
+  controllerId: number;
+  /** Live brokers, by node id. */
+  brokers: ClusterBroker[];
+}
+
+export interface LogDirPartition {
+  topic: string;
+  partition: number;
+  /** Bytes on disk. */
+  size: number;
+  /** How far the replica's log end is behind the high watermark (0 when caught up; -1 when offline). */
+  offsetLag: number;
+  isFuture: boolean;
+}
+
+export interface LogDirDescription {
+  broker: number;
+  path: string;
+  /** NONE, or KAFKA_STORAGE_ERROR for an offline directory. */
+  errorCode: number;
+  /** File system size and free space (DescribeLogDirs v4+), or null. */
+  totalBytes: number | null;
+  usableBytes: number | null;
+  partitions: LogDirPartition[];
 }
 
 export interface TopicDescription {
@@ -164,15 +204,21 @@ export class Admin {
     return topics.map((t) => t.name).sort();
   }
 
-  /** Partitions with their leader, replicas and earliest/latest offsets. */
+  /**
+   * Partitions with their leader, leader epoch, replicas, ISR, offline replicas and earliest/latest
+   * offsets. A partition without a leader is still described (offsets null): that is when an operator
+   * needs to see it.
+   */
   async describeTopics(names: readonly string[]): Promise<TopicDescription[]> {
     const out: TopicDescription[] = [];
     for (const name of names) {
       const md = await this.cluster.topic(name, true);
-      const tps = md.partitions.map((p) => ({ topic: name, partition: p.partition }));
+      const led = md.partitions
+        .filter((p) => p.leader >= 0)
+        .map((p) => ({ topic: name, partition: p.partition }));
       const [earliest, latest] = await Promise.all([
-        listOffsets(this.cluster, tps, 'earliest'),
-        listOffsets(this.cluster, tps, 'latest'),
+        this.offsetsOrNull(led, 'earliest'),
+        this.offsetsOrNull(led, 'latest'),
       ]);
       out.push({
         name,
@@ -181,14 +227,112 @@ export class Admin {
         partitions: md.partitions.map((p) => ({
           partition: p.partition,
           leader: p.leader,
+          leaderEpoch: p.leaderEpoch,
           replicas: p.replicas,
           isr: p.isr,
-          earliestOffset: earliest.get(tpKey(name, p.partition))!,
-          latestOffset: latest.get(tpKey(name, p.partition))!,
+          offlineReplicas: p.offlineReplicas,
+          earliestOffset: earliest.get(tpKey(name, p.partition)) ?? null,
+          latestOffset: latest.get(tpKey(name, p.partition)) ?? null,
         })),
       });
     }
     return out;
+  }
+
+  /** listOffsets, or when that fails (a leader moving or gone), each partition alone, leaving out failures. */
+  private async offsetsOrNull(
+    tps: readonly TopicPartition[],
+    spec: 'earliest' | 'latest',
+  ): Promise<Map<string, number>> {
+    try {
+      return await listOffsets(this.cluster, tps, spec);
+    } catch {
+      const out = new Map<string, number>();
+      await Promise.all(
+        tps.map(async (tp) => {
+          const one = await listOffsets(this.cluster, [tp], spec).catch(() => null);
+          const offset = one?.get(tpKey(tp.topic, tp.partition));
+          if (offset !== undefined) out.set(tpKey(tp.topic, tp.partition), offset);
+        }),
+      );
+      return out;
+    }
+  }
+
+  // ---- cluster ----------------------------------------------------------------------------------
+
+  /** The cluster id, the controller and the live brokers: DescribeCluster, or Metadata from brokers without it. */
+  async describeCluster(): Promise<ClusterDescription> {
+    const conn = await this.cluster.anyConnection();
+    if (conn.versionOf(ApiKey.DescribeCluster) >= 0) {
+      const res = await conn.send(ApiKey.DescribeCluster, {
+        includeClusterAuthorizedOperations: false,
+        endpointType: 1,
+      });
+      check(res.errorCode, 'DescribeCluster', '', res.errorMessage);
+      return {
+        clusterId: res.clusterId,
+        controllerId: res.controllerId,
+        brokers: res.brokers
+          .map((b) => ({ nodeId: b.brokerId, host: b.host, port: b.port, rack: b.rack }))
+          .sort((a, b) => a.nodeId - b.nodeId),
+      };
+    }
+    const md = await conn.send(
+      ApiKey.Metadata,
+      { topics: [], allowAutoTopicCreation: false },
+      { minVersion: 1 },
+    );
+    return {
+      clusterId: md.clusterId,
+      controllerId: md.controllerId,
+      brokers: md.brokers
+        .map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack }))
+        .sort((a, b) => a.nodeId - b.nodeId),
+    };
+  }
+
+  /**
+   * The log directories of each broker (every broker when `brokerIds` is not given) with the
+   * partitions in them: all partitions, or those of `topics`.
+   */
+  async describeLogDirs(
+    brokerIds?: readonly number[],
+    topics?: readonly string[],
+  ): Promise<LogDirDescription[]> {
+    let request: { topic: string; partitions: number[] }[] | null = null;
+    if (topics !== undefined) {
+      request = [];
+      for (const name of topics) {
+        const md = await this.cluster.topic(name, true);
+        request.push({ topic: name, partitions: md.partitions.map((p) => p.partition) });
+      }
+    }
+    const ids = brokerIds ?? this.cluster.brokers().map((b) => b.nodeId);
+    const perBroker = await Promise.all(
+      ids.map(async (broker) => {
+        const conn = await this.cluster.connectionTo(broker);
+        const res = await conn.send(ApiKey.DescribeLogDirs, { topics: request });
+        check(res.errorCode, 'DescribeLogDirs', `broker ${broker}`);
+        return res.results.map((r): LogDirDescription => ({
+          broker,
+          path: r.logDir,
+          errorCode: r.errorCode,
+          totalBytes: r.totalBytes >= 0n ? Number(r.totalBytes) : null,
+          usableBytes: r.usableBytes >= 0n ? Number(r.usableBytes) : null,
+          partitions: r.topics.flatMap((t) =>
+            t.partitions.map((p) => ({
+              topic: t.name,
+              partition: p.partitionIndex,
+              size: Number(p.partitionSize),
+              offsetLag: Number(p.offsetLag),
+              isFuture: p.isFutureKey,
+            })),
+          ),
+        }));
+      }),
+    );
+    return perBroker.flat();
   }
 
   /** Grows topics to `count` partitions each. */

@@ -19,6 +19,8 @@ export interface PartitionMetadata {
   leaderEpoch: number;
   replicas: number[];
   isr: number[];
+  /** Replicas on brokers that are not live (Metadata v5+; empty before). */
+  offlineReplicas: number[];
 }
 
 export interface TopicMetadata {
@@ -163,6 +165,7 @@ export class Cluster {
             leaderEpoch: p.leaderEpoch,
             replicas: p.replicaNodes,
             isr: p.isrNodes,
+            offlineReplicas: p.offlineReplicas,
           }))
           .sort((a, b) => a.partition - b.partition),
       });

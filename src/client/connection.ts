@@ -26,6 +26,14 @@ import type {
 import type { AlterConfigsRequest, AlterConfigsResponse } from '../protocol/generated/alter-configs.js';
 import type { DescribeGroupsRequest, DescribeGroupsResponse } from '../protocol/generated/describe-groups.js';
 import type {
+  DescribeClusterRequest,
+  DescribeClusterResponse,
+} from '../protocol/generated/describe-cluster.js';
+import type {
+  DescribeLogDirsRequest,
+  DescribeLogDirsResponse,
+} from '../protocol/generated/describe-log-dirs.js';
+import type {
   ConsumerGroupDescribeRequest,
   ConsumerGroupDescribeResponse,
 } from '../protocol/generated/consumer-group-describe.js';
@@ -67,6 +75,8 @@ export interface ClientApis {
   [ApiKey.CreatePartitions]: [CreatePartitionsRequest, CreatePartitionsResponse];
   [ApiKey.DeleteGroups]: [DeleteGroupsRequest, DeleteGroupsResponse];
   [ApiKey.OffsetForLeaderEpoch]: [OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse];
+  [ApiKey.DescribeCluster]: [DescribeClusterRequest, DescribeClusterResponse];
+  [ApiKey.DescribeLogDirs]: [DescribeLogDirsRequest, DescribeLogDirsResponse];
 }
 export type ClientApiKey = keyof ClientApis;
 

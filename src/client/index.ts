@@ -2,6 +2,8 @@
 // connection layer (pipelined requests, ApiVersions negotiation). No dependencies beyond Brook's codec.
 export { Admin } from './admin.js';
 export type {
+  ClusterBroker,
+  ClusterDescription,
   CommittedOffset,
   ConfigEntry,
   ConfigResource,
@@ -9,6 +11,8 @@ export type {
   GroupDescription,
   GroupListing,
   GroupMemberDescription,
+  LogDirDescription,
+  LogDirPartition,
   NewTopic,
   PartitionDescription,
   PartitionLag,

@@ -55,7 +55,7 @@ describe('brook CLI client commands', () => {
     assert.match(
       described[1]!,
       new RegExp(
-        `^\tTopic: ${topic}\tPartition: 0\tLeader: 1\tReplicas: 1\tIsr: 1\tLogStartOffset: 0\tLogEndOffset: 0$`,
+        `^\tTopic: ${topic}\tPartition: 0\tLeader: 1\tLeaderEpoch: 0\tReplicas: 1\tIsr: 1\tLogStartOffset: 0\tLogEndOffset: 0$`,
       ),
     );
     assert.equal(described.filter((l) => l.startsWith('\tTopic:')).length, 3);

@@ -8,7 +8,7 @@ import { COMMON_OPTIONS, CliError, intOption, keyValues, runClient, write } from
 export const TOPICS_USAGE = `  brook topics list                     List topic names
   brook topics create <name> [--partitions N] [--replication-factor N] [--config key=value ...]
   brook topics delete <name>
-  brook topics describe <name>          Partitions, leaders, offsets and non-default configs
+  brook topics describe <name>          Partitions (leader, epoch, replicas, ISR, offline), offsets, configs
 `;
 
 export async function topicsCommand(argv: string[]): Promise<void> {
@@ -73,10 +73,15 @@ async function describe(admin: Admin, name: string): Promise<void> {
     `Topic: ${name}\tTopicId: ${topic!.topicId}\tPartitionCount: ${topic!.partitions.length}\t` +
       `ReplicationFactor: ${rf}\tConfigs: ${set}\n`,
   );
+  // kafka-topics.sh's line, plus the leader epoch, offline replicas (only when there are some, as
+  // kafka-topics.sh adds its optional fields) and the offsets; "none"/"N/A" when there is no leader.
+  const offset = (o: number | null) => (o === null ? 'N/A' : String(o));
   for (const p of topic!.partitions) {
+    const offline = p.offlineReplicas.length > 0 ? `Offline: ${p.offlineReplicas.join(',')}\t` : '';
     write(
-      `\tTopic: ${name}\tPartition: ${p.partition}\tLeader: ${p.leader}\tReplicas: ${p.replicas.join(',')}\t` +
-        `Isr: ${p.isr.join(',')}\tLogStartOffset: ${p.earliestOffset}\tLogEndOffset: ${p.latestOffset}\n`,
+      `\tTopic: ${name}\tPartition: ${p.partition}\tLeader: ${p.leader >= 0 ? p.leader : 'none'}\t` +
+        `LeaderEpoch: ${p.leaderEpoch}\tReplicas: ${p.replicas.join(',')}\tIsr: ${p.isr.join(',')}\t${offline}` +
+        `LogStartOffset: ${offset(p.earliestOffset)}\tLogEndOffset: ${offset(p.latestOffset)}\n`,
     );
   }
 }
