@@ -225,6 +225,39 @@ export class ReplicaManager {
   }
 
   /**
+   * A consumer's Fetch: the leader serves it, and with `allowFollower` (Fetch v11+, KIP-392) a
+   * follower too, up to its own high watermark. NONE when this broker may answer.
+   */
+  readError(topic: string, partition: number, currentLeaderEpoch: number, allowFollower: boolean): number {
+    if (!allowFollower || !this.replicated) return this.leaderError(topic, partition, currentLeaderEpoch);
+    const r = this.replicas.get(topic)?.get(partition);
+    if (r === undefined || r.role === 'offline')
+      return this.leaderError(topic, partition, currentLeaderEpoch);
+    return checkLeaderEpoch(currentLeaderEpoch, r.state.leaderEpoch);
+  }
+
+  /**
+   * KIP-392 on the leader, with replica.selector.class = RackAwareReplicaSelector: the in-sync
+   * follower in the consumer's rack (client.rack) that has `fetchOffset` (the furthest ahead), or -1
+   * when the consumer should read here (no rack, the leader's own rack, no such follower).
+   */
+  preferredReadReplica(topic: string, partition: number, clientRack: string, fetchOffset: number): number {
+    if (!this.replicated || clientRack === '' || !this.context!.config().rackAwareReplicaSelector) return -1;
+    const r = this.replicas.get(topic)?.get(partition);
+    if (r === undefined || !r.isLeader) return -1;
+    if (this.cluster.broker(this.cluster.localNodeId)?.rack === clientRack) return -1;
+    let best = -1;
+    let bestEnd = -1;
+    for (const [id, f] of r.followers) {
+      if (!r.state.isr.includes(id) || f.logEndOffset < fetchOffset || f.logEndOffset <= bestEnd) continue;
+      if (this.cluster.broker(id)?.rack !== clientRack) continue;
+      best = id;
+      bestEnd = f.logEndOffset;
+    }
+    return best;
+  }
+
+  /**
    * Leader side of a follower's Fetch: the follower's fetch offset is its log end offset. Moves the
    * high watermark and lets a caught-up follower rejoin the ISR. Returns the error for the
    * partition (NOT_LEADER_OR_FOLLOWER, fenced epochs), NONE when the follower may read.
@@ -398,6 +431,7 @@ export class ReplicaManager {
     const r = this.replicas.get(topic)?.get(partition);
     if (r === undefined || !r.isLeader) throw new Error(`not the leader of ${topic}-${partition}`);
     const code = await this.waitForIsr(r, offset, r.state.leaderEpoch, timeoutMs);
+    if (this.stopped) throw new Error('the broker is shutting down');
     if (code !== ErrorCode.NONE) throw new Error(ISR_WAIT_MESSAGES[code] ?? `error ${code}`);
   }
 

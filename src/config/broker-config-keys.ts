@@ -8,6 +8,8 @@ import { INT_MAX, LONG_MAX_TEXT, type ConfigDef } from './config-def.js';
 const LOG_LEVELS = ['error', 'warn', 'info', 'debug', 'silent'];
 const COMPRESSION = ['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'];
 const TIMESTAMP_TYPES = ['CreateTime', 'LogAppendTime'];
+export const RACK_AWARE_SELECTOR = 'org.apache.kafka.common.replica.RackAwareReplicaSelector';
+export const LEADER_SELECTOR = 'org.apache.kafka.common.replica.LeaderSelector';
 const SINGLE_NODE = 'Brook is a single node, so the replication factor of its internal topics can only be 1.';
 
 export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
@@ -624,6 +626,16 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     default: '30000',
     min: 1,
     doc: 'Time a follower allows its leader to answer a request, on top of replica.fetch.wait.max.ms.',
+  },
+  {
+    name: 'replica.selector.class',
+    type: 'string',
+    default: null,
+    check: (v) =>
+      v === null || v === '' || v === RACK_AWARE_SELECTOR || v === LEADER_SELECTOR
+        ? null
+        : `Brook knows ${LEADER_SELECTOR} and ${RACK_AWARE_SELECTOR}`,
+    doc: "Fetch from the closest replica (KIP-392): with org.apache.kafka.common.replica.RackAwareReplicaSelector the leader sends a consumer whose client.rack matches a follower's broker.rack to that follower. Unset: consumers read from leaders.",
   },
   {
     name: 'replica.high.watermark.checkpoint.interval.ms',

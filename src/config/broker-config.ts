@@ -5,7 +5,7 @@
 // The key table lives in broker-config-keys.ts. Synonyms resolve as in Kafka: node.id over broker.id, log.dirs
 // over log.dir, log.retention.ms over .minutes over .hours, log.roll.ms over .hours.
 import type { LogLevel } from '../logger.js';
-import { BROKER_CONFIG_DEFS } from './broker-config-keys.js';
+import { BROKER_CONFIG_DEFS, RACK_AWARE_SELECTOR } from './broker-config-keys.js';
 import {
   ConfigSource,
   describeConfigType,
@@ -82,6 +82,8 @@ export interface BrokerConfig {
   replicaFetchWaitMaxMs: number;
   replicaSocketTimeoutMs: number;
   replicaHighWatermarkCheckpointIntervalMs: number;
+  /** replica.selector.class is RackAwareReplicaSelector (KIP-392). */
+  rackAwareReplicaSelector: boolean;
   uncleanLeaderElectionEnable: boolean;
   socketRequestMaxBytes: number;
   connectionsMaxIdleMs: number;
@@ -438,6 +440,7 @@ function build(
     replicaFetchWaitMaxMs: n('replica.fetch.wait.max.ms'),
     replicaSocketTimeoutMs: n('replica.socket.timeout.ms'),
     replicaHighWatermarkCheckpointIntervalMs: n('replica.high.watermark.checkpoint.interval.ms'),
+    rackAwareReplicaSelector: v.opt<string>('replica.selector.class') === RACK_AWARE_SELECTOR,
     uncleanLeaderElectionEnable: b('unclean.leader.election.enable'),
     socketRequestMaxBytes: n('socket.request.max.bytes'),
     connectionsMaxIdleMs: n('connections.max.idle.ms'),

@@ -50,7 +50,9 @@ export async function consumerFetch(
   partition: number,
   offset = 0,
   currentLeaderEpoch = -1,
-): Promise<{ errorCode: number; highWatermark: number; records: Buffer }> {
+  rackId = '',
+  maxVersion = 12,
+): Promise<{ errorCode: number; highWatermark: number; records: Buffer; preferredReadReplica: number }> {
   const resp = await conn.send(
     ApiKey.Fetch,
     {
@@ -70,12 +72,13 @@ export async function consumerFetch(
         },
       ],
       forgottenTopicsData: [],
-      rackId: '',
+      rackId,
     },
-    { maxVersion: 12 },
+    { maxVersion },
   );
   const p = resp.responses[0]!.partitions[0]!;
   return {
+    preferredReadReplica: p.preferredReadReplica,
     errorCode: p.errorCode,
     highWatermark: Number(p.highWatermark),
     records: p.records ?? Buffer.alloc(0),

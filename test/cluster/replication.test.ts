@@ -68,7 +68,7 @@ describe('replication (3 brokers, hand-set leaders)', () => {
       assert.deepEqual(p.isrNodes, [1, 2, 3]);
       assert.deepEqual(p.offlineReplicas, []);
 
-      // A follower refuses produce and consumer fetch.
+      // A follower refuses produce, and consumer fetches older than v11 (no client rack, KIP-392).
       const followerConn = await connect(cluster.broker(2));
       try {
         assert.equal(
@@ -76,7 +76,7 @@ describe('replication (3 brokers, hand-set leaders)', () => {
           ErrorCode.NOT_LEADER_OR_FOLLOWER,
         );
         assert.equal(
-          (await consumerFetch(followerConn, 'copied', 0)).errorCode,
+          (await consumerFetch(followerConn, 'copied', 0, 0, -1, '', 10)).errorCode,
           ErrorCode.NOT_LEADER_OR_FOLLOWER,
         );
       } finally {

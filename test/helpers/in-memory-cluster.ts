@@ -156,10 +156,18 @@ export class TestCluster {
   readonly coordinator = new InMemoryCoordinator();
   readonly nodes = new Map<number, ClusterNode>();
 
-  private constructor(private readonly config: Record<string, string>) {}
+  private constructor(
+    private readonly config: Record<string, string>,
+    private readonly nodeConfig: (nodeId: number) => Record<string, string>,
+  ) {}
 
-  static async start(count: number, config: Record<string, string> = {}): Promise<TestCluster> {
-    const cluster = new TestCluster(config);
+  /** `nodeConfig` adds per-broker keys (e.g. broker.rack) to the shared `config`. */
+  static async start(
+    count: number,
+    config: Record<string, string> = {},
+    nodeConfig: (nodeId: number) => Record<string, string> = () => ({}),
+  ): Promise<TestCluster> {
+    const cluster = new TestCluster(config, nodeConfig);
     try {
       for (let id = 1; id <= count; id++) {
         cluster.nodes.set(id, { nodeId: id, dataDir: makeTempDir(`brook-repl-${id}-`), broker: null });
@@ -193,6 +201,7 @@ export class TestCluster {
         'offsets.topic.num.partitions': '1',
         'group.initial.rebalance.delay.ms': '0',
         ...this.config,
+        ...this.nodeConfig(nodeId),
       },
       clusterView: this.coordinator.viewFactory(),
     });

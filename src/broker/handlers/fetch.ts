@@ -12,8 +12,10 @@
 //   later fetches name only changed partitions (and ForgottenTopicsData) and get only partitions with
 //   something new; session errors come back as the top-level ErrorCode with no partitions.
 // - v13+ names topics by ID; an unknown ID gets UNKNOWN_TOPIC_ID.
-// - Cluster mode: consumers read from the leader only (NOT_LEADER_OR_FOLLOWER elsewhere) up to the
-//   high watermark; a follower's fetch (ReplicaId, or ReplicaState v15+, = its node id) reads up to
+// - Cluster mode: consumers read from the leader (NOT_LEADER_OR_FOLLOWER elsewhere) up to the high
+//   watermark, and with v11+ (which carries client.rack) from a follower too (KIP-392), up to the
+//   follower's high watermark; with replica.selector.class = RackAwareReplicaSelector the leader answers
+//   a consumer in a follower's rack with PreferredReadReplica and no records; a follower's fetch (ReplicaId, or ReplicaState v15+, = its node id) reads up to
 //   the log end, and its fetch offset tells the leader the follower's log end offset
 //   (ReplicaManager.recordFollowerFetch: high watermark, ISR expansion).
 // v3: MaxBytes. v4: isolation, LSO, aborted txns. v5: log start offset. v7: sessions.
@@ -53,6 +55,8 @@ interface PartitionPlan {
   maxBytes: number;
   /** A follower's fetch (cluster mode): reads up to the log end, not the high watermark. */
   fromFollower: boolean;
+  /** KIP-392: the replica the consumer should read from instead (no records then), or -1. */
+  preferredReadReplica: number;
 }
 
 interface ReadResult {
@@ -86,7 +90,9 @@ export const fetchHandler = defineHandler<FetchRequest, DeepPartial<FetchRespons
     }
     const replicaId = ctx.header.apiVersion >= 15 ? req.replicaState.replicaId : req.replicaId;
     const follower = replicaId >= 0 && replicas.replicated ? replicaId : -1;
-    const plans = context.partitions.map((p) => planPartition(ctx.services, p, byId, follower));
+    // v11+ carries the consumer's rack: a follower may serve it, the leader may send it elsewhere.
+    const clientRack = ctx.header.apiVersion >= 11 ? req.rackId : null;
+    const plans = context.partitions.map((p) => planPartition(ctx.services, p, byId, follower, clientRack));
     // fetch.max.bytes caps what a client may ask for (Kafka: min(request MaxBytes, fetch.max.bytes)), so
     // MaxBytes 2^31-1 on a large log does not hold gigabytes per connection; one batch still always goes.
     const requested = ctx.header.apiVersion >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER;
@@ -146,6 +152,7 @@ function planPartition(
   p: FetchPartition,
   byId: boolean,
   followerId: number,
+  clientRack: string | null,
 ): PartitionPlan {
   const meta = byId ? services.topics.getById(p.topicId) : services.topics.get(p.topic);
   const log = meta ? services.replicas.getLog(meta.name, p.partition) : undefined;
@@ -156,18 +163,24 @@ function planPartition(
     : byId
       ? ErrorCode.UNKNOWN_TOPIC_ID
       : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  let preferredReadReplica = -1;
   if (errorCode === ErrorCode.NONE) {
     const name = meta!.name;
-    errorCode =
-      followerId >= 0
-        ? services.replicas.recordFollowerFetch(
-            name,
-            p.partition,
-            followerId,
-            p.fetchOffset,
-            p.currentLeaderEpoch,
-          )
-        : services.replicas.leaderError(name, p.partition, p.currentLeaderEpoch);
+    const { replicas } = services;
+    if (followerId >= 0) {
+      errorCode = replicas.recordFollowerFetch(
+        name,
+        p.partition,
+        followerId,
+        p.fetchOffset,
+        p.currentLeaderEpoch,
+      );
+    } else {
+      errorCode = replicas.readError(name, p.partition, p.currentLeaderEpoch, clientRack !== null);
+      if (errorCode === ErrorCode.NONE && clientRack !== null && clientRack !== '') {
+        preferredReadReplica = replicas.preferredReadReplica(name, p.partition, clientRack, p.fetchOffset);
+      }
+    }
   }
   return {
     topic: meta?.name ?? p.topic,
@@ -178,6 +191,7 @@ function planPartition(
     fetchOffset: p.fetchOffset,
     maxBytes: p.maxBytes,
     fromFollower: followerId >= 0,
+    preferredReadReplica,
   };
 }
 
@@ -264,6 +278,12 @@ async function readAll(
     out.logStartOffset = BigInt(log.logStartOffset);
     outcome.highWatermark = log.highWatermark;
     outcome.logStartOffset = log.logStartOffset;
+    if (p.preferredReadReplica >= 0) {
+      // KIP-392: no records, the consumer goes to that replica; answered at once, like an error.
+      out.preferredReadReplica = p.preferredReadReplica;
+      hasError = true;
+      continue;
+    }
     try {
       const limit = Math.max(0, Math.min(p.maxBytes, remaining));
       const read = await log.read(p.fetchOffset, limit, {
