@@ -492,7 +492,7 @@ export class ReplicaManager {
       byPartition.set(partition, r);
     }
     const wasLeader = r.isLeader;
-    this.removeFromFetcher(topic, partition);
+    await this.removeFromFetcher(topic, partition);
     if (state.leader === me) {
       await this.becomeLeader(r);
     } else if (state.leader >= 0) {
@@ -548,7 +548,7 @@ export class ReplicaManager {
   private async stopReplica(topic: string, partition: number): Promise<void> {
     const r = this.replicas.get(topic)?.get(partition);
     if (r === undefined) return;
-    this.removeFromFetcher(topic, partition);
+    await this.removeFromFetcher(topic, partition);
     const wasLeader = r.isLeader;
     r.role = 'offline';
     r.listenToAppends(false);
@@ -558,14 +558,17 @@ export class ReplicaManager {
     if (wasLeader) this.emitLeadership(topic, partition, false);
   }
 
-  private removeFromFetcher(topic: string, partition: number): void {
+  /** Resolves once no fetcher touches the partition's log any more. */
+  private async removeFromFetcher(topic: string, partition: number): Promise<void> {
+    const inFlight: Promise<void>[] = [];
     for (const [leaderId, f] of this.fetchers) {
-      f.remove(topic, partition);
+      inFlight.push(f.remove(topic, partition));
       if (f.size === 0) {
         this.fetchers.delete(leaderId);
         void f.stop();
       }
     }
+    await Promise.all(inFlight);
   }
 
   private emitLeadership(topic: string, partition: number, leader: boolean): void {

@@ -41,6 +41,8 @@ interface FetchState {
   leaderEpoch: number;
   truncated: boolean;
   delayedUntil: number;
+  /** A truncation or append of this partition's log in progress (awaited by remove()). */
+  busy: Promise<void> | null;
 }
 
 /** Fetch v12: topics by name (v13+ would need the leader's topic ids), ReplicaId in the body. */
@@ -77,12 +79,29 @@ export class ReplicaFetcher {
       leaderEpoch: replica.state.leaderEpoch,
       truncated: false,
       delayedUntil: 0,
+      busy: null,
     });
     this.wake();
   }
 
-  remove(topic: string, partition: number): void {
-    this.partitions.delete(key(topic, partition));
+  /**
+   * Stops fetching the partition; resolves once a truncation or append of its log that was under way
+   * has finished, so the caller (becoming leader, another leader) has the log to itself.
+   */
+  remove(topic: string, partition: number): Promise<void> {
+    const k = key(topic, partition);
+    const s = this.partitions.get(k);
+    this.partitions.delete(k);
+    return s?.busy ?? Promise.resolve();
+  }
+
+  /** Runs a change of the partition's log, visible to remove() while it runs. */
+  private track(s: FetchState, work: Promise<void>): Promise<void> {
+    const done: Promise<void> = work.finally(() => {
+      if (s.busy === done) s.busy = null;
+    });
+    s.busy = done.catch(() => undefined);
+    return done;
   }
 
   async stop(): Promise<void> {
@@ -175,7 +194,7 @@ export class ReplicaFetcher {
     const withEpoch = states.filter((s) => s.replica.log.latestEpoch >= 0);
     for (const s of states) {
       // A log without epochs has nothing the leader could disagree on below our high watermark.
-      if (s.replica.log.latestEpoch < 0) await this.truncateTo(s, s.replica.log.highWatermark);
+      if (s.replica.log.latestEpoch < 0) await this.track(s, this.truncateTo(s, s.replica.log.highWatermark));
     }
     if (withEpoch.length === 0) return;
     const resp = await conn.sendAt(ApiKey.OffsetForLeaderEpoch, OFFSET_FOR_LEADER_EPOCH_VERSION, {
@@ -215,7 +234,7 @@ export class ReplicaFetcher {
           const ours = log.endOffsetForEpoch(p.leaderEpoch);
           target = ours.endOffset >= 0 ? Math.min(leaderEnd, ours.endOffset) : leaderEnd;
         }
-        await this.truncateTo(s, Math.min(target, log.logEndOffset));
+        await this.track(s, this.truncateTo(s, Math.min(target, log.logEndOffset)));
       }
     }
   }
@@ -281,7 +300,7 @@ export class ReplicaFetcher {
       for (const p of t.partitions) {
         const s = this.partitions.get(key(t.topic, p.partitionIndex));
         if (s === undefined || !fetchOffsets.has(s) || !this.current(s)) continue;
-        writes.push(this.apply(s, fetchOffsets.get(s)!, p));
+        writes.push(this.track(s, this.apply(s, fetchOffsets.get(s)!, p)));
       }
     }
     await Promise.all(writes);
