@@ -525,6 +525,7 @@ export class ReplicaManager {
     r.listenToAppends(false);
     r.followers.clear();
     const leaderId = r.state.leader;
+    if (this.stopped) return; // stop() already stopped the fetchers: start no new one
     let fetcher = this.fetchers.get(leaderId);
     if (fetcher === undefined) {
       fetcher = new ReplicaFetcher(
