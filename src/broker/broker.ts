@@ -7,6 +7,8 @@ import { resolve } from 'node:path';
 import { LocalClusterView, type BrokerEndpoint, type ClusterView } from '../cluster/cluster-view.js';
 import { EmbeddedMetadataStore } from '../cluster/embedded-metadata-store.js';
 import type { MetadataStore } from '../cluster/metadata-store.js';
+import type { ZooKeeperMetadataStore } from '../cluster/zookeeper/zookeeper-metadata-store.js';
+import type { Controller } from '../cluster/zookeeper/controller.js';
 import {
   refuseUnsupported,
   resolveBrokerConfig,
@@ -122,6 +124,19 @@ function numberOrUndefined(value: string | undefined): number | undefined {
   return value === undefined ? undefined : Number(value);
 }
 
+/** Cluster mode: the ZooKeeper-backed store (loaded only then, so a single broker never loads the client). */
+async function openZooKeeperStore(config: BrokerConfig, logger: Logger): Promise<ZooKeeperMetadataStore> {
+  const { ZooKeeperMetadataStore } = await import('../cluster/zookeeper/zookeeper-metadata-store.js');
+  return ZooKeeperMetadataStore.open({
+    connect: config.zookeeperConnect,
+    sessionTimeoutMs: config.zookeeperSessionTimeoutMs,
+    connectionTimeoutMs: config.zookeeperConnectionTimeoutMs,
+    nodeId: config.nodeId,
+    clusterId: config.clusterId,
+    logger: logger.child({ name: 'zookeeper' }),
+  });
+}
+
 export class Broker {
   private stopping: Promise<void> | null = null;
 
@@ -134,6 +149,8 @@ export class Broker {
     readonly port: number,
     readonly host: string,
     private readonly lock: DataDirLock,
+    /** Cluster mode only: the controller candidate. */
+    private readonly controller: Controller | null,
   ) {}
 
   /** Starts a broker; resolves once it accepts connections. */
@@ -160,13 +177,42 @@ export class Broker {
     lock: DataDirLock,
     clusterViewFactory: BrokerOptions['clusterView'],
   ): Promise<Broker> {
+    // zookeeper.connect makes this broker a cluster member: metadata and cluster view from ZooKeeper.
+    const zk = staticConfig.zookeeperConnect === '' ? null : await openZooKeeperStore(staticConfig, logger);
+    const metadata: MetadataStore =
+      zk ??
+      (await EmbeddedMetadataStore.open(dataDir, {
+        logger: logger.child({ name: 'metadata' }),
+        rebuildFromLogs: staticConfig.metadataRebuildFromLogs,
+        snapshotIntervalBytes: staticConfig.metadataSnapshotIntervalBytes,
+        clusterId: staticConfig.clusterId,
+      }));
+    try {
+      return await Broker.startWithMetadata(
+        staticConfig,
+        logger,
+        dataDir,
+        lock,
+        clusterViewFactory,
+        metadata,
+        zk,
+      );
+    } catch (err) {
+      await metadata.close();
+      throw err;
+    }
+  }
+
+  private static async startWithMetadata(
+    staticConfig: BrokerConfig,
+    logger: Logger,
+    dataDir: string,
+    lock: DataDirLock,
+    clusterViewFactory: BrokerOptions['clusterView'],
+    metadata: MetadataStore,
+    zk: ZooKeeperMetadataStore | null,
+  ): Promise<Broker> {
     let config = staticConfig;
-    const metadata = await EmbeddedMetadataStore.open(dataDir, {
-      logger: logger.child({ name: 'metadata' }),
-      rebuildFromLogs: config.metadataRebuildFromLogs,
-      snapshotIntervalBytes: config.metadataSnapshotIntervalBytes,
-      clusterId: config.clusterId,
-    });
     for (const scope of ['cluster-default', 'broker'] as const) {
       const dynamic = metadata.brokerConfigs(scope);
       if (Object.keys(dynamic).length > 0) config = withDynamicBrokerConfig(config, dynamic, scope);
@@ -198,15 +244,16 @@ export class Broker {
       messageMaxBytes: config.messageMaxBytes,
       raw: { ...config.staticValues, ...config.dynamicValues, ...config.dynamicBrokerValues },
     };
-    const topics = new TopicManager(metadata, logs, settings, logger.child({ name: 'topics' }));
+    const topics = new TopicManager(metadata, logs, settings, logger.child({ name: 'topics' }), zk);
     await topics.reconcile();
     const endpoint = (): BrokerEndpoint => ({
       nodeId: settings.nodeId,
       host: settings.advertisedHost,
       port: settings.advertisedPort,
-      rack: config.staticValues['broker.rack'] ?? null,
+      rack: config.brokerRack,
     });
     const cluster =
+      zk ??
       clusterViewFactory?.({ nodeId: config.nodeId, endpoint, metadata, logger }) ??
       new LocalClusterView(config.nodeId, endpoint, (topic) => metadata.getTopic(topic)?.partitions);
     const replicas = new ReplicaManager(logs, logger.child({ name: 'replicas' }), {
@@ -230,7 +277,9 @@ export class Broker {
         if (topic === OFFSETS_TOPIC) void groups.onOffsetsLeadership(partition, leader);
       });
     }
-    await groups.start();
+    // A ZooKeeper cluster member starts its groups once registered: __consumer_offsets' replicas are
+    // assigned among registered brokers.
+    if (!zk) await groups.start();
     const dispatcher = new RequestDispatcher(HANDLERS);
     const services: BrokerServices = {
       settings,
@@ -290,16 +339,79 @@ export class Broker {
     } catch (err) {
       await groups.stop();
       await logs.close();
-      await metadata.close();
       throw err;
     }
     // With port 0 the advertised port is the one the OS picked.
     if (settings.advertisedPort === 0) settings.advertisedPort = port;
     // Cluster mode: take the partition states (lead, follow) now that the advertised port is known.
-    await replicas.start();
+    let controller: Controller | null = null;
+    try {
+      // A cluster member registers first: a broker refused for a duplicate id must never act on the
+      // partition states of the live broker that holds the id.
+      if (zk) await Broker.register(zk, config, settings);
+      await replicas.start();
+      if (zk) {
+        controller = await Broker.joinCluster(zk, config, topics, logs, replicas, logger);
+        await groups.start();
+      }
+    } catch (err) {
+      controller?.stop();
+      await replicas.stop();
+      await server.close();
+      await groups.stop();
+      await logs.close();
+      throw err;
+    }
     const host = listener.host === '' ? '0.0.0.0' : listener.host;
-    logger.info('Brook broker started', { nodeId: config.nodeId, listener: `${host}:${port}`, dataDir });
-    return new Broker(logger, server, logs, metadata, services, port, host, lock);
+    logger.info('Brook broker started', {
+      nodeId: config.nodeId,
+      listener: `${host}:${port}`,
+      dataDir,
+      ...(zk ? { zookeeper: config.zookeeperConnect, clusterId: zk.clusterId } : {}),
+    });
+    return new Broker(logger, server, logs, metadata, services, port, host, lock, controller);
+  }
+
+  /** Registers in ZooKeeper once the advertised port is known; a live broker with the same id refuses. */
+  private static async register(
+    zk: ZooKeeperMetadataStore,
+    config: BrokerConfig,
+    settings: BrokerSettings,
+  ): Promise<void> {
+    await zk.register({
+      host: settings.advertisedHost,
+      port: settings.advertisedPort,
+      rack: config.brokerRack,
+    });
+  }
+
+  /**
+   * Cluster mode, once registered and following the partition states: stand for controller, remove
+   * the logs of deleted topics, and apply topic configs changed through other brokers. (ReplicaManager
+   * creates the logs that partition states name this broker for.)
+   */
+  private static async joinCluster(
+    zk: ZooKeeperMetadataStore,
+    config: BrokerConfig,
+    topics: TopicManager,
+    logs: LogManager,
+    replicas: ReplicaManager,
+    logger: Logger,
+  ): Promise<Controller> {
+    const { followTopicConfigs, removeLogsOfDeletedTopics } =
+      await import('../cluster/local-replica-logs.js');
+    const { Controller } = await import('../cluster/zookeeper/controller.js');
+    removeLogsOfDeletedTopics(zk, logs, replicas, logger.child({ name: 'replica-logs' }));
+    zk.on(
+      'topics',
+      followTopicConfigs(zk, logs, (t) => topics.logConfigFor(t)),
+    );
+    const controller = new Controller(zk, {
+      uncleanLeaderElection: () => config.uncleanLeaderElectionEnable,
+      logger: logger.child({ name: 'controller' }),
+    });
+    controller.start();
+    return controller;
   }
 
   /** The config in force: static values plus what AlterConfigs changed since. */
@@ -318,6 +430,9 @@ export class Broker {
     this.stopping ??= (async () => {
       // JoinGroup/SyncGroup requests parked in a rebalance are answered first, so close() need not wait.
       this.services.groups.shutdown();
+      // A cluster member stops standing for controller; closing the metadata store below closes its
+      // ZooKeeper session, which removes its registration at once.
+      this.controller?.stop();
       // Fetchers stop and acks=all waits are answered before the connections drain.
       await this.services.replicas.stop();
       await this.server.close();

@@ -34,7 +34,11 @@ export interface BrokerServices {
   readonly settings: BrokerSettings;
   readonly logger: Logger;
   readonly metadata: MetadataStore;
-  /** Live brokers, controller, and each partition's leader/epoch/ISR (LocalClusterView on a single node). */
+  /**
+   * Who leads what: LocalClusterView on a single broker (leads everything at epoch 0), the
+   * ZooKeeper-backed store in cluster mode (zookeeper.connect). Metadata, FindCoordinator, produce and
+   * fetch answer from it.
+   */
   readonly cluster: ClusterView;
   readonly topics: TopicManager;
   readonly replicas: ReplicaManager;

@@ -8,8 +8,14 @@
 // metadata first (recorded as a pending deletion), then each partition directory is renamed to
 // `*-delete` and removed in the background; a start after a crash finishes pending deletions. A
 // directory the metadata does not know is never deleted: it is renamed aside (`*-stray`) and kept.
+//
+// In cluster mode (a ClusterView is given) topics live in ZooKeeper: any broker creates, grows and
+// deletes them there, and each broker creates or removes its own partition logs when the partition
+// states name it (LocalReplicaLogs, later ReplicaManager), so this class touches no log then.
+import type { ClusterView } from '../cluster/cluster-view.js';
 import type { MetadataStore, TopicMetadata } from '../cluster/metadata-store.js';
-import { newTopicId } from '../cluster/metadata-store.js';
+import { AssignmentError } from '../cluster/zookeeper/replica-assignment.js';
+import { newTopicId, TopicExistsError } from '../cluster/metadata-store.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { LogManager } from '../storage/log-manager.js';
@@ -104,6 +110,8 @@ export class TopicManager {
     private readonly logs: LogManager,
     private readonly settings: BrokerSettings,
     private readonly logger: Logger,
+    /** Set in cluster mode (zookeeper.connect): topics are the cluster's, logs are created per state. */
+    private readonly cluster: ClusterView | null = null,
   ) {}
 
   /**
@@ -111,6 +119,7 @@ export class TopicManager {
    * metadata knows, and moves aside (never deletes) the logs of topics it does not know.
    */
   async reconcile(): Promise<void> {
+    if (this.cluster) return; // the cluster's states say which logs this broker holds
     for (const d of [...this.metadata.pendingTopicDeletions()]) {
       await Promise.all(Array.from({ length: d.partitions }, (_, p) => this.logs.deleteLog(d.name, p)));
       await this.metadata.completeTopicDeletion(d.topicId);
@@ -186,10 +195,11 @@ export class TopicManager {
     if (opts.replicationFactor < 1) {
       throw new TopicError(ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0.');
     }
-    if (opts.replicationFactor > 1) {
+    const brokers = this.cluster ? this.cluster.liveBrokers().length : 1;
+    if (opts.replicationFactor > brokers) {
       throw new TopicError(
         ErrorCode.INVALID_REPLICATION_FACTOR,
-        `Replication factor: ${opts.replicationFactor} larger than available brokers: 1.`,
+        `Replication factor: ${opts.replicationFactor} larger than available brokers: ${brokers}.`,
       );
     }
     try {
@@ -214,6 +224,11 @@ export class TopicManager {
         throw new TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${topic.name}' already exists.`);
       }
       this.checkNotBeingDeleted(topic.name);
+      if (this.cluster) {
+        await this.putClusterTopic(topic);
+        this.logger.info('Created topic', { topic: topic.name, partitions: topic.partitions });
+        return topic;
+      }
       await this.createPartitionLogs(topic, 0, topic.partitions);
       await this.metadata.putTopic(topic).catch(async (err: unknown) => {
         await this.removePartitionLogs(topic.name, 0, topic.partitions);
@@ -239,13 +254,29 @@ export class TopicManager {
     return this.create({
       name,
       numPartitions: this.settings.numPartitions,
-      replicationFactor: 1,
+      replicationFactor: this.cluster
+        ? Math.min(this.settings.defaultReplicationFactor, Math.max(1, this.cluster.liveBrokers().length))
+        : 1,
       configs: {},
     });
   }
 
   delete(name: string): Promise<void> {
     return this.serially(name, () => this.deleteNow(name));
+  }
+
+  /** Cluster mode: writes the topic to ZooKeeper (another broker may have won the race). */
+  private async putClusterTopic(topic: TopicMetadata): Promise<void> {
+    try {
+      await this.metadata.putTopic(topic);
+    } catch (err) {
+      if (err instanceof TopicExistsError) {
+        throw new TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, err.message);
+      }
+      if (err instanceof AssignmentError)
+        throw new TopicError(ErrorCode.INVALID_REPLICATION_FACTOR, err.message);
+      throw err;
+    }
   }
 
   /** Kafka refuses to recreate a topic until its deletion is complete. */
@@ -320,6 +351,13 @@ export class TopicManager {
         'Topic deletion is disabled (delete.topic.enable).',
       );
     }
+    if (this.cluster) {
+      // Marked in /admin/delete_topics; the controller removes its znodes, and every broker then
+      // removes its logs of it.
+      await this.metadata.deleteTopic(name);
+      this.logger.info('Marked topic for deletion', { topic: name });
+      return;
+    }
     // Forget it first (durably, as a pending deletion) so no new produce or fetch finds it, then
     // rename the directories away; each step survives a crash (reconcile finishes the rest).
     await this.metadata.deleteTopic(name);
@@ -364,6 +402,10 @@ export class TopicManager {
     check?.(topic);
     if (count > 100_000) throw new TopicError(ErrorCode.INVALID_PARTITIONS, 'At most 100000 partitions.');
     if (validateOnly) return;
+    if (this.cluster) {
+      await this.putClusterTopic({ ...topic, partitions: count });
+      return;
+    }
     await this.createPartitionLogs(topic, topic.partitions, count);
     await this.metadata.putTopic({ ...topic, partitions: count }).catch(async (err: unknown) => {
       await this.removePartitionLogs(name, topic.partitions, count);

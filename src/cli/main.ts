@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `brook` command.
 //   brook broker start [--port N] [--host H] [--data-dir D] [--broker-id N] [--config server.properties]
-//                      [--set key=value ...]
+//                      [--zookeeper host:port[,host:port][/chroot]] [--set key=value ...]
 //   brook topics|produce|consume|groups|cluster ...   (client commands, in commands/*.ts)
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -28,6 +28,8 @@ Options for "broker start":
   --data-dir <dir>         Where partition logs live (log.dirs, default ./data)
   --broker-id <n>          node.id / broker.id (default 1)
   --config <file>          A Kafka server.properties file
+  --zookeeper <connect>    Join a cluster coordinated by ZooKeeper (zookeeper.connect):
+                           host:port[,host:port...][/chroot]
   --set <key=value>        Any Kafka config key; repeatable; wins over --config
 `;
 
@@ -46,6 +48,7 @@ async function brokerStart(argv: string[]): Promise<void> {
       'data-dir': { type: 'string' },
       'broker-id': { type: 'string' },
       config: { type: 'string' },
+      zookeeper: { type: 'string' },
       set: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
@@ -72,6 +75,7 @@ async function brokerStart(argv: string[]): Promise<void> {
     if (eq <= 0) fail(`--set expects key=value, got "${item}".`);
     raw[item.slice(0, eq).trim()] = item.slice(eq + 1).trim();
   }
+  if (values.zookeeper !== undefined) raw['zookeeper.connect'] = values.zookeeper;
   if (values['broker-id'] !== undefined) {
     raw['node.id'] = values['broker-id'];
     delete raw['broker.id'];

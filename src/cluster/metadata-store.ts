@@ -45,6 +45,12 @@ export interface MetadataStore {
   close(): Promise<void>;
 }
 
+/** putTopic of a new topic that another broker or request created first (TOPIC_ALREADY_EXISTS). */
+export class TopicExistsError extends Error {}
+
+/** A write lost a race with another writer (a ZooKeeper znode's version moved on); the caller may retry. */
+export class StaleWriteError extends Error {}
+
 export type BrokerConfigScope = 'cluster-default' | 'broker';
 
 /** Kafka cluster IDs are 22-character URL-safe base64 of a UUID. */

@@ -98,8 +98,14 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     type: 'string',
     default: '',
     kafkaDefault: null,
-    note: 'Brook never talks to ZooKeeper; empty means its embedded metadata store.',
-    doc: 'ZooKeeper connection string; must be empty (Brook keeps metadata in its own store under log.dirs).',
+    note: 'Empty (the default) runs a single broker on its embedded metadata store.',
+    doc: "ZooKeeper connection string (host:port[,host:port...][/chroot]); set, the broker is a cluster member coordinated through ZooKeeper in Kafka's znode layout. Empty: a single broker with its metadata embedded under log.dirs.",
+  },
+  {
+    name: 'broker.rack',
+    type: 'string',
+    default: null,
+    doc: 'Rack of this broker; with a rack on every broker, replicas of a partition are placed on different racks.',
   },
   {
     name: 'metadata.log.max.record.bytes.between.snapshots',
@@ -118,15 +124,15 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     name: 'zookeeper.connection.timeout.ms',
     type: 'int',
     default: null,
-    ignored: true,
-    doc: 'ZooKeeper only.',
+    min: 1,
+    doc: 'How long the broker waits for ZooKeeper before saying it is unreachable (it keeps retrying); unset: zookeeper.session.timeout.ms.',
   },
   {
     name: 'zookeeper.session.timeout.ms',
     type: 'int',
     default: '18000',
-    ignored: true,
-    doc: 'ZooKeeper only.',
+    min: 1,
+    doc: 'ZooKeeper session timeout: a broker that stops answering for this long loses its registration and its partitions move to other brokers.',
   },
 
   // ---- network

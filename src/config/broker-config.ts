@@ -124,6 +124,14 @@ export interface BrokerConfig {
   metadataSnapshotIntervalBytes: number;
   /** metadata.recovery.rebuild.from.logs */
   metadataRebuildFromLogs: boolean;
+  /** zookeeper.connect: '' = a single broker (embedded metadata); otherwise a cluster member. */
+  zookeeperConnect: string;
+  /** zookeeper.session.timeout.ms */
+  zookeeperSessionTimeoutMs: number;
+  /** zookeeper.connection.timeout.ms (unset: the session timeout) */
+  zookeeperConnectionTimeoutMs: number;
+  /** broker.rack, or null */
+  brokerRack: string | null;
   /** Values set in server.properties (or by the embedding code), by Kafka key. */
   readonly staticValues: Readonly<Record<string, string>>;
   /**
@@ -333,14 +341,16 @@ function build(
       'log.dirs',
     );
   }
-  const zookeeperConnect = v.get<string>('zookeeper.connect');
-  if (zookeeperConnect !== '') {
+  const zookeeperConnect = v.get<string>('zookeeper.connect').trim();
+  if (zookeeperConnect !== '' && !/^[^/,\s]+(,[^/,\s]+)*(\/[^\s]*)?$/.test(zookeeperConnect)) {
     throw new ConfigError(
-      `Invalid value ${JSON.stringify(zookeeperConnect)} for configuration zookeeper.connect: Brook keeps metadata in its embedded store, so it must be empty.`,
+      `Invalid value ${JSON.stringify(zookeeperConnect)} for configuration zookeeper.connect: expected host:port[,host:port...][/chroot].`,
       'zookeeper.connect',
       zookeeperConnect,
     );
   }
+  const zookeeperSessionTimeoutMs = n('zookeeper.session.timeout.ms');
+  const rack = v.opt<string>('broker.rack');
   const groupMin = n('group.min.session.timeout.ms');
   const groupMax = n('group.max.session.timeout.ms');
   if (groupMin > groupMax) {
@@ -477,6 +487,11 @@ function build(
     maxPartitionsPerRequest: n('max.partitions.per.request'),
     metadataSnapshotIntervalBytes: n('metadata.log.max.record.bytes.between.snapshots'),
     metadataRebuildFromLogs: b('metadata.recovery.rebuild.from.logs'),
+    zookeeperConnect,
+    zookeeperSessionTimeoutMs,
+    zookeeperConnectionTimeoutMs:
+      v.opt<number>('zookeeper.connection.timeout.ms') ?? zookeeperSessionTimeoutMs,
+    brokerRack: rack === null || rack === '' ? null : rack,
     staticValues,
     dynamicValues,
     dynamicBrokerValues,

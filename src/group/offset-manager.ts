@@ -10,7 +10,8 @@
 import type { Logger } from '../logger.js';
 import { iterateBatches, readBatchInfo, decodeBatchSync, encodeBatchSync } from '../protocol/records.js';
 import { LocalClusterView } from '../cluster/cluster-view.js';
-import type { TopicManager } from '../broker/topic-manager.js';
+import { TopicError, type TopicManager } from '../broker/topic-manager.js';
+import { ErrorCode } from '../protocol/errors.js';
 import { CorruptBatchError } from '../storage/errors.js';
 import type { LogManager } from '../storage/log-manager.js';
 import type { UnifiedLog } from '../storage/unified-log.js';
@@ -62,12 +63,20 @@ export class OffsetManager {
       this.numPartitions = existing.partitions;
       return;
     }
-    const created = await this.topics.create({
-      name: OFFSETS_TOPIC,
-      numPartitions: this.numPartitions,
-      replicationFactor: 1,
-      configs: { 'cleanup.policy': 'compact', 'segment.bytes': String(this.segmentBytes) },
-    });
+    let created;
+    try {
+      created = await this.topics.create({
+        name: OFFSETS_TOPIC,
+        numPartitions: this.numPartitions,
+        replicationFactor: 1,
+        configs: { 'cleanup.policy': 'compact', 'segment.bytes': String(this.segmentBytes) },
+      });
+    } catch (err) {
+      // In a cluster another broker may create it first.
+      const other = this.topics.get(OFFSETS_TOPIC);
+      if (!(err instanceof TopicError && err.code === ErrorCode.TOPIC_ALREADY_EXISTS) || !other) throw err;
+      created = other;
+    }
     this.numPartitions = created.partitions;
   }
 

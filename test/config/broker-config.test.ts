@@ -186,9 +186,21 @@ describe('resolveBrokerConfig validation', () => {
     assert.deepEqual(unknown.sort(), ['foo.bar', 'log.retension.ms']);
   });
 
-  it('rejects zookeeper.connect, since Brook has its own metadata store', () => {
-    assert.throws(() => resolveBrokerConfig({ 'zookeeper.connect': 'localhost:2181' }), /zookeeper\.connect/);
-    assert.doesNotThrow(() => resolveBrokerConfig({ 'zookeeper.connect': '' }));
+  it('accepts zookeeper.connect (cluster mode) with its timeouts and broker.rack', () => {
+    const c = resolveBrokerConfig({
+      'zookeeper.connect': 'zk1:2181,zk2:2181/brook',
+      'zookeeper.session.timeout.ms': '6000',
+      'broker.rack': 'r1',
+    });
+    assert.equal(c.zookeeperConnect, 'zk1:2181,zk2:2181/brook');
+    assert.equal(c.zookeeperSessionTimeoutMs, 6000);
+    assert.equal(c.zookeeperConnectionTimeoutMs, 6000);
+    assert.equal(c.brokerRack, 'r1');
+    const d = resolveBrokerConfig({});
+    assert.equal(d.zookeeperConnect, '');
+    assert.equal(d.zookeeperSessionTimeoutMs, 18000);
+    assert.equal(d.brokerRack, null);
+    assert.throws(() => resolveBrokerConfig({ 'zookeeper.connect': 'a b:2181' }), /zookeeper\.connect/);
   });
 });
 

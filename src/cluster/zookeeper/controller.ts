@@ -1,0 +1,345 @@
+// The controller, as in Kafka's ZooKeeper mode: every broker stands for it, the first to create the
+// ephemeral /controller wins, and each win bumps /controller_epoch in the same transaction. The
+// active controller is the only writer of partition leaders: it writes a new topic's initial states
+// (leader = first live replica, ISR = the live replicas), elects a new leader from the ISR when a
+// leader's broker dies (leader epoch + 1; the dead broker leaves the ISR), never elects outside
+// the ISR unless unclean.leader.election.enable, runs preferred-leader election on request, and
+// completes topic deletions by removing the topic's znodes.
+//
+// Every state write is one transaction that also checks /controller_epoch's version (Kafka's
+// controller fencing) and the state znode's version: a controller that was replaced, or that lost
+// its session, writes nothing, and a state changed meanwhile (the leader shrank the ISR) is re-read
+// and decided again.
+import type { Logger } from '../../logger.js';
+import { CreateMode, isZkCode, ZkCode, ZkError, type ZkOp } from './zk-session.js';
+import type { ZooKeeperMetadataStore } from './zookeeper-metadata-store.js';
+import { deleteTopicPath, encodeController, topicConfigPath, topicPath, ZNODES } from './znodes.js';
+
+export interface ControllerOptions {
+  /** unclean.leader.election.enable, read at each election (it is a dynamic config). */
+  uncleanLeaderElection: () => boolean;
+  logger: Logger;
+}
+
+/** Partition state writes per ZooKeeper transaction (each is ~150 bytes; jute.maxbuffer is 1 MB). */
+const WRITES_PER_TRANSACTION = 500;
+
+/** Back-off after a write lost a race, until the watches brought the newer state. */
+const RETRY_DELAY_MS = 200;
+
+export class NotControllerError extends Error {}
+
+interface StateWrite {
+  topic: string;
+  partition: number;
+  leader: number;
+  leaderEpoch: number;
+  isr: number[];
+  version: number | null;
+}
+
+export class Controller {
+  private active = false;
+  private epoch = 0;
+  private epochVersion = -1;
+  private running: Promise<void> | null = null;
+  private dirty = false;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(
+    private readonly store: ZooKeeperMetadataStore,
+    private readonly opts: ControllerOptions,
+  ) {}
+
+  /** True while this broker is the active controller. */
+  get isActive(): boolean {
+    return this.active;
+  }
+
+  /** The controller epoch this broker won (0 before it ever did). */
+  get controllerEpoch(): number {
+    return this.epoch;
+  }
+
+  start(): void {
+    const schedule = (): void => this.schedule();
+    const onController = (id: number): void => {
+      if (id !== this.store.localNodeId && this.active) this.resign('another broker is controller');
+      if (id === -1) void this.elect();
+    };
+    this.store.on('controller', onController);
+    this.store.on('topics', schedule);
+    this.store.on('deletions', schedule);
+    this.store.on('reloaded', () => void this.elect());
+    this.unsubscribe.push(
+      () => this.store.off('controller', onController),
+      () => this.store.off('topics', schedule),
+      () => this.store.off('deletions', schedule),
+      this.store.onBrokersChanged(schedule),
+      this.store.onPartitionChanges(schedule),
+      this.store.onSessionChange((valid) => {
+        if (!valid && this.active) this.resign('the ZooKeeper session was lost');
+      }),
+    );
+    void this.elect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.active = false;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    for (const u of this.unsubscribe.splice(0)) u();
+  }
+
+  private resign(reason: string): void {
+    if (!this.active) return;
+    this.active = false;
+    this.opts.logger.info('No longer the controller', { reason, epoch: this.epoch });
+  }
+
+  /** Tries to become controller: /controller (ephemeral) and /controller_epoch + 1 in one transaction. */
+  private async elect(): Promise<void> {
+    if (this.stopped || this.active || !this.store.sessionValid) return;
+    if (this.store.controllerId() !== -1 && this.store.controllerId() !== this.store.localNodeId) return;
+    try {
+      const current = await this.store.session.get(ZNODES.controllerEpoch);
+      const epoch = current === null ? 1 : Number(current.data.toString('utf8')) + 1;
+      const ops: ZkOp[] = [
+        {
+          op: 'create',
+          path: ZNODES.controller,
+          data: encodeController(this.store.localNodeId),
+          mode: CreateMode.EPHEMERAL,
+        },
+        current === null
+          ? { op: 'create', path: ZNODES.controllerEpoch, data: Buffer.from(String(epoch)) }
+          : {
+              op: 'set',
+              path: ZNODES.controllerEpoch,
+              data: Buffer.from(String(epoch)),
+              version: current.version,
+            },
+      ];
+      await this.store.session.multi(ops);
+      if (this.stopped) return;
+      this.epoch = epoch;
+      this.epochVersion = current === null ? 0 : current.version + 1;
+      this.active = true;
+      this.opts.logger.info('This broker is now the controller', { epoch });
+      this.schedule();
+    } catch (err) {
+      if (isZkCode(err, ZkCode.NODE_EXISTS)) return; // another broker won; its /controller watch tells us
+      if (isZkCode(err, ZkCode.BAD_VERSION)) {
+        this.retryLater(() => void this.elect());
+        return;
+      }
+      this.opts.logger.warn('Standing for controller failed; trying again', { error: String(err) });
+      this.retryLater(() => void this.elect());
+    }
+  }
+
+  private retryLater(fn: () => void): void {
+    if (this.stopped || this.retryTimer !== null) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      fn();
+    }, RETRY_DELAY_MS);
+    this.retryTimer.unref();
+  }
+
+  /** Runs a pass over the cluster's state now, or once the running one is done. */
+  private schedule(): void {
+    if (!this.active || this.stopped) return;
+    if (this.running) {
+      this.dirty = true;
+      return;
+    }
+    this.running = (async () => {
+      do {
+        this.dirty = false;
+        try {
+          await this.pass();
+        } catch (err) {
+          this.onWriteFailure(err);
+        }
+      } while (this.dirty && this.active && !this.stopped);
+    })().finally(() => {
+      this.running = null;
+    });
+  }
+
+  private onWriteFailure(err: unknown): void {
+    if (err instanceof ZkError && err.code === ZkCode.BAD_VERSION && err.path === ZNODES.controllerEpoch) {
+      this.resign('a newer controller epoch exists');
+      return;
+    }
+    if (!(err instanceof ZkError && (err.code === ZkCode.BAD_VERSION || err.code === ZkCode.NODE_EXISTS))) {
+      this.opts.logger.warn('Controller pass failed; retrying', { error: String(err) });
+    }
+    this.retryLater(() => this.schedule());
+  }
+
+  /** One look at everything: finish deletions, write initial states, move leadership off dead brokers. */
+  private async pass(): Promise<void> {
+    if (!this.store.sessionValid) return;
+    for (const name of this.store.deletionRequests()) await this.completeDeletion(name);
+    const live = new Set(this.store.liveBrokers().map((b) => b.nodeId));
+    const deleting = new Set(this.store.deletionRequests());
+    const unclean = this.opts.uncleanLeaderElection();
+    const writes: StateWrite[] = [];
+    for (const t of this.store.assignments()) {
+      if (deleting.has(t.name)) continue;
+      t.replicas.forEach((replicas, partition) => {
+        const w = this.decide(t.name, partition, replicas, live, unclean);
+        if (w) writes.push(w);
+      });
+    }
+    await this.write(writes);
+  }
+
+  private decide(
+    topic: string,
+    partition: number,
+    replicas: readonly number[],
+    live: ReadonlySet<number>,
+    unclean: boolean,
+  ): StateWrite | null {
+    const entry = this.store.stateEntry(topic, partition);
+    if (!entry) {
+      // A new partition: online once one of its replicas is alive.
+      const liveReplicas = replicas.filter((b) => live.has(b));
+      if (liveReplicas.length === 0) return null;
+      return { topic, partition, leader: liveReplicas[0]!, leaderEpoch: 0, isr: liveReplicas, version: null };
+    }
+    const s = entry.state;
+    const liveIsr = s.isr.filter((b) => live.has(b));
+    const leaderAlive = s.leader >= 0 && live.has(s.leader);
+    if (leaderAlive) {
+      if (liveIsr.length === s.isr.length) return null;
+      // A follower died: it leaves the ISR (Kafka's controller bumps the leader epoch for this too).
+      return {
+        topic,
+        partition,
+        leader: s.leader,
+        leaderEpoch: s.leaderEpoch + 1,
+        isr: liveIsr,
+        version: s.partitionEpoch,
+      };
+    }
+    // The leader is gone: the first live ISR member in assignment order takes over.
+    const candidate = replicas.find((b) => live.has(b) && s.isr.includes(b));
+    if (candidate !== undefined) {
+      return {
+        topic,
+        partition,
+        leader: candidate,
+        leaderEpoch: s.leaderEpoch + 1,
+        isr: liveIsr,
+        version: s.partitionEpoch,
+      };
+    }
+    if (unclean) {
+      const any = replicas.find((b) => live.has(b));
+      if (any !== undefined) {
+        this.opts.logger.warn(
+          'Unclean leader election: a replica outside the ISR leads, records may be lost',
+          {
+            topic,
+            partition,
+            leader: any,
+          },
+        );
+        return {
+          topic,
+          partition,
+          leader: any,
+          leaderEpoch: s.leaderEpoch + 1,
+          isr: [any],
+          version: s.partitionEpoch,
+        };
+      }
+    }
+    if (s.leader === -1) return null; // already offline
+    // Offline: no leader until an ISR member returns. The ISR is kept (it says who may lead cleanly).
+    this.opts.logger.warn('Partition offline: no live replica in its ISR', {
+      topic,
+      partition,
+      isr: s.isr.join(','),
+    });
+    return {
+      topic,
+      partition,
+      leader: -1,
+      leaderEpoch: s.leaderEpoch + 1,
+      isr: s.isr.length > 0 ? [...s.isr] : [],
+      version: s.partitionEpoch,
+    };
+  }
+
+  private async write(writes: readonly StateWrite[]): Promise<void> {
+    for (let i = 0; i < writes.length; i += WRITES_PER_TRANSACTION) {
+      if (!this.active) return;
+      const chunk = writes.slice(i, i + WRITES_PER_TRANSACTION);
+      await this.store.writeStates(this.epoch, this.epochVersion, chunk);
+      for (const w of chunk) {
+        this.opts.logger.info('Partition state written', {
+          topic: w.topic,
+          partition: w.partition,
+          leader: w.leader,
+          leaderEpoch: w.leaderEpoch,
+          isr: w.isr.join(','),
+        });
+      }
+    }
+  }
+
+  /** Removes a deleted topic's znodes; brokers drop their logs when it disappears from their view. */
+  private async completeDeletion(name: string): Promise<void> {
+    const session = this.store.session;
+    await session.removeRecursive(topicPath(name));
+    await session.removeRecursive(topicConfigPath(name));
+    await session.removeRecursive(deleteTopicPath(name));
+    this.opts.logger.info('Topic deleted', { topic: name });
+  }
+
+  /**
+   * Preferred-leader election (ElectLeaders, auto.leader.rebalance): partitions whose first replica is
+   * alive and in the ISR but not leading get it back as leader (leader epoch + 1). All partitions when
+   * none are named. Returns the partitions whose leader changed. Only the active controller runs it.
+   */
+  async electPreferredLeaders(
+    partitions?: readonly { topic: string; partition: number }[],
+  ): Promise<{ topic: string; partition: number }[]> {
+    if (!this.active) throw new NotControllerError('This broker is not the controller.');
+    const live = new Set(this.store.liveBrokers().map((b) => b.nodeId));
+    const wanted =
+      partitions ??
+      [...this.store.assignments()].flatMap((t) =>
+        t.replicas.map((_, partition) => ({ topic: t.name, partition })),
+      );
+    const writes: StateWrite[] = [];
+    for (const { topic, partition } of wanted) {
+      const s = this.store.partitionState(topic, partition);
+      const preferred = s?.replicas[0];
+      if (!s || preferred === undefined || s.leader === preferred) continue;
+      if (!live.has(preferred) || !s.isr.includes(preferred)) continue;
+      writes.push({
+        topic,
+        partition,
+        leader: preferred,
+        leaderEpoch: s.leaderEpoch + 1,
+        isr: [...s.isr],
+        version: s.partitionEpoch,
+      });
+    }
+    try {
+      await this.write(writes);
+    } catch (err) {
+      this.onWriteFailure(err);
+      throw err;
+    }
+    return writes.map((w) => ({ topic: w.topic, partition: w.partition }));
+  }
+}
