@@ -43,7 +43,17 @@ interface FetchState {
   delayedUntil: number;
   /** A truncation or append of this partition's log in progress (awaited by remove()). */
   busy: Promise<void> | null;
+  /** Current wait before retrying after a partition error; grows to replica.fetch.backoff.ms. */
+  retryMs: number;
 }
+
+/**
+ * First retry after the leader refused a partition. Right after an election the new state often
+ * reaches the followers before the leader has applied it (NOT_LEADER_OR_FOLLOWER,
+ * UNKNOWN_LEADER_EPOCH); waiting the whole replica.fetch.backoff.ms then would hold acks=all writes
+ * for a second, so retries start short and double up to it.
+ */
+const FIRST_RETRY_MS = 25;
 
 /** Fetch v12: topics by name (v13+ would need the leader's topic ids), ReplicaId in the body. */
 const FETCH_VERSION = 12;
@@ -80,6 +90,7 @@ export class ReplicaFetcher {
       truncated: false,
       delayedUntil: 0,
       busy: null,
+      retryMs: FIRST_RETRY_MS,
     });
     this.wake();
   }
@@ -180,7 +191,9 @@ export class ReplicaFetcher {
   }
 
   private delay(s: FetchState): void {
-    s.delayedUntil = Date.now() + this.config.backoffMs;
+    const wait = Math.min(s.retryMs, this.config.backoffMs);
+    s.delayedUntil = Date.now() + wait;
+    s.retryMs = Math.min(wait * 2, this.config.backoffMs);
   }
 
   /** KIP-279: cut each log where it stops agreeing with the leader's. */
@@ -345,6 +358,7 @@ export class ReplicaFetcher {
       this.delay(s);
       return;
     }
+    s.retryMs = FIRST_RETRY_MS;
     let records = p.records;
     if (records !== null && records.length > 0 && log.logEndOffset === fetchOffset) {
       // The leader answers from the batch holding fetchOffset: skip what we already have.
