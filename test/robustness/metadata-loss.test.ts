@@ -206,9 +206,7 @@ test('the old single-file metadata is read once and upgraded to the metadata log
   try {
     const b = await startTestBroker({}, dataDir);
     const admin = await Admin.connect(b.bootstrapServers);
-    await admin.createTopics([
-      { name: 'legacy', partitions: 2, configs: { 'cleanup.policy': 'compact' } },
-    ]);
+    await admin.createTopics([{ name: 'legacy', partitions: 2, configs: { 'cleanup.policy': 'compact' } }]);
     await admin.close();
     const legacy = b.broker.services.topics.get('legacy')!;
     const offsets = b.broker.services.topics.get('__consumer_offsets')!;
