@@ -272,6 +272,11 @@ export class ReplicaManager {
     const error = this.leaderError(topic, partition, currentLeaderEpoch);
     if (error !== ErrorCode.NONE || !this.replicated) return error;
     const r = this.replicas.get(topic)!.get(partition)!;
+    // A follower past our log end has not truncated yet: its offset is no position (Kafka records a
+    // follower's fetch only after the read succeeded), and it must not count towards HW or ISR.
+    if (fetchOffset > r.log.logEndOffset || fetchOffset < r.log.logStartOffset) {
+      return ErrorCode.OFFSET_OUT_OF_RANGE;
+    }
     if (r.recordFetch(followerId, fetchOffset, Date.now()) === undefined) {
       return ErrorCode.NOT_LEADER_OR_FOLLOWER; // not one of its replicas
     }
@@ -492,6 +497,12 @@ export class ReplicaManager {
       byPartition.set(partition, r);
     }
     const wasLeader = r.isLeader;
+    if (state.leader !== me && wasLeader) {
+      // At once, before any await: an append must never stamp the new epoch on a former leader.
+      r.role = 'offline';
+      r.listenToAppends(false);
+      r.wake();
+    }
     await this.removeFromFetcher(topic, partition);
     if (state.leader === me) {
       await this.becomeLeader(r);

@@ -269,6 +269,11 @@ async function readAll(
     partitions.push(out);
     outcomes.push(outcome);
     if (p.errorCode !== ErrorCode.NONE || !p.log) {
+      if (p.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE && p.log) {
+        // A follower ahead of or behind our log: our log start tells it which (Kafka answers it too).
+        out.highWatermark = BigInt(p.log.highWatermark);
+        out.logStartOffset = BigInt(p.log.logStartOffset);
+      }
       hasError = true;
       continue;
     }
