@@ -414,6 +414,11 @@ export class Broker {
     return controller;
   }
 
+  /** Cluster mode: this broker's controller candidate (active when it won the election), else null. */
+  get clusterController(): Controller | null {
+    return this.controller;
+  }
+
   /** The config in force: static values plus what AlterConfigs changed since. */
   get config(): BrokerConfig {
     return this.services.brokerConfig();

@@ -49,6 +49,16 @@ export interface ClusterView {
   onPartitionChanges(listener: (changes: PartitionChanges) => void): () => void;
   /** Called after the set of live brokers changed. */
   onBrokersChanged(listener: () => void): () => void;
+  /**
+   * Cluster mode (ZooKeeper): called with false when this broker's coordination session is lost
+   * (disconnected longer than zookeeper.session.timeout.ms, or expired): its registration and any
+   * leadership may already belong to others, so it must not act as leader of anything until called
+   * with true (a session again, state re-read; partition listeners then get every current state).
+   * Absent on a single node, whose view never loses anything.
+   */
+  onSessionChange?(listener: (valid: boolean) => void): () => void;
+  /** False while the session is lost (see onSessionChange); absent means always true. */
+  readonly sessionValid?: boolean;
 }
 
 export interface PartitionChanges {

@@ -205,7 +205,9 @@ export class ZkSession extends EventEmitter {
     this.closed = true;
     this.clearLostTimer();
     this.emit('closing');
+    const connected = this.client.getState() === zookeeper.State.SYNC_CONNECTED;
     this.client.close();
+    if (!connected) stopReconnecting(this.client);
   }
 
   /** Data and version of a znode, or null when it does not exist. A watcher fires once on change/deletion. */
@@ -347,4 +349,20 @@ export class ZkSession extends EventEmitter {
       });
     });
   }
+}
+
+/**
+ * node-zookeeper-client 1.1.3 closed while it is not connected keeps reconnecting forever (its
+ * reconnect attempt overwrites the CLOSING state), which would keep a stopped broker's process
+ * alive while ZooKeeper is down. Nothing more is sent on a session we are closing: stop its
+ * connection manager from connecting again and drop the socket it may be opening. The server
+ * expires the session after its timeout.
+ */
+function stopReconnecting(client: zookeeper.Client): void {
+  const cm = (client as unknown as { connectionManager?: Record<string, unknown> }).connectionManager;
+  if (!cm) return;
+  cm.connect = () => undefined;
+  const timer = cm.connectTimeoutHandler as NodeJS.Timeout | undefined;
+  if (timer) clearTimeout(timer);
+  (cm.socket as { destroy?: () => void } | undefined)?.destroy?.();
 }
