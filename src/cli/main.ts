@@ -2,12 +2,14 @@
 // The `brook` command.
 //   brook broker start [--port N] [--host H] [--data-dir D] [--broker-id N] [--config server.properties]
 //                      [--zookeeper host:port[,host:port][/chroot]] [--set key=value ...]
+//   brook cluster start --brokers N [...]              (a local ZooKeeper and N brokers, commands/cluster-start.ts)
 //   brook topics|produce|consume|groups|cluster ...   (client commands, in commands/*.ts)
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Broker } from '../broker/broker.js';
 import { StartupError } from '../broker/startup-error.js';
 import { CLUSTER_USAGE, clusterCommand } from './commands/cluster.js';
+import { CLUSTER_START_USAGE, clusterStartCommand } from './commands/cluster-start.js';
 import { CliError } from './commands/common.js';
 import { CONSUME_USAGE, consumeCommand } from './commands/consume.js';
 import { GROUPS_USAGE, groupsCommand } from './commands/groups.js';
@@ -19,7 +21,7 @@ import { createLogger, isLogLevel } from '../logger.js';
 
 const USAGE = `Usage:
   brook broker start [options]     Run a broker (Ctrl-C stops it cleanly)
-${TOPICS_USAGE}${PRODUCE_USAGE}${CONSUME_USAGE}${GROUPS_USAGE}${CLUSTER_USAGE}
+${TOPICS_USAGE}${PRODUCE_USAGE}${CONSUME_USAGE}${GROUPS_USAGE}${CLUSTER_USAGE}${CLUSTER_START_USAGE}
 Client commands take --bootstrap-server <host:port> (default localhost:9092).
 
 Options for "broker start":
@@ -144,6 +146,8 @@ async function brokerStart(argv: string[]): Promise<void> {
 async function main(argv: string[]): Promise<void> {
   const [group, command, ...rest] = argv;
   if (group === 'broker' && command === 'start') return brokerStart(rest);
+  // A server command like "broker start", not a client one (it takes no --bootstrap-server).
+  if (group === 'cluster' && command === 'start') return clusterStartCommand(rest);
   const client = {
     topics: topicsCommand,
     produce: produceCommand,
