@@ -1,0 +1,206 @@
+// No acknowledged write lost when a leader dies: three broker processes (the real CLI) coordinated by a
+// real ZooKeeper, a topic with replication factor 3 and min.insync.replicas=2, an idempotent kafkajs
+// producer writing with acks=all while the partition leader's process is killed with SIGKILL. After the
+// controller moved leadership (the dead broker's session expired), every acknowledged record is read
+// back from the new leader once, in order.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { Connection } from '../../src/client/connection.js';
+import { ApiKey } from '../../src/protocol/generated/apis.js';
+import { decodeBatchSync, iterateBatches } from '../../src/protocol/records.js';
+import {
+  makeTempDir,
+  removeDir,
+  spawnBrokerProcess,
+  uniqueTopic,
+  type BrokerProcess,
+} from '../helpers/broker.js';
+import { hasZooKeeper, requireTool } from '../helpers/external.js';
+import { waitUntil } from '../helpers/in-memory-cluster.js';
+import { startZooKeeper, type ZooKeeper } from '../helpers/zookeeper.js';
+
+const SESSION_MS = 4000;
+
+async function readValues(conn: Connection, topic: string): Promise<string[]> {
+  const out: string[] = [];
+  let offset = 0;
+  for (;;) {
+    const resp = await conn.send(
+      ApiKey.Fetch,
+      {
+        replicaId: -1,
+        maxWaitMs: 0,
+        minBytes: 0,
+        maxBytes: 10_000_000,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [
+          {
+            topic,
+            partitions: [
+              {
+                partition: 0,
+                fetchOffset: BigInt(offset),
+                partitionMaxBytes: 10_000_000,
+                currentLeaderEpoch: -1,
+              },
+            ],
+          },
+        ],
+        forgottenTopicsData: [],
+        rackId: '',
+      },
+      { maxVersion: 10 },
+    );
+    const p = resp.responses[0]!.partitions[0]!;
+    assert.equal(p.errorCode, 0, `fetch error ${p.errorCode}`);
+    const records = p.records ?? Buffer.alloc(0);
+    let next = offset;
+    for (const { pos } of iterateBatches(records)) {
+      for (const r of decodeBatchSync(records, pos).records) {
+        if (r.offset < offset) continue;
+        out.push(r.value!.toString());
+        next = r.offset + 1;
+      }
+    }
+    if (next === offset) return out;
+    offset = next;
+  }
+}
+
+describe('kill -9 of a partition leader (ZooKeeper, broker processes)', () => {
+  let zk: ZooKeeper | null = null;
+  const procs = new Map<number, BrokerProcess>();
+  const dirs: string[] = [];
+
+  before(async () => {
+    if (!hasZooKeeper()) return;
+    zk = await startZooKeeper(1);
+  });
+  after(async () => {
+    for (const p of procs.values()) {
+      p.kill('SIGKILL');
+      await p.waitExit();
+    }
+    for (const d of dirs) removeDir(d);
+    await zk?.stop();
+  });
+
+  test('every acknowledged acks=all record is readable from the new leader, once, in order', async (t) => {
+    if (!(await requireTool(t, 'zookeeper', hasZooKeeper, 'install the Debian package zookeeper'))) return;
+    for (const id of [1, 2, 3]) {
+      const dataDir = makeTempDir(`brook-kill-${id}-`);
+      dirs.push(dataDir);
+      procs.set(
+        id,
+        await spawnBrokerProcess({
+          dataDir,
+          config: {
+            'node.id': String(id),
+            'zookeeper.connect': zk!.connect,
+            'zookeeper.session.timeout.ms': String(SESSION_MS),
+            'offsets.topic.num.partitions': '1',
+            'replica.fetch.wait.max.ms': '100',
+          },
+        }),
+      );
+    }
+    const kafka = new Kafka({
+      clientId: 'brook-kill-leader',
+      brokers: [...procs.values()].map((p) => p.bootstrapServers),
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: 3_000,
+      requestTimeout: 15_000,
+      retry: { retries: 40, initialRetryTime: 100, maxRetryTime: 1_000 },
+    });
+    const admin = kafka.admin();
+    await admin.connect();
+    const topic = uniqueTopic('kill-leader');
+    const leaderOf = async (): Promise<number> => {
+      const md = await admin.fetchTopicMetadata({ topics: [topic] });
+      return md.topics[0]!.partitions[0]!.leader;
+    };
+    try {
+      // Until all three brokers are registered, a replication factor of 3 is refused: retry.
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        try {
+          await admin.createTopics({
+            topics: [
+              {
+                topic,
+                numPartitions: 1,
+                replicationFactor: 3,
+                configEntries: [{ name: 'min.insync.replicas', value: '2' }],
+              },
+            ],
+            waitForLeaders: true,
+          });
+          break;
+        } catch (err) {
+          if (Date.now() > deadline) throw err;
+          await new Promise((r) => setTimeout(r, 300));
+        }
+      }
+      const producer = kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
+      await producer.connect();
+      const acked: string[] = [];
+      let stop = false;
+      let failure: unknown = null;
+      const writing = (async () => {
+        for (let i = 0; !stop; i++) {
+          const value = `k${i}`;
+          try {
+            await producer.send({ topic, acks: -1, messages: [{ value, partition: 0 }] });
+            acked.push(value);
+          } catch (err) {
+            failure = err; // not acknowledged: it may or may not be in the log, it must not appear twice
+            break;
+          }
+        }
+      })();
+      let first = -1;
+      try {
+        await waitUntil(() => acked.length >= 50, 60_000, 'first writes');
+        first = await leaderOf();
+        const killedAt = Date.now();
+        procs.get(first)!.kill('SIGKILL');
+        await procs.get(first)!.waitExit();
+        procs.delete(first);
+        const mark = acked.length;
+        await waitUntil(
+          () => acked.length >= mark + 50 || failure !== null,
+          60_000,
+          'writes to the new leader',
+        );
+        t.diagnostic(`killed leader ${first}; writes resumed, ${Date.now() - killedAt} ms to 50 more`);
+      } finally {
+        stop = true;
+        await writing;
+        await producer.disconnect();
+      }
+      assert.equal(failure, null, `the producer gave up: ${String(failure)}`);
+      let leader = await leaderOf();
+      for (const until = Date.now() + 30_000; (leader <= 0 || leader === first) && Date.now() < until;) {
+        await new Promise((r) => setTimeout(r, 200));
+        leader = await leaderOf();
+      }
+      assert.ok(leader > 0 && leader !== first, `new leader ${leader}`);
+      const conn = await Connection.connect('127.0.0.1', procs.get(leader)!.port);
+      try {
+        const values = await readValues(conn, topic);
+        assert.deepEqual(values, acked, 'every acknowledged record, once, in order');
+      } finally {
+        conn.close();
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  });
+});
