@@ -295,23 +295,11 @@ export class Broker {
       brokerConfig: () => config,
       async reconfigure(updates, validateOnly = false, scope = 'cluster-default') {
         const next = withDynamicBrokerConfig(config, updates, scope);
-        const defaults = logDefaultsFrom(next);
-        // Every topic's log config is rebuilt on the new defaults before anything changes, so a
-        // combination that storage rejects fails the request and leaves the broker as it was.
-        const perLog = [...topics.all()].map((t) => ({
-          t,
-          logConfig: topicLogConfig(defaults, t.configs),
-        }));
+        const install = prepareConfig(next);
         if (validateOnly) return next;
         // Applied synchronously (no await in between), then persisted: concurrent requests see
         // one order, and the metadata store's chained writes leave the file at the latest state.
-        config = next;
-        Object.assign(logs.defaults, defaults);
-        settings.messageMaxBytes = next.messageMaxBytes;
-        settings.raw = { ...next.staticValues, ...next.dynamicValues, ...next.dynamicBrokerValues };
-        for (const { t, logConfig } of perLog) {
-          for (let p = 0; p < t.partitions; p++) replicas.getLog(t.name, p)?.updateConfig(logConfig);
-        }
+        install();
         await metadata.setBrokerConfigs(
           { ...(scope === 'broker' ? next.dynamicBrokerValues : next.dynamicValues) },
           scope,
@@ -320,6 +308,48 @@ export class Broker {
         return next;
       },
     };
+    /**
+     * Every topic's log config is rebuilt on the new defaults before anything changes, so a
+     * combination that storage rejects throws and leaves the broker as it was; the returned function
+     * puts `next` in force.
+     */
+    function prepareConfig(next: BrokerConfig): () => void {
+      const defaults = logDefaultsFrom(next);
+      const perLog = [...topics.all()].map((t) => ({ t, logConfig: topicLogConfig(defaults, t.configs) }));
+      return () => {
+        config = next;
+        Object.assign(logs.defaults, defaults);
+        settings.messageMaxBytes = next.messageMaxBytes;
+        settings.raw = { ...next.staticValues, ...next.dynamicValues, ...next.dynamicBrokerValues };
+        for (const { t, logConfig } of perLog) {
+          for (let p = 0; p < t.partitions; p++) replicas.getLog(t.name, p)?.updateConfig(logConfig);
+        }
+      };
+    }
+    // Cluster mode: dynamic broker configs altered through any broker (in /config/brokers) apply here
+    // too, so every broker answers DescribeConfigs the same way.
+    zk?.on('brokerConfigs', () => {
+      for (const scope of ['cluster-default', 'broker'] as const) {
+        const stored = zk.brokerConfigs(scope);
+        const current = scope === 'broker' ? config.dynamicBrokerValues : config.dynamicValues;
+        const updates: Record<string, string | null> = {};
+        for (const k of Object.keys(current)) if (!(k in stored)) updates[k] = null;
+        for (const [k, v] of Object.entries(stored)) if (current[k] !== v) updates[k] = v;
+        if (Object.keys(updates).length === 0) continue;
+        try {
+          prepareConfig(withDynamicBrokerConfig(config, updates, scope))();
+          logger.info('Broker config altered through ZooKeeper', {
+            scope,
+            keys: Object.keys(updates).join(','),
+          });
+        } catch (err) {
+          logger.warn('Ignoring a dynamic broker config from ZooKeeper this broker cannot apply', {
+            scope,
+            error: String(err),
+          });
+        }
+      }
+    });
 
     const server = new SocketServer({
       host: listener.host === '' ? '0.0.0.0' : listener.host,

@@ -222,6 +222,45 @@ describe('cluster mode with ZooKeeper', () => {
     assert.equal(await reader.get(`/admin/delete_topics/${topic}`), null);
   });
 
+  test('topic configs and dynamic broker configs changed through one broker are in force on every broker', async (t) => {
+    const zk = await need(t);
+    if (!zk) return;
+    const [b1, b2] = brokers;
+    const topic = uniqueTopic('zk-configs');
+    await b1!.broker.services.topics.create({
+      name: topic,
+      numPartitions: 1,
+      replicationFactor: 2,
+      configs: {},
+    });
+    await waitFor('topic on broker 2', () => b2!.broker.services.topics.get(topic));
+    await b1!.broker.services.topics.setConfigs(topic, { 'retention.ms': '4321' });
+    await waitFor(
+      'topic config on broker 2',
+      () => b2!.broker.services.topics.get(topic)!.configs['retention.ms'] === '4321',
+    );
+    assert.deepEqual(await readJson(reader, `/config/topics/${topic}`), {
+      version: 1,
+      config: { 'retention.ms': '4321' },
+    });
+
+    await b1!.broker.services.reconfigure({ 'log.retention.ms': '7654321' });
+    await waitFor(
+      'cluster-wide default on broker 2',
+      () => b2!.broker.config.dynamicValues['log.retention.ms'] === '7654321',
+    );
+    assert.equal(b2!.broker.config.retentionMs, 7654321);
+    assert.deepEqual(await readJson(reader, '/config/brokers/<default>'), {
+      version: 1,
+      config: { 'log.retention.ms': '7654321' },
+    });
+    await b2!.broker.services.reconfigure({ 'log.retention.ms': null });
+    await waitFor(
+      'removed on broker 1',
+      () => b1!.broker.config.dynamicValues['log.retention.ms'] === undefined,
+    );
+  });
+
   test('producer ids are unique across brokers', async (t) => {
     const zk = await need(t);
     if (!zk) return;

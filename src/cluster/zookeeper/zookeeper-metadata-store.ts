@@ -338,6 +338,21 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
     );
   }
 
+  /** Reads a topic's znodes into the view without arming watches (its watches are armed elsewhere). */
+  private async readTopicOnce(name: string): Promise<void> {
+    const node = await this.session.get(topicPath(name));
+    const assignment = node === null ? null : decodeAssignment(node.data);
+    if (node === null || assignment === null) return;
+    const config = await this.session.get(topicConfigPath(name));
+    this.applyTopic(
+      name,
+      assignment.topicId,
+      assignment.partitions,
+      node.version,
+      decodeConfig(config?.data ?? null),
+    );
+  }
+
   private async readTopicConfig(g: number, name: string): Promise<Record<string, string>> {
     const node = await this.session.get(
       topicConfigPath(name),
@@ -685,7 +700,10 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
       } catch (err) {
         if (isZkCode(err, ZkCode.NODE_EXISTS)) {
           // Another broker created it first: read it now, so the caller finds it after this error.
-          if (!this.watchedTopics.has(topic.name)) {
+          // (Its watch may be armed with that read still in flight: then read it here once more.)
+          if (this.watchedTopics.has(topic.name)) {
+            await this.readTopicOnce(topic.name).catch(() => undefined);
+          } else {
             this.watchedTopics.add(topic.name);
             await this.readTopic(this.generation, topic.name).catch(() => undefined);
           }
