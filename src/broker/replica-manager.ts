@@ -93,6 +93,8 @@ export function checkLeaderEpoch(currentLeaderEpoch: number, leaderEpoch: number
 }
 
 const SINGLE_NODE_EPOCH = LocalClusterView.LEADER_EPOCH;
+/** Wait before taking a partition state again whose topic this broker's metadata did not know yet. */
+const CREATE_RETRY_MS = 500;
 
 export class ReplicaManager {
   /** Per partition, the last append still waiting for an earlier one or for its records' check. */
@@ -488,7 +490,13 @@ export class ReplicaManager {
       }
     } else {
       const log = this.logs.getLog(topic, partition) ?? (await this.createLog(topic, partition));
-      if (log === undefined) return;
+      // Stopped while the log was created: no fetcher may start after stop() stopped them.
+      if (this.stopped) return;
+      if (log === undefined) {
+        // The state came before the topic's config (another watch): try again shortly.
+        this.retryLater(topic, partition);
+        return;
+      }
       const topicHw = this.checkpointedHw.get(topic)?.get(partition) ?? log.logStartOffset;
       log.manageHighWatermark(topicHw);
       r = new PartitionReplica(state, log, me);
@@ -514,6 +522,15 @@ export class ReplicaManager {
     }
     r.wake();
     if (wasLeader !== r.isLeader) this.emitLeadership(topic, partition, r.isLeader);
+  }
+
+  private retryLater(topic: string, partition: number): void {
+    setTimeout(() => {
+      const state = this.cluster.partitionState(topic, partition);
+      if (!this.stopped && state !== undefined && this.replicas.get(topic)?.get(partition) === undefined) {
+        void this.applyState(state);
+      }
+    }, CREATE_RETRY_MS).unref();
   }
 
   private async becomeLeader(r: PartitionReplica): Promise<void> {
@@ -597,7 +614,7 @@ export class ReplicaManager {
   private async createLog(topic: string, partition: number): Promise<UnifiedLog | undefined> {
     const meta = this.context?.metadata.getTopic(topic);
     if (meta === undefined) {
-      this.logger.warn('A partition state names this broker but its topic is unknown here', {
+      this.logger.debug('A partition state names this broker but its topic is not known here yet', {
         topic,
         partition,
       });

@@ -205,4 +205,31 @@ describe('replication (3 brokers, hand-set leaders)', () => {
       conn.close();
     }
   });
+
+  it('a partition state that arrives before its topic is known creates the replica once the topic is', async () => {
+    const topic = {
+      name: 'late-config',
+      topicId: '6d6a7b0e-6f3e-4b8e-9a55-2d0c7f5b9a11',
+      partitions: 1,
+      replicationFactor: 3,
+      configs: {},
+    };
+    cluster.coordinator.setPartition(topic.name, 0, { replicas: [3, 1, 2], leader: 3, isr: [3, 1, 2] });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(cluster.broker(3).services.replicas.getLog(topic.name, 0), undefined);
+    for (const id of [1, 2, 3]) await cluster.broker(id).services.metadata.putTopic(topic);
+    await waitUntil(
+      () => cluster.broker(3).services.replicas.replica(topic.name, 0)?.isLeader === true,
+      10_000,
+      'leader once the topic is known',
+    );
+    const conn = await connect(cluster.broker(3));
+    try {
+      assert.equal((await produce(conn, topic.name, 0, ['late'], -1)).errorCode, ErrorCode.NONE);
+    } finally {
+      conn.close();
+    }
+    for (const id of [1, 2])
+      assert.equal(cluster.broker(id).services.replicas.getLog(topic.name, 0)!.logEndOffset, 1);
+  });
 });
