@@ -281,7 +281,10 @@ export class Broker {
     // assigned among registered brokers.
     if (!zk) await groups.start();
     const dispatcher = new RequestDispatcher(HANDLERS);
+    // Set once the broker joined the cluster (below); ElectLeaders reaches it through services.
+    let controller: Controller | null = null;
     const services: BrokerServices = {
+      controller: () => controller,
       settings,
       logger,
       metadata,
@@ -374,7 +377,6 @@ export class Broker {
     // With port 0 the advertised port is the one the OS picked.
     if (settings.advertisedPort === 0) settings.advertisedPort = port;
     // Cluster mode: take the partition states (lead, follow) now that the advertised port is known.
-    let controller: Controller | null = null;
     try {
       // A cluster member registers first: a broker refused for a duplicate id must never act on the
       // partition states of the live broker that holds the id.

@@ -1,5 +1,6 @@
 // The broker's services, as handlers see them. Built once by Broker and shared by every request.
 import type { ClusterView } from '../cluster/cluster-view.js';
+import type { Controller } from '../cluster/zookeeper/controller.js';
 import type { MetadataStore } from '../cluster/metadata-store.js';
 import type { BrokerConfig, DynamicScope } from '../config/broker-config.js';
 import type { GroupCoordinator } from '../group/group-coordinator.js';
@@ -40,6 +41,11 @@ export interface BrokerServices {
    * fetch answer from it.
    */
   readonly cluster: ClusterView;
+  /**
+   * Cluster mode: this broker's controller candidate (it runs elections only while active), null on a
+   * single node and until the broker joined the cluster.
+   */
+  controller(): Controller | null;
   readonly topics: TopicManager;
   readonly replicas: ReplicaManager;
   readonly producerIds: ProducerIdManager;

@@ -69,6 +69,12 @@ export interface LogDirDescription {
   partitions: LogDirPartition[];
 }
 
+export interface ElectionOutcome extends TopicPartition {
+  /** NONE: elected; ELECTION_NOT_NEEDED: the wanted leader already leads; else why not. */
+  errorCode: number;
+  errorMessage: string | null;
+}
+
 export interface TopicDescription {
   name: string;
   topicId: string;
@@ -351,6 +357,57 @@ export class Admin {
       { extraTimeoutMs: timeoutMs },
     );
     for (const r of res.results) check(r.errorCode, 'CreatePartitions', `topic '${r.name}'`, r.errorMessage);
+  }
+
+  /**
+   * ElectLeaders at the controller: 'preferred' moves leadership back to each partition's first
+   * replica, 'unclean' elects a leader (possibly out of sync) for partitions that have none. All
+   * partitions when `partitions` is null (then only partitions that needed an election are
+   * answered). One result per partition: errorCode NONE, ELECTION_NOT_NEEDED, ... A NOT_CONTROLLER
+   * answer (the controller moved) is retried at the controller Metadata names next.
+   */
+  async electLeaders(
+    type: 'preferred' | 'unclean',
+    partitions: readonly TopicPartition[] | null,
+    timeoutMs = 30_000,
+  ): Promise<ElectionOutcome[]> {
+    const byTopic = new Map<string, number[]>();
+    for (const p of partitions ?? []) {
+      let list = byTopic.get(p.topic);
+      if (!list) byTopic.set(p.topic, (list = []));
+      list.push(p.partition);
+    }
+    for (let attempt = 0; ; attempt++) {
+      const conn = await this.cluster.controller();
+      const res = await conn.send(
+        ApiKey.ElectLeaders,
+        {
+          electionType: type === 'preferred' ? 0 : 1,
+          topicPartitions:
+            partitions === null ? null : [...byTopic].map(([topic, ps]) => ({ topic, partitions: ps })),
+          timeoutMs,
+        },
+        { minVersion: type === 'preferred' ? 0 : 1, extraTimeoutMs: timeoutMs },
+      );
+      const outcomes = res.replicaElectionResults.flatMap((t) =>
+        t.partitionResult.map((p) => ({
+          topic: t.topic,
+          partition: p.partitionId,
+          errorCode: p.errorCode,
+          errorMessage: p.errorMessage,
+        })),
+      );
+      const notController =
+        res.errorCode === ErrorCode.NOT_CONTROLLER ||
+        outcomes.some((o) => o.errorCode === ErrorCode.NOT_CONTROLLER);
+      if (notController && attempt < 5) {
+        await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+        await this.cluster.refreshMetadata([]);
+        continue;
+      }
+      check(res.errorCode, 'ElectLeaders');
+      return outcomes;
+    }
   }
 
   // ---- configs ----------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ import type {
   ConsumerGroupDescribeRequest,
   ConsumerGroupDescribeResponse,
 } from '../protocol/generated/consumer-group-describe.js';
+import type { ElectLeadersRequest, ElectLeadersResponse } from '../protocol/generated/elect-leaders.js';
 import type { FetchRequest, FetchResponse } from '../protocol/generated/fetch.js';
 import type {
   FindCoordinatorRequest,
@@ -77,6 +78,7 @@ export interface ClientApis {
   [ApiKey.OffsetForLeaderEpoch]: [OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse];
   [ApiKey.DescribeCluster]: [DescribeClusterRequest, DescribeClusterResponse];
   [ApiKey.DescribeLogDirs]: [DescribeLogDirsRequest, DescribeLogDirsResponse];
+  [ApiKey.ElectLeaders]: [ElectLeadersRequest, ElectLeadersResponse];
 }
 export type ClientApiKey = keyof ClientApis;
 

@@ -9,6 +9,7 @@ import { deleteTopicsHandler } from './delete-topics.js';
 import { describeClusterHandler } from './describe-cluster.js';
 import { describeConfigsHandler } from './describe-configs.js';
 import { describeLogDirsHandler } from './describe-log-dirs.js';
+import { electLeadersHandler } from './elect-leaders.js';
 import { fetchHandler } from './fetch.js';
 import { incrementalAlterConfigsHandler } from './incremental-alter-configs.js';
 import { initProducerIdHandler } from './init-producer-id.js';
@@ -50,6 +51,7 @@ export const HANDLERS: readonly ApiHandler<any, any>[] = [
   incrementalAlterConfigsHandler,
   describeClusterHandler,
   describeLogDirsHandler,
+  electLeadersHandler,
   // Group coordinator.
   findCoordinatorHandler,
   joinGroupHandler,

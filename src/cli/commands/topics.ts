@@ -1,14 +1,18 @@
 // brook topics list | create <name> [--partitions N] [--replication-factor N] [--config k=v ...]
 //              | delete <name> | describe <name>
+//              | elect-leaders [--topic T [--partition P ...]] [--election-type preferred|unclean]
 // Output follows kafka-topics.sh where it has an equivalent.
 import { parseArgs } from 'node:util';
 import { Admin } from '../../client/admin.js';
+import { ErrorCode, errorName } from '../../protocol/errors.js';
 import { COMMON_OPTIONS, CliError, intOption, keyValues, runClient, write } from './common.js';
 
 export const TOPICS_USAGE = `  brook topics list                     List topic names
   brook topics create <name> [--partitions N] [--replication-factor N] [--config key=value ...]
   brook topics delete <name>
   brook topics describe <name>          Partitions (leader, epoch, replicas, ISR, offline), offsets, configs
+  brook topics elect-leaders [--topic T [--partition P ...]] [--election-type preferred|unclean]
+                                        Leadership back to preferred replicas (default: every partition)
 `;
 
 export async function topicsCommand(argv: string[]): Promise<void> {
@@ -19,6 +23,9 @@ export async function topicsCommand(argv: string[]): Promise<void> {
       partitions: { type: 'string' },
       'replication-factor': { type: 'string' },
       config: { type: 'string', multiple: true },
+      topic: { type: 'string' },
+      partition: { type: 'string', multiple: true },
+      'election-type': { type: 'string' },
     },
     allowPositionals: true,
     strict: true,
@@ -27,6 +34,10 @@ export async function topicsCommand(argv: string[]): Promise<void> {
   if (values.help || action === undefined) {
     write(`Usage:\n${TOPICS_USAGE}`);
     return;
+  }
+  if (action === 'elect-leaders') {
+    if (name !== undefined) throw new CliError(`Unexpected argument "${name}": name the topic with --topic.`);
+    return electLeaders(values);
   }
   if (action !== 'list' && name === undefined)
     throw new CliError(`"brook topics ${action}" needs a topic name.`);
@@ -53,7 +64,9 @@ export async function topicsCommand(argv: string[]): Promise<void> {
         case 'describe':
           return await describe(admin, name!);
         default:
-          throw new CliError(`Unknown action "topics ${action}": expected list, create, delete or describe.`);
+          throw new CliError(
+            `Unknown action "topics ${action}": expected list, create, delete, describe or elect-leaders.`,
+          );
       }
     } finally {
       await admin.close();
@@ -84,4 +97,62 @@ async function describe(admin: Admin, name: string): Promise<void> {
         `LogStartOffset: ${offset(p.earliestOffset)}\tLogEndOffset: ${offset(p.latestOffset)}\n`,
     );
   }
+}
+
+/**
+ * Preferred (or unclean) leader election at the controller, reported as kafka-leader-election.sh does:
+ * the partitions elected, those whose leader was already right, and each failure (exit 1 on any).
+ */
+async function electLeaders(values: {
+  'bootstrap-server': string;
+  topic?: string;
+  partition?: string[];
+  'election-type'?: string;
+}): Promise<void> {
+  const type = values['election-type'] ?? 'preferred';
+  if (type !== 'preferred' && type !== 'unclean') {
+    throw new CliError(`Invalid --election-type "${type}": expected preferred or unclean.`);
+  }
+  if (values.partition !== undefined && values.topic === undefined) {
+    throw new CliError('--partition needs --topic.');
+  }
+  const wanted = (values.partition ?? []).map((p) => intOption('partition', p, 0)!);
+  await runClient(async () => {
+    const admin = await Admin.connect(values['bootstrap-server']);
+    try {
+      let partitions: { topic: string; partition: number }[] | null = null;
+      if (values.topic !== undefined) {
+        const topic = values.topic;
+        const numbers =
+          wanted.length > 0
+            ? wanted
+            : (await admin.describeTopics([topic]))[0]!.partitions.map((p) => p.partition);
+        partitions = numbers.map((partition) => ({ topic, partition }));
+      }
+      const outcomes = await admin.electLeaders(type, partitions);
+      const label = type.toUpperCase();
+      const names = (os: typeof outcomes) => os.map((o) => `${o.topic}-${o.partition}`).join(', ');
+      const elected = outcomes.filter((o) => o.errorCode === ErrorCode.NONE);
+      const notNeeded = outcomes.filter((o) => o.errorCode === ErrorCode.ELECTION_NOT_NEEDED);
+      const failed = outcomes.filter(
+        (o) => o.errorCode !== ErrorCode.NONE && o.errorCode !== ErrorCode.ELECTION_NOT_NEEDED,
+      );
+      if (elected.length > 0) {
+        write(`Successfully completed leader election (${label}) for partitions ${names(elected)}\n`);
+      }
+      if (notNeeded.length > 0) write(`Valid replica already elected for partitions ${names(notNeeded)}\n`);
+      if (outcomes.length === 0) write(`No partition needed a leader election (${label}).\n`);
+      for (const o of failed) {
+        write(
+          `Error completing leader election (${label}) for partition ${o.topic}-${o.partition}: ` +
+            `${errorName(o.errorCode)}${o.errorMessage ? `: ${o.errorMessage}` : ''}\n`,
+        );
+      }
+      if (failed.length > 0) {
+        throw new CliError(`Leader election failed for ${failed.length} partition(s).`);
+      }
+    } finally {
+      await admin.close();
+    }
+  });
 }

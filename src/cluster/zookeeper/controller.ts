@@ -11,6 +11,7 @@
 // its session, writes nothing, and a state changed meanwhile (the leader shrank the ISR) is re-read
 // and decided again.
 import type { Logger } from '../../logger.js';
+import { ErrorCode } from '../../protocol/errors.js';
 import { CreateMode, isZkCode, ZkCode, ZkError, type ZkOp } from './zk-session.js';
 import type { ZooKeeperMetadataStore } from './zookeeper-metadata-store.js';
 import { deleteTopicPath, encodeController, topicConfigPath, topicPath, ZNODES } from './znodes.js';
@@ -27,7 +28,23 @@ const WRITES_PER_TRANSACTION = 500;
 /** Back-off after a write lost a race, until the watches brought the newer state. */
 const RETRY_DELAY_MS = 200;
 
+/** Tries of an ElectLeaders request whose state write lost a race with the partition's leader. */
+const ELECTION_ATTEMPTS = 5;
+
 export class NotControllerError extends Error {}
+
+/** ElectLeaders' ElectionType: 0 = preferred, 1 = unclean. */
+export type ElectionType = 'preferred' | 'unclean';
+
+export interface ElectionResult {
+  topic: string;
+  partition: number;
+  /** NONE when a leader was elected; ELECTION_NOT_NEEDED, PREFERRED_LEADER_NOT_AVAILABLE, ... otherwise. */
+  errorCode: number;
+  errorMessage: string | null;
+  /** The elected leader (errorCode NONE). */
+  leader?: number;
+}
 
 interface StateWrite {
   topic: string;
@@ -305,41 +322,139 @@ export class Controller {
   }
 
   /**
-   * Preferred-leader election (ElectLeaders, auto.leader.rebalance): partitions whose first replica is
-   * alive and in the ISR but not leading get it back as leader (leader epoch + 1). All partitions when
-   * none are named. Returns the partitions whose leader changed. Only the active controller runs it.
+   * ElectLeaders (API 43), as Kafka's controller runs it, for `partitions` (every partition when
+   * undefined). PREFERRED: the first assigned replica leads again when it is alive and in the ISR
+   * (PREFERRED_LEADER_NOT_AVAILABLE when it is not, ELECTION_NOT_NEEDED when it already leads).
+   * UNCLEAN (asked for explicitly, so allowed whatever unclean.leader.election.enable says): a
+   * partition without a live leader gets one, from the live ISR if any, else any live replica, which
+   * may lose records (ELECTION_NOT_NEEDED while the leader lives, ELIGIBLE_LEADERS_NOT_AVAILABLE with
+   * no live replica). Each election bumps the leader epoch, written conditionally like every state
+   * write; a write that lost a race (the leader changed the ISR) is decided again on the new state.
+   * Throws NotControllerError unless this broker is the active controller.
    */
-  async electPreferredLeaders(
+  async electLeaders(
+    type: ElectionType,
     partitions?: readonly { topic: string; partition: number }[],
-  ): Promise<{ topic: string; partition: number }[]> {
-    if (!this.active) throw new NotControllerError('This broker is not the controller.');
+  ): Promise<ElectionResult[]> {
+    for (let attempt = 0; ; attempt++) {
+      if (!this.active) throw new NotControllerError('This broker is not the controller.');
+      const { results, writes } = this.decideElections(type, partitions);
+      try {
+        await this.write(writes);
+        if (!this.active) throw new NotControllerError('This broker is no longer the controller.');
+        return results;
+      } catch (err) {
+        this.onWriteFailure(err);
+        if (
+          err instanceof ZkError &&
+          err.code === ZkCode.BAD_VERSION &&
+          err.path === ZNODES.controllerEpoch
+        ) {
+          throw new NotControllerError('A newer controller was elected.');
+        }
+        const raced = err instanceof ZkError && err.code === ZkCode.BAD_VERSION;
+        if (!raced || attempt >= ELECTION_ATTEMPTS - 1) throw err;
+        // The watches bring the newer state; decide again on it.
+        await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
+      }
+    }
+  }
+
+  private decideElections(
+    type: ElectionType,
+    partitions?: readonly { topic: string; partition: number }[],
+  ): { results: ElectionResult[]; writes: StateWrite[] } {
     const live = new Set(this.store.liveBrokers().map((b) => b.nodeId));
     const wanted =
       partitions ??
       [...this.store.assignments()].flatMap((t) =>
         t.replicas.map((_, partition) => ({ topic: t.name, partition })),
       );
+    const results: ElectionResult[] = [];
     const writes: StateWrite[] = [];
+    const result = (topic: string, partition: number, errorCode: number, errorMessage: string | null) =>
+      results.push({ topic, partition, errorCode, errorMessage });
     for (const { topic, partition } of wanted) {
       const s = this.store.partitionState(topic, partition);
-      const preferred = s?.replicas[0];
-      if (!s || preferred === undefined || s.leader === preferred) continue;
-      if (!live.has(preferred) || !s.isr.includes(preferred)) continue;
+      if (!s) {
+        result(
+          topic,
+          partition,
+          ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          `Partition ${topic}-${partition} is unknown.`,
+        );
+        continue;
+      }
+      let leader: number | undefined;
+      let isr = [...s.isr];
+      if (type === 'preferred') {
+        const preferred = s.replicas[0];
+        if (s.leader === preferred) {
+          result(topic, partition, ErrorCode.ELECTION_NOT_NEEDED, 'The preferred replica already leads.');
+          continue;
+        }
+        if (preferred === undefined || !live.has(preferred) || !s.isr.includes(preferred)) {
+          result(
+            topic,
+            partition,
+            ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE,
+            `The preferred replica ${preferred ?? -1} is not alive or not in the ISR.`,
+          );
+          continue;
+        }
+        leader = preferred;
+      } else {
+        if (s.leader >= 0 && live.has(s.leader)) {
+          result(topic, partition, ErrorCode.ELECTION_NOT_NEEDED, 'The partition has a live leader.');
+          continue;
+        }
+        leader = s.replicas.find((b) => live.has(b) && s.isr.includes(b));
+        if (leader === undefined) {
+          leader = s.replicas.find((b) => live.has(b));
+          if (leader !== undefined) {
+            isr = [leader];
+            this.opts.logger.warn('Unclean leader election (requested): records may be lost', {
+              topic,
+              partition,
+              leader,
+            });
+          }
+        } else {
+          isr = isr.filter((b) => live.has(b));
+        }
+        if (leader === undefined) {
+          result(
+            topic,
+            partition,
+            ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE,
+            'No replica of the partition is alive.',
+          );
+          continue;
+        }
+      }
       writes.push({
         topic,
         partition,
-        leader: preferred,
+        leader,
         leaderEpoch: s.leaderEpoch + 1,
-        isr: [...s.isr],
+        isr,
         version: s.partitionEpoch,
       });
+      results.push({ topic, partition, errorCode: ErrorCode.NONE, errorMessage: null, leader });
     }
-    try {
-      await this.write(writes);
-    } catch (err) {
-      this.onWriteFailure(err);
-      throw err;
-    }
-    return writes.map((w) => ({ topic: w.topic, partition: w.partition }));
+    return { results, writes };
+  }
+
+  /**
+   * Preferred-leader election for `partitions` (all when undefined): returns the partitions whose
+   * leader changed. Only the active controller runs it.
+   */
+  async electPreferredLeaders(
+    partitions?: readonly { topic: string; partition: number }[],
+  ): Promise<{ topic: string; partition: number }[]> {
+    const results = await this.electLeaders('preferred', partitions);
+    return results
+      .filter((r) => r.errorCode === ErrorCode.NONE)
+      .map((r) => ({ topic: r.topic, partition: r.partition }));
   }
 }
