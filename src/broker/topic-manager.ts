@@ -65,6 +65,8 @@ export interface CreateTopicOptions {
   replicationFactor: number;
   configs: Record<string, string>;
   validateOnly?: boolean;
+  /** Cluster mode: explicit replicas per partition (CreateTopics replica assignments), checked by the caller. */
+  assignment?: readonly (readonly number[])[];
 }
 
 /** Runs at most `limit` tasks at once, in arrival order. */
@@ -225,7 +227,7 @@ export class TopicManager {
       }
       this.checkNotBeingDeleted(topic.name);
       if (this.cluster) {
-        await this.putClusterTopic(topic);
+        await this.putClusterTopic(topic, opts.assignment);
         this.logger.info('Created topic', { topic: topic.name, partitions: topic.partitions });
         return topic;
       }
@@ -266,9 +268,12 @@ export class TopicManager {
   }
 
   /** Cluster mode: writes the topic to ZooKeeper (another broker may have won the race). */
-  private async putClusterTopic(topic: TopicMetadata): Promise<void> {
+  private async putClusterTopic(
+    topic: TopicMetadata,
+    assignment?: readonly (readonly number[])[],
+  ): Promise<void> {
     try {
-      await this.metadata.putTopic(topic);
+      await this.metadata.putTopic(topic, assignment);
     } catch (err) {
       if (err instanceof TopicExistsError) {
         throw new TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, err.message);
@@ -381,8 +386,9 @@ export class TopicManager {
     count: number,
     validateOnly: boolean,
     check?: (topic: TopicMetadata) => void,
+    assignment?: readonly (readonly number[])[],
   ): Promise<void> {
-    return this.serially(name, () => this.createPartitionsNow(name, count, validateOnly, check));
+    return this.serially(name, () => this.createPartitionsNow(name, count, validateOnly, check, assignment));
   }
 
   private async createPartitionsNow(
@@ -390,6 +396,7 @@ export class TopicManager {
     count: number,
     validateOnly: boolean,
     check?: (topic: TopicMetadata) => void,
+    assignment?: readonly (readonly number[])[],
   ): Promise<void> {
     const topic = this.metadata.getTopic(name);
     if (!topic) throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Unknown topic '${name}'.`);
@@ -403,7 +410,7 @@ export class TopicManager {
     if (count > 100_000) throw new TopicError(ErrorCode.INVALID_PARTITIONS, 'At most 100000 partitions.');
     if (validateOnly) return;
     if (this.cluster) {
-      await this.putClusterTopic({ ...topic, partitions: count });
+      await this.putClusterTopic({ ...topic, partitions: count }, assignment);
       return;
     }
     await this.createPartitionLogs(topic, topic.partitions, count);

@@ -30,8 +30,11 @@ export interface MetadataStore {
   topics(): IterableIterator<TopicMetadata>;
   getTopic(name: string): TopicMetadata | undefined;
   getTopicById(topicId: string): TopicMetadata | undefined;
-  /** Creates or replaces a topic; the change is visible once it is durable. */
-  putTopic(topic: TopicMetadata): Promise<void>;
+  /**
+   * Creates or replaces a topic; the change is visible once it is durable. `assignment` (cluster
+   * mode) gives the replicas of the new partitions; a single broker holds every partition itself.
+   */
+  putTopic(topic: TopicMetadata, assignment?: readonly (readonly number[])[]): Promise<void>;
   /** Removes a topic and records it as a pending deletion until completeTopicDeletion. */
   deleteTopic(name: string): Promise<void>;
   pendingTopicDeletions(): IterableIterator<PendingTopicDeletion>;

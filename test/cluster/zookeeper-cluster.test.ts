@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ZkSession } from '../../src/cluster/zookeeper/zk-session.js';
 import type { ZooKeeperMetadataStore } from '../../src/cluster/zookeeper/zookeeper-metadata-store.js';
+import { Kafka, logLevel } from 'kafkajs';
 import { createLogger } from '../../src/logger.js';
 import {
   makeTempDir,
@@ -258,6 +259,49 @@ describe('cluster mode with ZooKeeper', () => {
     await waitFor(
       'removed on broker 1',
       () => b1!.broker.config.dynamicValues['log.retention.ms'] === undefined,
+    );
+  });
+
+  test('kafkajs admin: CreateTopics and CreatePartitions with explicit replica assignments, answered by any broker', async (t) => {
+    const zk = await need(t);
+    if (!zk) return;
+    const ids = brokers.map((b) => b.broker.config.nodeId).sort((a, b) => a - b);
+    const kafka = new Kafka({
+      clientId: 'zk-assign',
+      brokers: [brokers[1]!.bootstrapServers],
+      logLevel: logLevel.NOTHING,
+    });
+    const admin = kafka.admin();
+    await admin.connect();
+    t.after(() => admin.disconnect());
+    const topic = uniqueTopic('zk-manual');
+    const wanted = [
+      [ids[2]!, ids[0]!],
+      [ids[1]!, ids[2]!],
+    ];
+    await admin.createTopics({
+      topics: [{ topic, replicaAssignment: wanted.map((replicas, partition) => ({ partition, replicas })) }],
+    });
+    const view = storeOf(brokers[0]!);
+    await waitFor('states', () => [0, 1].every((p) => view.partitionState(topic, p)));
+    assert.deepEqual(view.replicaAssignment(topic), wanted);
+    assert.equal(view.partitionState(topic, 0)!.leader, ids[2]);
+    await admin.createPartitions({
+      topicPartitions: [{ topic, count: 3, assignments: [[ids[0]!, ids[1]!]] }],
+    });
+    await waitFor('third partition', () => view.partitionState(topic, 2));
+    assert.deepEqual(view.replicaAssignment(topic)![2], [ids[0], ids[1]]);
+    // An unknown broker is refused.
+    await assert.rejects(
+      admin.createTopics({
+        topics: [
+          { topic: uniqueTopic('zk-bad'), replicaAssignment: [{ partition: 0, replicas: [ids[0]!, 99] }] },
+        ],
+      }),
+      (err: { errors?: { type?: string }[] }) => {
+        assert.equal(err.errors?.[0]?.type, 'INVALID_REPLICA_ASSIGNMENT');
+        return true;
+      },
     );
   });
 

@@ -51,8 +51,12 @@ export const createPartitionsHandler = defineHandler<
           if (counts.get(t.name)! > 1) {
             throw new TopicError(ErrorCode.INVALID_REQUEST, `Duplicate topic in request: ${t.name}.`);
           }
-          await ctx.services.topics.createPartitions(t.name, t.count, req.validateOnly, (topic) =>
-            checkAssignment(ctx.services, t, topic),
+          await ctx.services.topics.createPartitions(
+            t.name,
+            t.count,
+            req.validateOnly,
+            (topic) => checkAssignment(ctx.services, t, topic),
+            t.assignments?.map((a) => a.brokerIds),
           );
           return { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null };
         } catch (err) {
@@ -71,7 +75,7 @@ export const createPartitionsHandler = defineHandler<
   },
 });
 
-/** Kafka's checks on a manual assignment, against a cluster of one broker. */
+/** Kafka's checks on a manual assignment, against the live brokers (one, on a single node). */
 function checkAssignment(
   services: BrokerServices,
   t: CreatePartitionsRequestCreatePartitionsTopic,
@@ -85,7 +89,8 @@ function checkAssignment(
   if (t.assignments.length !== added) {
     fail(`Increasing the number of partitions by ${added} but ${t.assignments.length} assignments provided.`);
   }
-  const nodeId = services.settings.nodeId;
+  const live = new Set(services.cluster.liveBrokers().map((b) => b.nodeId));
+  const replicationFactor = t.assignments[0]?.brokerIds.length ?? 0;
   t.assignments.forEach((a, i) => {
     const partition = topic.partitions + i;
     if (a.brokerIds.length === 0) fail(`Empty assignment for partition ${partition}.`);
@@ -94,7 +99,12 @@ function checkAssignment(
         `Duplicate brokers not allowed in replica assignment: ${a.brokerIds.join(', ')} for partition id ${partition}.`,
       );
     }
-    const unknown = a.brokerIds.filter((id) => id !== nodeId);
+    const unknown = a.brokerIds.filter((id) => !live.has(id));
     if (unknown.length > 0) fail(`Unknown broker(s) in replica assignment: ${unknown.join(', ')}.`);
+    if (a.brokerIds.length !== replicationFactor) {
+      fail(
+        `Inconsistent replication factor between partitions, partition 0 has ${replicationFactor} while partition ${partition} has replicas of length ${a.brokerIds.length}`,
+      );
+    }
   });
 }

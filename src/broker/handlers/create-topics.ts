@@ -1,6 +1,6 @@
 // CreateTopics (key 19), versions 0-7.
 // - NumPartitions / ReplicationFactor of -1 (v4+) take num.partitions / default.replication.factor;
-//   a manual assignment defines both and may name only this broker.
+//   a manual assignment defines both and may name only live brokers (this one, on a single node).
 // - Errors per topic: INVALID_TOPIC_EXCEPTION (name rules), TOPIC_ALREADY_EXISTS,
 //   INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR (more replicas than brokers),
 //   INVALID_REPLICA_ASSIGNMENT, INVALID_CONFIG (unknown key or bad value), INVALID_REQUEST
@@ -55,6 +55,29 @@ export const createTopicsHandler = defineHandler<CreateTopicsRequest, DeepPartia
   },
 });
 
+/** Kafka's checks on explicit replica assignments (against the live brokers), or null when valid. */
+function invalidAssignment(services: BrokerServices, t: CreateTopicsRequestCreatableTopic): string | null {
+  const live = new Set(services.cluster.liveBrokers().map((b) => b.nodeId));
+  const indexes = t.assignments.map((a) => a.partitionIndex).sort((a, b) => a - b);
+  if (indexes.some((p, i) => p !== i)) {
+    return 'Partitions should be a consecutive 0-based integer sequence.';
+  }
+  const rf = t.assignments[0]!.brokerIds.length;
+  for (const a of t.assignments) {
+    if (a.brokerIds.length === 0) return `Empty assignment for partition ${a.partitionIndex}.`;
+    if (new Set(a.brokerIds).size !== a.brokerIds.length) {
+      return `Duplicate brokers not allowed in replica assignment: ${a.brokerIds.join(', ')} for partition id ${a.partitionIndex}.`;
+    }
+    if (a.brokerIds.length !== rf) {
+      return 'All partitions should have the same number of replicas.';
+    }
+    const unknown = a.brokerIds.find((id) => !live.has(id));
+    if (unknown !== undefined)
+      return `Partition ${a.partitionIndex} is assigned to an unknown broker ${unknown}.`;
+  }
+  return null;
+}
+
 /** Partitions the request asks for: an assignment's length, else NumPartitions (-1: num.partitions). */
 function requestedPartitions(req: CreateTopicsRequest, services: BrokerServices): number {
   let total = 0;
@@ -74,6 +97,7 @@ async function createOne(
   let numPartitions = t.numPartitions === -1 ? settings.numPartitions : t.numPartitions;
   let replicationFactor =
     t.replicationFactor === -1 ? settings.defaultReplicationFactor : t.replicationFactor;
+  let assignment: number[][] | undefined;
   if (t.assignments.length > 0) {
     if (t.numPartitions !== -1 || t.replicationFactor !== -1) {
       return failed(
@@ -82,16 +106,13 @@ async function createOne(
         'Both numPartitions or replicationFactor and replicasAssignments were set.',
       );
     }
-    const bad = t.assignments.find((a) => a.brokerIds.some((id) => id !== settings.nodeId));
-    if (bad) {
-      return failed(
-        t.name,
-        ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-        `Partition ${bad.partitionIndex} is assigned to an unknown broker.`,
-      );
-    }
+    const invalid = invalidAssignment(services, t);
+    if (invalid !== null) return failed(t.name, ErrorCode.INVALID_REPLICA_ASSIGNMENT, invalid);
     numPartitions = t.assignments.length;
     replicationFactor = t.assignments[0]!.brokerIds.length;
+    assignment = [...t.assignments]
+      .sort((a, b) => a.partitionIndex - b.partitionIndex)
+      .map((a) => a.brokerIds);
   }
   const configs: Record<string, string> = {};
   for (const c of t.configs) if (c.value !== null) configs[c.name] = c.value;
@@ -102,6 +123,8 @@ async function createOne(
       replicationFactor,
       configs,
       validateOnly,
+      // Used in cluster mode; a single broker holds every partition itself.
+      assignment,
     });
     return {
       name: t.name,
