@@ -1,6 +1,7 @@
-// Brook benchmark: `npm run bench [-- --quick] [--peers] [--messages N] [--only produce|consume|latency|fsync|groups|startup|topics]
+// Brook benchmark: `npm run bench [-- --quick] [--peers] [--messages N] [--only produce|consume|latency|fsync|groups|startup|topics|cluster]
 //   [--partitions N] [--profile] [--tsx] [--no-brook]`
 // See bench/README.md for what each figure means.
+import { benchCluster } from './cluster.js';
 import { benchGroupConsume, benchRebalance } from './groups.js';
 import { benchTopics, fdLimit } from './topics.js';
 import { cpus, totalmem, tmpdir } from 'node:os';
@@ -46,14 +47,14 @@ const { values: flags } = parseArgs({
 
 if (flags.help) {
   process.stdout.write(
-    'usage: npm run bench -- [--quick] [--peers] [--messages N] [--only produce|consume|latency|fsync|groups|startup|topics]\n' +
+    'usage: npm run bench -- [--quick] [--peers] [--messages N] [--only produce|consume|latency|fsync|groups|startup|topics|cluster]\n' +
       '                        [--partitions N] [--latency-seconds S] [--profile] [--build] [--tsx] [--no-brook]\n' +
       '                        [--wait-idle SECONDS]\n',
   );
   process.exit(0);
 }
 
-const ONLY = ['produce', 'consume', 'latency', 'fsync', 'groups', 'startup', 'topics'];
+const ONLY = ['produce', 'consume', 'latency', 'fsync', 'groups', 'startup', 'topics', 'cluster'];
 if (flags.only && !ONLY.includes(flags.only)) {
   process.stderr.write(`--only must be one of ${ONLY.join('|')}\n`);
   process.exit(2);
@@ -366,6 +367,33 @@ async function main(): Promise<void> {
         rmSync(b.dataDir, { recursive: true, force: true });
       }
     }
+    if (want('cluster')) {
+      try {
+        rows.push(
+          ...(await benchCluster({
+            root,
+            tmpRoot,
+            rdBin,
+            forceTsx: flags.tsx,
+            n100: N,
+            n1k: N1k,
+            latencySeconds,
+            latencyRate: LATENCY_RATE,
+            timeoutMs,
+            log,
+            beforePhase: quiet,
+          })),
+        );
+        runners.add('brook cluster start --brokers 3 (3 broker processes + ZooKeeper)');
+      } catch (e) {
+        rows.push({
+          system: 'Brook 3 brokers',
+          test: 'failed',
+          size: 0,
+          note: `cluster failed: ${String(e)}`,
+        });
+      }
+    }
     if (want('fsync')) {
       await withBrook('fsync', { 'log.flush.before.ack': 'true' }, async (b) => {
         const common = { bin: rdBin, brokers: b.bootstrap, partitions, timeoutMs };
@@ -429,11 +457,13 @@ async function main(): Promise<void> {
     header + '\n' + table + '\n' + (profileReports.length ? '\n' + profileReports.join('\n\n') + '\n' : '');
   const resDir = join(benchDir, 'results');
   mkdirSync(resDir, { recursive: true });
-  writeFileSync(join(resDir, 'latest.md'), md);
+  // --only cluster keeps latest.md (the single-broker figures it is compared with).
+  const resFile = flags.only === 'cluster' ? 'cluster.md' : 'latest.md';
+  writeFileSync(join(resDir, resFile), md);
   if (profileReports.length) writeFileSync(join(resDir, 'profile.md'), profileReports.join('\n\n') + '\n');
   process.stdout.write('\n' + table + '\n');
   if (profileReports.length) process.stdout.write('\n' + profileReports.join('\n\n') + '\n');
-  log(`wrote ${join(resDir, 'latest.md')}`);
+  log(`wrote ${join(resDir, resFile)}`);
 }
 
 main()
