@@ -111,6 +111,7 @@ export class ReplicaManager {
   private hwCheckpoint: HighWatermarkCheckpoint | null = null;
   private checkpointedHw = new Map<string, Map<number, number>>();
   private unsubscribe: (() => void) | null = null;
+  private unsubscribeSession: (() => void) | null = null;
   private stopped = false;
   /** Called when this broker becomes leader of a partition, or stops leading it (group coordinator). */
   private readonly leadershipListeners = new Set<
@@ -142,6 +143,10 @@ export class ReplicaManager {
     this.checkpointedHw = await HighWatermarkCheckpoint.read(dataDir);
     this.hwCheckpoint = new HighWatermarkCheckpoint(dataDir);
     this.unsubscribe = this.cluster.onPartitionChanges((changes) => this.onPartitionChanges(changes));
+    this.unsubscribeSession =
+      this.cluster.onSessionChange?.((valid) => {
+        if (!valid) this.fenceLeaderships();
+      }) ?? null;
     const initial: PartitionState[] = [];
     const seen = new Set<string>();
     const consider = (topic: string, partition: number): void => {
@@ -170,6 +175,7 @@ export class ReplicaManager {
     if (this.stopped) return;
     this.stopped = true;
     this.unsubscribe?.();
+    this.unsubscribeSession?.();
     for (const t of this.timers) clearInterval(t);
     await Promise.all([...this.fetchers.values()].map((f) => f.stop()));
     this.fetchers.clear();
@@ -442,6 +448,25 @@ export class ReplicaManager {
     if (code !== ErrorCode.NONE) throw new Error(ISR_WAIT_MESSAGES[code] ?? `error ${code}`);
   }
 
+  /**
+   * The coordination session is lost: this broker can no longer prove any leadership (another broker
+   * may lead already), so it stops acting as leader at once: produce and consumer fetches get
+   * NOT_LEADER_OR_FOLLOWER, acks=all waits end, the group coordinator drops its groups. With a new
+   * session the view delivers every current state again, and the partitions it still leads resume.
+   */
+  private fenceLeaderships(): void {
+    for (const byPartition of this.replicas.values()) {
+      for (const r of byPartition.values()) {
+        if (!r.isLeader) continue;
+        r.role = 'offline';
+        r.listenToAppends(false);
+        r.wake();
+        this.emitLeadership(r.topic, r.partition, false);
+      }
+    }
+    this.logger.warn('Coordination session lost: leading nothing until it is back');
+  }
+
   // ---- partition states (cluster mode) ----------------------------------------------------------
 
   private onPartitionChanges(changes: PartitionChanges): void {
@@ -505,14 +530,17 @@ export class ReplicaManager {
       byPartition.set(partition, r);
     }
     const wasLeader = r.isLeader;
-    if (state.leader !== me && wasLeader) {
+    const sessionValid = this.cluster.sessionValid ?? true;
+    if ((state.leader !== me || !sessionValid) && wasLeader) {
       // At once, before any await: an append must never stamp the new epoch on a former leader.
       r.role = 'offline';
       r.listenToAppends(false);
       r.wake();
     }
     await this.removeFromFetcher(topic, partition);
-    if (state.leader === me) {
+    if (state.leader === me && !sessionValid) {
+      r.role = 'offline'; // a state read before the session was lost proves nothing now
+    } else if (state.leader === me) {
       await this.becomeLeader(r);
     } else if (state.leader >= 0) {
       this.becomeFollower(r);

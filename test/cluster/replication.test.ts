@@ -232,4 +232,33 @@ describe('replication (3 brokers, hand-set leaders)', () => {
     for (const id of [1, 2])
       assert.equal(cluster.broker(id).services.replicas.getLog(topic.name, 0)!.logEndOffset, 1);
   });
+
+  it('a leader whose coordination session is lost stops leading at once, and resumes with a new session', async () => {
+    await cluster.createTopic('fenced', [[1, 2, 3]]);
+    const b1 = cluster.broker(1);
+    await waitUntil(() => b1.services.replicas.replica('fenced', 0)?.isLeader === true, 10_000, 'leadership');
+    const conn = await connect(b1);
+    try {
+      assert.equal((await produce(conn, 'fenced', 0, ['before'], -1)).errorCode, ErrorCode.NONE);
+      cluster.coordinator.setSession(1, false);
+      assert.equal(
+        (await produce(conn, 'fenced', 0, ['lost'], 1)).errorCode,
+        ErrorCode.NOT_LEADER_OR_FOLLOWER,
+      );
+      assert.equal(
+        (await consumerFetch(conn, 'fenced', 0, 0, -1, '', 10)).errorCode,
+        ErrorCode.NOT_LEADER_OR_FOLLOWER,
+      );
+      cluster.coordinator.setSession(1, true);
+      await waitUntil(
+        () => b1.services.replicas.replica('fenced', 0)?.isLeader === true,
+        10_000,
+        'leading again',
+      );
+      assert.equal((await produce(conn, 'fenced', 0, ['after'], -1)).errorCode, ErrorCode.NONE);
+      assert.equal(b1.services.replicas.getLog('fenced', 0)!.logEndOffset, 2);
+    } finally {
+      conn.close();
+    }
+  });
 });

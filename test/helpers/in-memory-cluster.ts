@@ -21,6 +21,8 @@ export class InMemoryCoordinator {
   private readonly states = new Map<string, PartitionState>();
   private readonly partitionListeners = new Map<number, Set<Listener<PartitionChanges>>>();
   private readonly brokerListeners = new Map<number, Set<Listener<void>>>();
+  private readonly sessionListeners = new Map<number, Set<Listener<boolean>>>();
+  private readonly lostSessions = new Set<number>();
   controller = -1;
   /** alterIsr calls that succeeded, for assertions. */
   readonly isrChanges: { topic: string; partition: number; isr: readonly number[] }[] = [];
@@ -75,6 +77,33 @@ export class InMemoryCoordinator {
     };
     this.put(state);
     return state;
+  }
+
+  /**
+   * A broker's coordination session is lost (false) or back (true): as the ZooKeeper view does, a new
+   * session delivers every current partition state again.
+   */
+  setSession(nodeId: number, valid: boolean): void {
+    if (valid) this.lostSessions.delete(nodeId);
+    else this.lostSessions.add(nodeId);
+    for (const l of this.sessionListeners.get(nodeId) ?? []) l(valid);
+    if (valid) {
+      const states = [...this.states.values()];
+      setImmediate(() => {
+        for (const l of this.partitionListeners.get(nodeId) ?? []) l({ updated: states, removed: [] });
+      });
+    }
+  }
+
+  sessionValid(nodeId: number): boolean {
+    return !this.lostSessions.has(nodeId);
+  }
+
+  listenSession(nodeId: number, l: Listener<boolean>): () => void {
+    const set = this.sessionListeners.get(nodeId) ?? new Set();
+    this.sessionListeners.set(nodeId, set);
+    set.add(l);
+    return () => set.delete(l);
   }
 
   alterIsr(current: PartitionState, isr: readonly number[]): Promise<PartitionState | null> {
@@ -142,6 +171,12 @@ class InMemoryClusterView implements ClusterView {
   }
   onBrokersChanged(listener: () => void): () => void {
     return this.coordinator.listenBrokers(this.localNodeId, listener);
+  }
+  onSessionChange(listener: (valid: boolean) => void): () => void {
+    return this.coordinator.listenSession(this.localNodeId, listener);
+  }
+  get sessionValid(): boolean {
+    return this.coordinator.sessionValid(this.localNodeId);
   }
 }
 
