@@ -20,6 +20,8 @@ import { createLogger, type Logger, type LogLevel } from '../logger.js';
 import { SocketServer } from '../network/socket-server.js';
 import { GroupCoordinator } from '../group/group-coordinator.js';
 import { OFFSETS_TOPIC } from '../group/offset-manager.js';
+import { txnOffsetsReplay } from '../group/txn-offsets.js';
+import { createTransactionCoordinator } from '../txn/index.js';
 import { mkdirDurable } from '../storage/fsync-dir.js';
 import { LogManager } from '../storage/log-manager.js';
 import type { LogConfig } from '../storage/log-config.js';
@@ -277,9 +279,22 @@ export class Broker {
         if (topic === OFFSETS_TOPIC) void groups.onOffsetsLeadership(partition, leader);
       });
     }
+    groups.store.txnReplay = txnOffsetsReplay(groups);
     // A ZooKeeper cluster member starts its groups once registered: __consumer_offsets' replicas are
     // assigned among registered brokers.
     if (!zk) await groups.start();
+    const producerIds = new ProducerIdManager(metadata);
+    // Creates __transaction_state on first use (then among the registered brokers in a cluster).
+    const transactions = createTransactionCoordinator(
+      config,
+      topics,
+      logs,
+      replicas,
+      groups,
+      producerIds,
+      logger.child({ name: 'transactions' }),
+    );
+    await transactions.start();
     const dispatcher = new RequestDispatcher(HANDLERS);
     // Set once the broker joined the cluster (below); ElectLeaders reaches it through services.
     let controller: Controller | null = null;
@@ -291,8 +306,9 @@ export class Broker {
       cluster,
       topics,
       replicas,
-      producerIds: new ProducerIdManager(metadata),
+      producerIds,
       groups,
+      transactions,
       fetchSessions: new FetchSessionCache(config.maxIncrementalFetchSessionCacheSlots),
       supportedApis: dispatcher.supportedApis(),
       brokerConfig: () => config,
@@ -370,6 +386,7 @@ export class Broker {
     try {
       port = await server.listen();
     } catch (err) {
+      await transactions.stop();
       await groups.stop();
       await logs.close();
       throw err;
@@ -473,6 +490,7 @@ export class Broker {
       // Fetchers stop and acks=all waits are answered before the connections drain.
       await this.services.replicas.stop();
       await this.server.close();
+      await this.services.transactions.stop();
       await this.services.groups.stop();
       await this.logs.close();
       await this.metadata.close();

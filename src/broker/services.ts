@@ -5,6 +5,7 @@ import type { MetadataStore } from '../cluster/metadata-store.js';
 import type { BrokerConfig, DynamicScope } from '../config/broker-config.js';
 import type { GroupCoordinator } from '../group/group-coordinator.js';
 import type { Logger } from '../logger.js';
+import type { TransactionCoordinator } from '../txn/transaction-coordinator.js';
 import type { FetchSessionCache } from './fetch-session.js';
 import type { ProducerIdManager } from './producer-id-manager.js';
 import type { ReplicaManager } from './replica-manager.js';
@@ -51,6 +52,8 @@ export interface BrokerServices {
   readonly producerIds: ProducerIdManager;
   /** The classic group coordinator: membership, rebalances and committed offsets. */
   readonly groups: GroupCoordinator;
+  /** The transaction coordinator (src/txn/): transactional ids, their state and markers. */
+  readonly transactions: TransactionCoordinator;
   /** Incremental fetch sessions (KIP-227). */
   readonly fetchSessions: FetchSessionCache;
   /** Every API this broker serves, with the version range it advertises (ApiVersions). */

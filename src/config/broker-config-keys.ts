@@ -824,11 +824,32 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     doc: 'Largest transaction timeout a producer may ask for.',
   },
   {
+    name: 'transaction.state.log.segment.bytes',
+    type: 'int',
+    default: '104857600',
+    min: 1024,
+    doc: 'segment.bytes of __transaction_state (kept small so compaction runs often).',
+  },
+  {
     name: 'transactional.id.expiration.ms',
     type: 'int',
     default: '604800000',
     min: 1,
-    doc: 'Forget a transactional id unused for this long.',
+    doc: 'Forget a transactional id whose producer has not used it for this long (no transaction ongoing).',
+  },
+  {
+    name: 'transaction.abort.timed.out.transaction.cleanup.interval.ms',
+    type: 'int',
+    default: '10000',
+    min: 1,
+    doc: 'How often the transaction coordinator aborts transactions older than their transaction.timeout.ms.',
+  },
+  {
+    name: 'transaction.remove.expired.transaction.cleanup.interval.ms',
+    type: 'int',
+    default: '3600000',
+    min: 1,
+    doc: 'How often the transaction coordinator removes transactional ids past transactional.id.expiration.ms.',
   },
   {
     name: 'producer.id.expiration.ms',

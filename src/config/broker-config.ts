@@ -116,6 +116,9 @@ export interface BrokerConfig {
   transactionStateLogNumPartitions: number;
   transactionMaxTimeoutMs: number;
   transactionalIdExpirationMs: number;
+  transactionStateLogSegmentBytes: number;
+  transactionAbortTimedOutTransactionCleanupIntervalMs: number;
+  transactionRemoveExpiredTransactionCleanupIntervalMs: number;
   producerIdExpirationMs: number;
   logLevel: LogLevel;
   /** max.partitions.per.request */
@@ -482,6 +485,13 @@ function build(
     transactionStateLogNumPartitions: n('transaction.state.log.num.partitions'),
     transactionMaxTimeoutMs: n('transaction.max.timeout.ms'),
     transactionalIdExpirationMs: n('transactional.id.expiration.ms'),
+    transactionStateLogSegmentBytes: n('transaction.state.log.segment.bytes'),
+    transactionAbortTimedOutTransactionCleanupIntervalMs: n(
+      'transaction.abort.timed.out.transaction.cleanup.interval.ms',
+    ),
+    transactionRemoveExpiredTransactionCleanupIntervalMs: n(
+      'transaction.remove.expired.transaction.cleanup.interval.ms',
+    ),
     producerIdExpirationMs: n('producer.id.expiration.ms'),
     logLevel: v.get<LogLevel>('log.level'),
     maxPartitionsPerRequest: n('max.partitions.per.request'),

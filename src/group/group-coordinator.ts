@@ -14,6 +14,7 @@
 // The JoinGroup flow lives in join-group.ts, the rebalance in rebalance.ts, SyncGroup in sync-group.ts,
 // Heartbeat, LeaveGroup and session timeouts in member-liveness.ts; this class is their façade.
 // Offsets live in group-offsets.ts (commit, fetch, delete, retention), admin calls in group-admin.ts.
+import { PendingTxnOffsets } from './txn-offsets.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
 import {
@@ -104,6 +105,8 @@ export class GroupCoordinator {
    * only their groups. null on a single node, which coordinates every group.
    */
   private owned: Set<number> | null = null;
+  /** Offsets committed inside transactions, waiting for their producer's marker (txn-offsets.ts). */
+  readonly txnOffsets = new PendingTxnOffsets();
   /** Cluster mode: partitions being loaded after this broker became their leader. */
   private readonly loadingPartitions = new Set<number>();
   /** Cluster mode: per partition, the load or unload in progress (they run in order). */

@@ -60,7 +60,7 @@ export interface FetchOffsetsResult {
 }
 
 /** Checks the committer like Kafka's validateOffsetCommit; NONE lets the commit through. */
-function checkCommitter(coord: GroupCoordinator, group: ClassicGroup, p: CommitParams): number {
+export function checkCommitter(coord: GroupCoordinator, group: ClassicGroup, p: CommitParams): number {
   if (group.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
   if (group.consumer) return checkConsumerCommit(group.consumer, p.memberId, p.generationId);
   // A consumer that only stores offsets here (assign() + commit): no membership to check.
@@ -140,7 +140,12 @@ export async function commitOffsets(coord: GroupCoordinator, p: CommitParams): P
   return errors;
 }
 
-function setOffset(group: ClassicGroup, topic: string, partition: number, value: CommittedOffset): void {
+export function setOffset(
+  group: ClassicGroup,
+  topic: string,
+  partition: number,
+  value: CommittedOffset,
+): void {
   let partitions = group.offsets.get(topic);
   if (!partitions) group.offsets.set(topic, (partitions = new Map()));
   partitions.set(partition, value);

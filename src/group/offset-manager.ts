@@ -37,8 +37,18 @@ export interface OffsetsReplication {
   awaitReplicated(partition: number, offset: number): Promise<void>;
 }
 
+/** Transactional offset commits met while loading (TxnOffsetCommit; see txn-offsets.ts). */
+export interface TxnOffsetsReplay {
+  /** A record of a transactional batch: pending until its producer's marker. */
+  record(partition: number, producerId: number, record: OffsetsRecord): void;
+  /** A COMMIT or ABORT marker of `producerId` in `partition`. */
+  marker(partition: number, producerId: number, commit: boolean): void;
+}
+
 export class OffsetManager {
   private numPartitions: number;
+  /** Set by the broker: where transactional commits go while loading (null: they are skipped). */
+  txnReplay: TxnOffsetsReplay | null = null;
   /** Cluster mode: how commits are stamped and replicated (ReplicaManager); null on a single node. */
   replication: OffsetsReplication | null = null;
 
@@ -84,8 +94,16 @@ export class OffsetManager {
     return this.logs.getLog(OFFSETS_TOPIC, this.partitionFor(groupId));
   }
 
-  /** Appends records of one group as one batch; resolves when durable. Throws on storage errors. */
-  async write(groupId: string, records: readonly OffsetsRecord[]): Promise<void> {
+  /**
+   * Appends records of one group as one batch; resolves when durable. Throws on storage errors.
+   * With `producer`, a transactional batch of that producer (TxnOffsetCommit): its offsets count once
+   * the producer's COMMIT marker follows.
+   */
+  async write(
+    groupId: string,
+    records: readonly OffsetsRecord[],
+    producer?: { producerId: number; producerEpoch: number },
+  ): Promise<void> {
     if (records.length === 0) return;
     const partition = this.partitionFor(groupId);
     const log = this.logFor(groupId);
@@ -95,11 +113,38 @@ export class OffsetManager {
       throw new Error(`this broker does not lead ${OFFSETS_TOPIC} partition ${partition}`);
     }
     const leaderEpoch = replication?.leaderEpochOf(partition) ?? LocalClusterView.LEADER_EPOCH;
-    const batch = encodeBatchSync({ records, partitionLeaderEpoch: leaderEpoch });
-    const result = log.append(batch, { leaderEpoch, assignOffsets: true });
+    const batch = encodeBatchSync(
+      producer === undefined
+        ? { records, partitionLeaderEpoch: leaderEpoch }
+        : {
+            records,
+            partitionLeaderEpoch: leaderEpoch,
+            producerId: producer.producerId,
+            producerEpoch: producer.producerEpoch,
+            baseSequence: -1,
+            transactional: true,
+          },
+    );
+    const result = log.append(batch, {
+      leaderEpoch,
+      assignOffsets: true,
+      fromCoordinator: producer !== undefined,
+    });
     await result.durable;
     // As Kafka's coordinator appends with acks=all: a commit is answered once the ISR has it.
     if (replication !== null) await replication.awaitReplicated(partition, result.lastOffset + 1);
+  }
+
+  private replayMarker(partition: number, buf: Buffer, pos: number): void {
+    try {
+      const { records } = decodeBatchSync(buf, pos);
+      const key = records[0]?.key;
+      if (key === undefined || key === null || key.length < 4) return;
+      const info = readBatchInfo(buf, pos);
+      this.txnReplay!.marker(partition, Number(info.producerId), key.readInt16BE(2) === 1);
+    } catch (err) {
+      this.logger.warn('Skipping an undecodable __consumer_offsets marker', { partition, err: String(err) });
+    }
   }
 
   /** Visits every record of every partition, in log order per partition. */
@@ -140,7 +185,10 @@ export class OffsetManager {
         for (const { pos } of iterateBatches(read.records)) {
           const info = readBatchInfo(read.records, pos);
           next = info.lastOffset + 1;
-          if (info.isControl) continue;
+          if (info.isControl) {
+            if (info.isTransactional && this.txnReplay !== null) this.replayMarker(p, read.records, pos);
+            continue;
+          }
           let records;
           try {
             ({ records } = decodeBatchSync(read.records, pos));
@@ -152,8 +200,14 @@ export class OffsetManager {
             });
             continue;
           }
+          const txn = info.isTransactional ? this.txnReplay : null;
           for (const r of records) {
             if (r.offset < offset || r.key === null) continue;
+            if (txn !== null) {
+              const value = r.value === null ? null : Buffer.from(r.value);
+              txn.record(p, Number(info.producerId), { key: Buffer.from(r.key), value });
+              continue;
+            }
             visit(
               { key: Buffer.from(r.key), value: r.value === null ? null : Buffer.from(r.value) },
               r.timestamp,

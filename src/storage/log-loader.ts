@@ -16,6 +16,7 @@ import type { LogConfig } from './log-config.js';
 import { completeInterruptedSwaps, LogSegment } from './log-segment.js';
 import { ProducerStateManager } from './producer-state-manager.js';
 import { leaderEpochAt } from './record-batches.js';
+import { AbortedTxnIndex } from './txn-index.js';
 
 export const LOG_START_OFFSET_CHECKPOINT = 'log-start-offset';
 export const RECOVERY_POINT_CHECKPOINT = 'recovery-point-offset-checkpoint';
@@ -35,6 +36,7 @@ export interface LoadedLog {
   recoveryPoint: number;
   producerState: ProducerStateManager;
   epochCache: LeaderEpochCache;
+  txnIndex: AbortedTxnIndex;
   /** Bytes cut off torn/corrupt tails during recovery (0 after a clean shutdown). */
   truncatedBytes: number;
   /** Base offsets of damaged batches found by recovery and kept (reads answer CORRUPT_MESSAGE). */
@@ -164,18 +166,36 @@ export async function loadLog(
   const producerState = new ProducerStateManager(dir);
   const snapshotOffset = await producerState.loadLatestSnapshot(nextOffset);
   const replayFrom = Math.max(snapshotOffset ?? segments[0]!.baseOffset, segments[0]!.baseOffset);
+  // The .txnindex files are trusted below the replay point; the replay re-adds what comes after.
+  const txnIndex = await AbortedTxnIndex.load(
+    dir,
+    segments.map((s) => s.baseOffset),
+  );
+  await txnIndex.truncateFrom(replayFrom);
+  const indexWrites: Promise<void>[] = [];
   for (const seg of segments) {
     if (replayFrom >= nextOffset) break;
     if (seg.nextOffset <= replayFrom && seg !== active) continue;
     await seg.forEachBatch(replayFrom, (buf, at) => {
       if (baseOffsetAt(buf, at) < replayFrom) return;
-      producerState.update(buf, at);
+      const completed = producerState.update(buf, at);
+      if (completed?.aborted === true) {
+        const lso = producerState.firstUnstableOffset();
+        indexWrites.push(
+          txnIndex.add(seg.baseOffset, {
+            ...completed,
+            lastStableOffset: lso >= 0 ? lso : completed.lastOffset + 1,
+          }),
+        );
+      }
       // The epoch checkpoint is written asynchronously and may trail the log after a crash.
       if (epochCache.assign(leaderEpochAt(buf, at), baseOffsetAt(buf, at))) epochsChanged = true;
     });
   }
   if (epochsChanged) await epochCache.persist();
+  await Promise.all(indexWrites);
   return {
+    txnIndex,
     segments,
     nextOffset,
     logStartOffset,

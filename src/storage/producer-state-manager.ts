@@ -2,11 +2,15 @@
 // the current epoch and the metadata of its last 5 batches, enough to recognise a retried batch
 // (duplicate) or a lost one (sequence gap). Persisted as <20-digit offset>.snapshot files; state
 // after the newest snapshot is rebuilt by scanning batch headers.
+// Transactions: a transactional producer's first batch opens its ongoing transaction (its first
+// offset bounds the partition's last stable offset) and the COMMIT/ABORT control batch (marker)
+// closes it; an aborted one is reported to the caller for the aborted-transaction index. Ongoing
+// transactions are part of the snapshot, so a restart mid-transaction keeps the LSO where it was.
 
 import { crc32c } from '@node-rs/crc32';
 import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { lastOffsetAt, maxTimestampAt } from '../protocol/batch-header.js';
+import { BATCH_HEADER_BYTES, batchSizeAt, lastOffsetAt, maxTimestampAt } from '../protocol/batch-header.js';
 import { readOptional, writeFileAtomic } from './checkpoint-file.js';
 import { StorageError } from './errors.js';
 import { baseOffsetAt } from '../protocol/batch-header.js';
@@ -14,6 +18,7 @@ import { offsetFileName } from './log-segment.js';
 import {
   baseSequenceAt,
   isControlBatchAt,
+  isTransactionalBatchAt,
   lastOffsetDeltaAt,
   producerEpochAt,
   producerIdAt,
@@ -23,7 +28,8 @@ import {
 export const PRODUCER_BATCH_CACHE_SIZE = 5;
 /** producer.id.expiration.ms default. */
 export const DEFAULT_PRODUCER_ID_EXPIRATION_MS = 86_400_000;
-const SNAPSHOT_VERSION = 1;
+/** v1: no transactions; v2 adds each producer's ongoing transaction's first offset. */
+const SNAPSHOT_VERSION = 2;
 const SNAPSHOT_SUFFIX = '.snapshot';
 const INT32_MAX = 0x7fffffff;
 
@@ -41,7 +47,22 @@ export interface ProducerEntry {
   /** Oldest first, at most PRODUCER_BATCH_CACHE_SIZE. */
   batches: ProducerBatchMetadata[];
   lastTimestampMs: number;
+  /** First offset of the producer's ongoing transaction in this partition, -1 when none. */
+  currentTxnFirstOffset: number;
 }
+
+/** A transaction closed by a marker in this partition. */
+export interface CompletedTxn {
+  producerId: number;
+  firstOffset: number;
+  /** The marker's offset. */
+  lastOffset: number;
+  aborted: boolean;
+}
+
+/** Control record key (Kafka's EndTransactionMarker): version int16, type int16 (0 abort, 1 commit). */
+const CONTROL_TYPE_ABORT = 0;
+const CONTROL_TYPE_COMMIT = 1;
 
 /** Sequence after `lastSeq + delta`, wrapping at Int32.MAX like the producer does. */
 export function addSequence(seq: number, delta: number): number {
@@ -53,6 +74,8 @@ export type PendingProducerState = Map<number, { epoch: number; lastSeq: number 
 
 export class ProducerStateManager {
   private readonly producers = new Map<number, ProducerEntry>();
+  /** Producers with an ongoing transaction here → its first offset (few at a time). */
+  private readonly ongoing = new Map<number, number>();
 
   constructor(
     readonly dir: string,
@@ -65,6 +88,18 @@ export class ProducerStateManager {
 
   entry(producerId: number): ProducerEntry | undefined {
     return this.producers.get(producerId);
+  }
+
+  /** The first offset of the oldest ongoing transaction (Kafka's firstUnstableOffset), or -1. */
+  firstUnstableOffset(): number {
+    let first = -1;
+    for (const offset of this.ongoing.values()) if (first < 0 || offset < first) first = offset;
+    return first;
+  }
+
+  /** Ongoing transactions as producer id → first offset (DescribeProducers, tests). */
+  ongoingTransactions(): ReadonlyMap<number, number> {
+    return this.ongoing;
   }
 
   /**
@@ -111,20 +146,30 @@ export class ProducerStateManager {
     return null;
   }
 
-  /** Records a batch that now has its offsets (append, or replay during recovery). */
-  update(buf: Buffer, at: number): void {
-    if (producerIdAt(buf, at) < 0 || isControlBatchAt(buf, at)) return;
+  /**
+   * Records a batch that now has its offsets (append, or replay during recovery). Returns the
+   * transaction a marker closed, null for any other batch.
+   */
+  update(buf: Buffer, at: number): CompletedTxn | null {
+    if (producerIdAt(buf, at) < 0) return null;
     const producerId = producerIdAt(buf, at);
     const epoch = producerEpochAt(buf, at);
-    const firstSeq = baseSequenceAt(buf, at);
     const timestampMs = maxTimestampAt(buf, at);
     let entry = this.producers.get(producerId);
     if (entry === undefined) {
-      entry = { producerId, epoch, batches: [], lastTimestampMs: timestampMs };
+      entry = { producerId, epoch, batches: [], lastTimestampMs: timestampMs, currentTxnFirstOffset: -1 };
       this.producers.set(producerId, entry);
     } else if (entry.epoch !== epoch) {
+      // A marker written for a fenced or timed-out producer carries the bumped epoch: batches of
+      // the older epoch are refused from then on (INVALID_PRODUCER_EPOCH).
       entry.epoch = epoch;
       entry.batches.length = 0;
+    }
+    if (isControlBatchAt(buf, at)) return this.completeTxn(entry, buf, at, timestampMs);
+    const firstSeq = baseSequenceAt(buf, at);
+    if (entry.currentTxnFirstOffset < 0 && isTransactionalBatchAt(buf, at)) {
+      entry.currentTxnFirstOffset = baseOffsetAt(buf, at);
+      this.ongoing.set(producerId, entry.currentTxnFirstOffset);
     }
     entry.batches.push({
       firstSeq,
@@ -135,13 +180,35 @@ export class ProducerStateManager {
     });
     if (entry.batches.length > PRODUCER_BATCH_CACHE_SIZE) entry.batches.shift();
     if (timestampMs > entry.lastTimestampMs) entry.lastTimestampMs = timestampMs;
+    return null;
+  }
+
+  private completeTxn(
+    entry: ProducerEntry,
+    buf: Buffer,
+    at: number,
+    timestampMs: number,
+  ): CompletedTxn | null {
+    if (timestampMs > entry.lastTimestampMs) entry.lastTimestampMs = timestampMs;
+    const type = controlTypeAt(buf, at);
+    const firstOffset = entry.currentTxnFirstOffset;
+    if (firstOffset < 0 || (type !== CONTROL_TYPE_ABORT && type !== CONTROL_TYPE_COMMIT)) return null;
+    entry.currentTxnFirstOffset = -1;
+    this.ongoing.delete(entry.producerId);
+    return {
+      producerId: entry.producerId,
+      firstOffset,
+      lastOffset: baseOffsetAt(buf, at),
+      aborted: type === CONTROL_TYPE_ABORT,
+    };
   }
 
   /** Bounds the map: producers silent for producer.id.expiration.ms are forgotten, as in Kafka. */
   removeExpiredProducers(nowMs: number): number {
     let removed = 0;
     for (const [id, entry] of this.producers) {
-      if (nowMs - entry.lastTimestampMs > this.producerIdExpirationMs) {
+      // A producer with an open transaction is kept: its first offset holds the LSO (as Kafka).
+      if (entry.currentTxnFirstOffset < 0 && nowMs - entry.lastTimestampMs > this.producerIdExpirationMs) {
         this.producers.delete(id);
         removed++;
       }
@@ -152,11 +219,15 @@ export class ProducerStateManager {
   /** Drops cached batches at or after `offset` (log truncation); callers then replay from a snapshot. */
   clear(): void {
     this.producers.clear();
+    this.ongoing.clear();
   }
 
   /** Serialises the state now (synchronously) and writes it as the snapshot for `offset`. */
-  takeSnapshot(offset: number): Promise<void> {
-    return writeFileAtomic(join(this.dir, offsetFileName(offset, SNAPSHOT_SUFFIX)), this.encode());
+  takeSnapshot(offset: number, after?: Promise<unknown>): Promise<void> {
+    const data = this.encode();
+    const path = join(this.dir, offsetFileName(offset, SNAPSHOT_SUFFIX));
+    // `after`: writes the snapshot trusts to be on disk first (the aborted-transaction index).
+    return after === undefined ? writeFileAtomic(path, data) : after.then(() => writeFileAtomic(path, data));
   }
 
   /**
@@ -164,12 +235,12 @@ export class ProducerStateManager {
    * there is none (state is then empty and the caller replays from the log start).
    */
   async loadLatestSnapshot(maxOffset: number): Promise<number | null> {
-    this.producers.clear();
+    this.clear();
     const offsets = (await this.snapshotOffsets()).filter((o) => o <= maxOffset).sort((a, b) => b - a);
     for (const offset of offsets) {
       const buf = await readOptional(join(this.dir, offsetFileName(offset, SNAPSHOT_SUFFIX)));
       if (buf !== null && this.decode(buf)) return offset;
-      this.producers.clear();
+      this.clear();
     }
     return null;
   }
@@ -192,11 +263,11 @@ export class ProducerStateManager {
   }
 
   // Layout: version int16 | crc uint32 (CRC-32C of what follows) | count int32 | count x
-  // (producerId int64, epoch int16, lastTimestamp int64, n int8, n x (firstSeq int32, lastSeq int32,
-  //  firstOffset int64, lastOffset int64, timestamp int64)).
+  // (producerId int64, epoch int16, lastTimestamp int64, currentTxnFirstOffset int64 (v2+), n int8,
+  //  n x (firstSeq int32, lastSeq int32, firstOffset int64, lastOffset int64, timestamp int64)).
   private encode(): Buffer {
     let size = 10;
-    for (const e of this.producers.values()) size += 19 + e.batches.length * 32;
+    for (const e of this.producers.values()) size += 27 + e.batches.length * 32;
     const buf = Buffer.alloc(size);
     buf.writeInt16BE(SNAPSHOT_VERSION, 0);
     buf.writeInt32BE(this.producers.size, 6);
@@ -205,8 +276,9 @@ export class ProducerStateManager {
       buf.writeBigInt64BE(BigInt(e.producerId), p);
       buf.writeInt16BE(e.epoch, p + 8);
       buf.writeBigInt64BE(BigInt(e.lastTimestampMs), p + 10);
-      buf.writeInt8(e.batches.length, p + 18);
-      p += 19;
+      buf.writeBigInt64BE(BigInt(e.currentTxnFirstOffset), p + 18);
+      buf.writeInt8(e.batches.length, p + 26);
+      p += 27;
       for (const b of e.batches) {
         buf.writeInt32BE(b.firstSeq, p);
         buf.writeInt32BE(b.lastSeq, p + 4);
@@ -221,21 +293,26 @@ export class ProducerStateManager {
   }
 
   private decode(buf: Buffer): boolean {
-    if (buf.length < 10 || buf.readInt16BE(0) !== SNAPSHOT_VERSION) return false;
+    if (buf.length < 10) return false;
+    const version = buf.readInt16BE(0);
+    if (version !== 1 && version !== SNAPSHOT_VERSION) return false;
     if (crc32c(buf.subarray(6)) !== buf.readUInt32BE(2)) return false;
+    const head = version === 1 ? 19 : 27;
     const count = buf.readInt32BE(6);
     let p = 10;
     for (let i = 0; i < count; i++) {
-      if (p + 19 > buf.length) return false;
-      const n = buf.readInt8(p + 18);
-      if (n < 0 || n > PRODUCER_BATCH_CACHE_SIZE || p + 19 + n * 32 > buf.length) return false;
+      if (p + head > buf.length) return false;
+      const n = buf.readInt8(p + head - 1);
+      if (n < 0 || n > PRODUCER_BATCH_CACHE_SIZE || p + head + n * 32 > buf.length) return false;
       const entry: ProducerEntry = {
         producerId: Number(buf.readBigInt64BE(p)),
         epoch: buf.readInt16BE(p + 8),
         lastTimestampMs: Number(buf.readBigInt64BE(p + 10)),
         batches: [],
+        currentTxnFirstOffset: version === 1 ? -1 : Number(buf.readBigInt64BE(p + 18)),
       };
-      p += 19;
+      if (entry.currentTxnFirstOffset >= 0) this.ongoing.set(entry.producerId, entry.currentTxnFirstOffset);
+      p += head;
       for (let j = 0; j < n; j++, p += 32) {
         entry.batches.push({
           firstSeq: buf.readInt32BE(p),
@@ -249,4 +326,31 @@ export class ProducerStateManager {
     }
     return p === buf.length;
   }
+}
+
+/** The type of the control record in the marker batch at `at`: 0 abort, 1 commit, -1 unreadable. */
+function controlTypeAt(buf: Buffer, at: number): number {
+  // Record: length varint, attributes int8, timestampDelta varlong, offsetDelta varint, keyLength
+  // varint, key (version int16, type int16). Control batches are never compressed.
+  let p = at + BATCH_HEADER_BYTES;
+  const end = at + batchSizeAt(buf, at);
+  const skipVarint = (): number => {
+    let shift = 0;
+    let raw = 0;
+    while (p < end) {
+      const b = buf[p++]!;
+      raw += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) return raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2;
+      shift += 7;
+      if (shift > 63) return -1;
+    }
+    return -1;
+  };
+  skipVarint(); // length
+  p += 1; // attributes
+  skipVarint(); // timestamp delta
+  skipVarint(); // offset delta
+  const keyLength = skipVarint();
+  if (keyLength < 4 || p + 4 > end) return -1;
+  return buf.readInt16BE(p + 2);
 }

@@ -22,6 +22,7 @@ import {
   ATTR_COMPRESSION_MASK,
   ATTR_CONTROL,
   ATTR_TIMESTAMP_TYPE_LOG_APPEND,
+  ATTR_TRANSACTIONAL,
   BATCH_HEADER_BYTES,
   BATCH_LOG_OVERHEAD,
   BATCH_OFFSET_ATTRIBUTES,
@@ -405,6 +406,10 @@ export function lastOffsetDeltaAt(buf: Buffer, pos: number): number {
 
 export function isControlBatchAt(buf: Buffer, pos: number): boolean {
   return (buf.readInt16BE(pos + BATCH_OFFSET_ATTRIBUTES) & ATTR_CONTROL) !== 0;
+}
+
+export function isTransactionalBatchAt(buf: Buffer, pos: number): boolean {
+  return (buf.readInt16BE(pos + BATCH_OFFSET_ATTRIBUTES) & ATTR_TRANSACTIONAL) !== 0;
 }
 
 export function leaderEpochAt(buf: Buffer, pos: number): number {

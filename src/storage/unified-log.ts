@@ -19,6 +19,7 @@ import {
   type StorageLogger,
 } from './log-loader.js';
 import { TailCache } from './tail-cache.js';
+import type { AbortedTxn, AbortedTxnIndex } from './txn-index.js';
 import { LogSegment, type TimestampAndOffset } from './log-segment.js';
 import { PendingWrites, type PendingWrite } from './pending-writes.js';
 import type {
@@ -47,6 +48,11 @@ export interface AppendOptions {
    * (records of compressed batches included). Without it append checks what needs no inflating.
    */
   validated?: RecordsSummary;
+  /**
+   * Written by a coordinator (transaction markers, transactional offset commits): no sequence
+   * checks, as Kafka's AppendOrigin.Coordinator; producer state is still updated.
+   */
+  fromCoordinator?: boolean;
 }
 
 export interface AppendResult {
@@ -128,6 +134,7 @@ export class UnifiedLog {
     },
     readonly producerState: ProducerStateManager,
     private readonly epochCache: LeaderEpochCache,
+    private readonly txnIndex: AbortedTxnIndex,
     private readonly logger: StorageLogger,
   ) {
     this.nextOffset = this.logEndOffsetValue = this.highWatermarkValue = loaded.nextOffset;
@@ -162,6 +169,7 @@ export class UnifiedLog {
       loaded,
       loaded.producerState,
       loaded.epochCache,
+      loaded.txnIndex,
       logger,
     );
   }
@@ -178,6 +186,21 @@ export class UnifiedLog {
   }
   get highWatermark(): number {
     return this.highWatermarkValue;
+  }
+  /**
+   * The last stable offset: below it every transaction is decided (committed or aborted), so
+   * read_committed consumers read up to it. The high watermark, or the first offset of the oldest
+   * ongoing transaction when that is lower.
+   */
+  get lastStableOffset(): number {
+    const firstUnstable = this.producerState.firstUnstableOffset();
+    return firstUnstable >= 0 && firstUnstable < this.highWatermarkValue
+      ? firstUnstable
+      : this.highWatermarkValue;
+  }
+  /** Aborted transactions overlapping [fetchOffset, upperBound): read_committed Fetch. */
+  abortedTransactions(fetchOffset: number, upperBound: number): AbortedTxn[] {
+    return this.txnIndex.collect(fetchOffset, upperBound);
   }
   /** For replication: the leader moves the high watermark as followers catch up. */
   set highWatermark(offset: number) {
@@ -278,7 +301,7 @@ export class UnifiedLog {
     const nowMs = opts.nowMs ?? Date.now();
     // A follower stores what its leader accepted: the sequence checks ran there, and the producer
     // state below is rebuilt from the batches so a new leader keeps deduplicating.
-    if (summary.hasProducerBatches && opts.assignOffsets) {
+    if (summary.hasProducerBatches && opts.assignOffsets && opts.fromCoordinator !== true) {
       const duplicate = this.checkProducers(records, summary.batchCount);
       if (duplicate !== null) return this.duplicateResult(duplicate);
     }
@@ -299,7 +322,10 @@ export class UnifiedLog {
       offset = lastOffsetAt(records, p) + 1;
       const size = batchSizeAt(records, p);
       this.tailCache.add(records.subarray(p, p + size), baseOffsetAt(records, p), offset - 1);
-      if (producerIdAt(records, p) >= 0) this.producerState.update(records, p);
+      if (producerIdAt(records, p) >= 0) {
+        const completed = this.producerState.update(records, p);
+        if (completed?.aborted === true) this.indexAbortedTxn(completed);
+      }
       if (this.epochCache.assign(leaderEpochAt(records, p), baseOffsetAt(records, p))) {
         this.track(this.epochCache.persist(), 'leader-epoch-checkpoint');
       }
@@ -321,6 +347,21 @@ export class UnifiedLog {
       duplicate: false,
       durable: write.promise,
     };
+  }
+
+  /** An ABORT marker goes into the active segment's .txnindex (Kafka's TransactionIndex). */
+  private indexAbortedTxn(txn: { producerId: number; firstOffset: number; lastOffset: number }): void {
+    const firstUnstable = this.producerState.firstUnstableOffset();
+    const segment = this.segments[this.segments.length - 1]!.baseOffset;
+    this.track(
+      this.txnIndex.add(segment, {
+        producerId: txn.producerId,
+        firstOffset: txn.firstOffset,
+        lastOffset: txn.lastOffset,
+        lastStableOffset: firstUnstable >= 0 ? firstUnstable : txn.lastOffset + 1,
+      }),
+      'txn index',
+    );
   }
 
   private checkProducers(records: Buffer, batchCount: number): ProducerBatchMetadata | null {
@@ -377,7 +418,8 @@ export class UnifiedLog {
     };
     this.segments.push(LogSegment.create(this.dir, baseOffset, settings, nowMs));
     // The snapshot is taken now, synchronously, so it describes exactly the offsets below baseOffset.
-    const snapshot = this.producerState.takeSnapshot(baseOffset);
+    // After the .txnindex writes issued so far: a restart trusts the index below the snapshot.
+    const snapshot = this.producerState.takeSnapshot(baseOffset, this.txnIndex.drain());
     snapshot.catch(() => undefined); // observed by the chain below; this only prevents an early unhandled rejection
     // Rolls seal in order, so the recovery point only moves past segments that are all fsynced.
     this.rollChain = this.rollChain.then(async () => {
@@ -792,6 +834,7 @@ export class UnifiedLog {
       const doomed = this.segments.splice(keep);
       for (const s of doomed) this.dirty.delete(s);
       await Promise.all(doomed.map((s) => s.delete()));
+      await this.txnIndex.truncateFrom(offset);
       const active = this.segments[this.segments.length - 1]!;
       await active.truncateTo(offset);
       this.nextOffset = this.logEndOffsetValue = active.isEmpty ? active.baseOffset : active.nextOffset;
@@ -819,6 +862,7 @@ export class UnifiedLog {
       const doomed = this.segments.splice(0);
       for (const s of doomed) this.dirty.delete(s);
       await Promise.all(doomed.map((s) => s.delete()));
+      await this.txnIndex.clear();
       const settings = {
         segmentBytes: this.configValue.segmentBytes,
         indexIntervalBytes: this.configValue.indexIntervalBytes,
@@ -844,11 +888,24 @@ export class UnifiedLog {
       (await this.producerState.loadLatestSnapshot(end)) ?? 0,
       this.segments[0]!.baseOffset,
     );
+    await this.txnIndex.truncateFrom(from);
+    const indexWrites: Promise<void>[] = [];
     for (const seg of this.segments.slice(this.segmentIndexFor(from))) {
       await seg.forEachBatch(from, (buf, at) => {
-        if (baseOffsetAt(buf, at) >= from && baseOffsetAt(buf, at) < end) this.producerState.update(buf, at);
+        if (baseOffsetAt(buf, at) < from || baseOffsetAt(buf, at) >= end) return;
+        const completed = this.producerState.update(buf, at);
+        if (completed?.aborted === true) {
+          const firstUnstable = this.producerState.firstUnstableOffset();
+          indexWrites.push(
+            this.txnIndex.add(seg.baseOffset, {
+              ...completed,
+              lastStableOffset: firstUnstable >= 0 ? firstUnstable : completed.lastOffset + 1,
+            }),
+          );
+        }
       });
     }
+    await Promise.all(indexWrites);
   }
 
   /** fsyncs everything appended so far (Kafka's flush()). */
@@ -894,6 +951,7 @@ export class UnifiedLog {
         this.dirty.add(active);
         await this.groupCommit.waitFor(this.logEndOffsetValue);
         await active.seal();
+        await this.txnIndex.drain();
         await this.producerState.takeSnapshot(this.logEndOffsetValue);
         await this.producerState.cleanSnapshots(this.segments[0]!.baseOffset);
         await Promise.all([

@@ -6,8 +6,10 @@
 // - Limits: PartitionMaxBytes per partition and MaxBytes (v3+) per response, the latter capped by the
 //   broker's fetch.max.bytes, except that the first partition with data returns at least one batch,
 //   so a batch bigger than the limits still moves.
-// - read_committed (isolation 1) reads up to the last stable offset, which equals the high
-//   watermark without transactions; AbortedTransactions is then an empty list.
+// - read_committed (isolation 1) reads up to the last stable offset (the high watermark, or the
+//   first offset of the oldest ongoing transaction) and lists the aborted transactions overlapping
+//   what it returns (from the .txnindex), so the client drops their records; LastStableOffset is
+//   answered at every isolation level.
 // - Incremental fetch sessions (KIP-227, ../fetch-session.ts) from v7: SessionEpoch 0 opens a session,
 //   later fetches name only changed partitions (and ForgottenTopicsData) and get only partitions with
 //   something new; session errors come back as the top-level ErrorCode with no partitions.
@@ -279,7 +281,7 @@ async function readAll(
     }
     const log = p.log;
     out.highWatermark = BigInt(log.highWatermark);
-    out.lastStableOffset = BigInt(log.highWatermark);
+    out.lastStableOffset = BigInt(log.lastStableOffset);
     out.logStartOffset = BigInt(log.logStartOffset);
     outcome.highWatermark = log.highWatermark;
     outcome.logStartOffset = log.logStartOffset;
@@ -291,13 +293,20 @@ async function readAll(
     }
     try {
       const limit = Math.max(0, Math.min(p.maxBytes, remaining));
+      const committedOnly = readCommitted && !p.fromFollower;
+      const lastStable = log.lastStableOffset;
       const read = await log.read(p.fetchOffset, limit, {
         minOneBatch: bytes === 0,
-        maxOffset: p.fromFollower ? undefined : log.highWatermark,
+        maxOffset: p.fromFollower ? undefined : committedOnly ? lastStable : log.highWatermark,
       });
       out.records = read.records;
       out.highWatermark = BigInt(read.highWatermark);
-      out.lastStableOffset = BigInt(read.highWatermark);
+      out.lastStableOffset = BigInt(lastStable);
+      if (committedOnly && read.records.length > 0) {
+        out.abortedTransactions = log
+          .abortedTransactions(p.fetchOffset, lastStable)
+          .map((t) => ({ producerId: BigInt(t.producerId), firstOffset: BigInt(t.firstOffset) }));
+      }
       out.logStartOffset = BigInt(read.logStartOffset);
       outcome.highWatermark = read.highWatermark;
       outcome.logStartOffset = read.logStartOffset;

@@ -1,8 +1,9 @@
 // FindCoordinator (key 10), versions 0-6.
 // - Key type 0 (group): a single node coordinates every group; in a cluster the coordinator is the
 //   leader of the group's __consumer_offsets partition (COORDINATOR_NOT_AVAILABLE while it has none).
-// - Key type 1 (transaction): COORDINATOR_NOT_AVAILABLE, since this broker has no transaction
-//   coordinator yet; any other key type: INVALID_REQUEST.
+// - Key type 1 (transaction): a single node coordinates every transactional id (creating
+//   __transaction_state on first use); in a cluster the leader of the id's __transaction_state
+//   partition. Any other key type: INVALID_REQUEST.
 // - Errors carry node -1, host "" and port -1, as Kafka answers them.
 // v1: key type, throttle, error message. v3: flexible. v4: batched CoordinatorKeys (one answer per key).
 import { ApiKey } from '../../protocol/generated/apis.js';
@@ -16,6 +17,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { defineHandler } from '../handler.js';
 import type { BrokerServices } from '../services.js';
 import { OFFSETS_TOPIC } from '../../group/offset-manager.js';
+import { TRANSACTION_STATE_TOPIC } from '../../txn/transaction-state-store.js';
 
 const KEY_TYPE_GROUP = 0;
 const KEY_TYPE_TRANSACTION = 1;
@@ -26,8 +28,12 @@ export const findCoordinatorHandler = defineHandler<
 >({
   apiKey: ApiKey.FindCoordinator,
   versions: [0, 6],
-  handle(ctx, req) {
+  async handle(ctx, req) {
     const { services } = ctx;
+    if (req.keyType === KEY_TYPE_TRANSACTION) {
+      // The first transactional client creates __transaction_state, as in Kafka.
+      await services.transactions.ensureTopic().catch(() => undefined);
+    }
     if (ctx.header.apiVersion >= 4) {
       return {
         throttleTimeMs: 0,
@@ -55,18 +61,19 @@ function lookup(services: BrokerServices, key: string, keyType: number): FindCoo
     errorCode,
     errorMessage,
   });
-  if (keyType === KEY_TYPE_TRANSACTION) {
-    return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'This broker has no transaction coordinator.');
-  }
-  if (keyType !== KEY_TYPE_GROUP)
+  if (keyType !== KEY_TYPE_GROUP && keyType !== KEY_TYPE_TRANSACTION)
     return fail(ErrorCode.INVALID_REQUEST, `Unknown coordinator key type ${keyType}.`);
   if (services.replicas.replicated) {
-    // The coordinator is the leader of the group's __consumer_offsets partition.
+    // The coordinator is the leader of the group's __consumer_offsets partition, or of the
+    // transactional id's __transaction_state partition.
     const { cluster } = services;
-    const state = cluster.partitionState(OFFSETS_TOPIC, services.groups.store.partitionFor(key));
+    const state =
+      keyType === KEY_TYPE_GROUP
+        ? cluster.partitionState(OFFSETS_TOPIC, services.groups.store.partitionFor(key))
+        : cluster.partitionState(TRANSACTION_STATE_TOPIC, services.transactions.store.partitionFor(key));
     const leader = state === undefined || state.leader < 0 ? undefined : cluster.broker(state.leader);
     if (leader === undefined) {
-      return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, "The group's offsets partition has no live leader.");
+      return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, "The coordinator's partition has no live leader.");
     }
     return {
       key,

@@ -33,6 +33,15 @@ import { offsetDeleteHandler } from './offset-delete.js';
 import { offsetFetchHandler } from './offset-fetch.js';
 import { syncGroupHandler } from './sync-group.js';
 
+// Transaction coordinator (src/txn/).
+import { addOffsetsToTxnHandler } from './add-offsets-to-txn.js';
+import { addPartitionsToTxnHandler } from './add-partitions-to-txn.js';
+import { describeTransactionsHandler } from './describe-transactions.js';
+import { endTxnHandler } from './end-txn.js';
+import { listTransactionsHandler } from './list-transactions.js';
+import { txnOffsetCommitHandler } from './txn-offset-commit.js';
+import { writeTxnMarkersHandler } from './write-txn-markers.js';
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entry checks its own types
 export const HANDLERS: readonly ApiHandler<any, any>[] = [
   produceHandler,
@@ -66,4 +75,12 @@ export const HANDLERS: readonly ApiHandler<any, any>[] = [
   offsetDeleteHandler,
   consumerGroupHeartbeatHandler,
   consumerGroupDescribeHandler,
+  // Transaction coordinator.
+  addPartitionsToTxnHandler,
+  addOffsetsToTxnHandler,
+  endTxnHandler,
+  writeTxnMarkersHandler,
+  txnOffsetCommitHandler,
+  describeTransactionsHandler,
+  listTransactionsHandler,
 ];

@@ -3,7 +3,10 @@
 //   reused, even across restarts (ProducerIdManager).
 // - v3+: a producer that already has an ID may ask to bump its epoch (KIP-360) to recover from a
 //   sequence error; it keeps its ID and gets epoch + 1 (a new ID when the epoch would overflow).
-// - Transactional producers are refused until transactions are implemented.
+// - Transactional producers (a transactional id) are the transaction coordinator's
+//   (src/txn/transaction-coordinator.ts): epoch bump, fencing, abort of the old instance's
+//   transaction, INVALID_TRANSACTION_TIMEOUT past transaction.max.timeout.ms. Before v4 a fenced
+//   producer gets INVALID_PRODUCER_EPOCH (PRODUCER_FENCED did not exist yet).
 // - A failed ID block reservation answers COORDINATOR_LOAD_IN_PROGRESS (retriable); the next request retries it.
 // v2: flexible. v3: producerId/producerEpoch in the request. v4: PRODUCER_FENCED.
 import { ApiKey } from '../../protocol/generated/apis.js';
@@ -25,10 +28,17 @@ export const initProducerIdHandler = defineHandler<
   versions: [0, 5],
   async handle(ctx, req) {
     if (req.transactionalId !== null) {
+      const r = await ctx.services.transactions.initProducerId(
+        req.transactionalId,
+        req.transactionTimeoutMs,
+        Number(req.producerId),
+        req.producerEpoch,
+      );
+      const fencedOld = r.errorCode === ErrorCode.PRODUCER_FENCED && ctx.header.apiVersion < 4;
       return {
-        errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-        producerId: -1n,
-        producerEpoch: -1,
+        errorCode: fencedOld ? ErrorCode.INVALID_PRODUCER_EPOCH : r.errorCode,
+        producerId: BigInt(r.producerId),
+        producerEpoch: r.producerEpoch,
       };
     }
     if (req.producerId >= 0n && req.producerEpoch >= 0 && req.producerEpoch < MAX_EPOCH) {

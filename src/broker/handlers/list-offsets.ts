@@ -1,6 +1,6 @@
 // ListOffsets (key 2), versions 0-10.
-// - Timestamp -1 (latest): the high watermark, or the last stable offset for read_committed (equal
-//   without transactions), with the current leader epoch. -2 (earliest): the log start offset with
+// - Timestamp -1 (latest): the high watermark, or the last stable offset for read_committed (below
+//   the oldest ongoing transaction), with the current leader epoch. -2 (earliest): the log start offset with
 //   the epoch that covers it. -3 (max timestamp, v7+): the first record carrying the largest
 //   timestamp. -4 (earliest local, v8+): as -2 (no tiered storage). Any other timestamp: the first
 //   record whose own timestamp is at least that (the batch is searched record by record, as Kafka
@@ -52,7 +52,12 @@ export const listOffsetsHandler = defineHandler<ListOffsetsRequest, DeepPartial<
               if (leaderError !== ErrorCode.NONE) return fail(leaderError);
               try {
                 const epoch = replicas.leaderEpochOf(t.name, p.partitionIndex);
-                const { offset, timestamp, leaderEpoch } = await lookup(log, Number(p.timestamp), epoch);
+                const { offset, timestamp, leaderEpoch } = await lookup(
+                  log,
+                  Number(p.timestamp),
+                  epoch,
+                  req.isolationLevel === READ_COMMITTED,
+                );
                 return {
                   partitionIndex: p.partitionIndex,
                   errorCode: ErrorCode.NONE,
@@ -82,11 +87,22 @@ interface Found {
 
 const NOT_FOUND: Found = { offset: -1, timestamp: -1, leaderEpoch: -1 };
 
-async function lookup(log: UnifiedLog, timestamp: number, currentEpoch: number): Promise<Found> {
+const READ_COMMITTED = 1;
+
+async function lookup(
+  log: UnifiedLog,
+  timestamp: number,
+  currentEpoch: number,
+  readCommitted: boolean,
+): Promise<Found> {
   switch (timestamp) {
     case LATEST_TIMESTAMP:
       // Kafka answers with the partition's current leader epoch, even for an empty log.
-      return { offset: log.highWatermark, timestamp: -1, leaderEpoch: currentEpoch };
+      return {
+        offset: readCommitted ? log.lastStableOffset : log.highWatermark,
+        timestamp: -1,
+        leaderEpoch: currentEpoch,
+      };
     case EARLIEST_TIMESTAMP:
     case EARLIEST_LOCAL_TIMESTAMP: {
       const offset = log.logStartOffset;

@@ -2,7 +2,9 @@
 // - Committed offset, leader epoch and metadata per partition; a partition without a commit gets
 //   offset -1, metadata "" and no error (as Kafka).
 // - Topics null (v2+) = every partition the group committed.
-// - RequireStable (v7+): there are no pending transactional offsets here, so every answer is stable.
+// - RequireStable (v7+, KIP-447): a partition with offsets committed by a transaction that is not
+//   decided yet answers UNSTABLE_OFFSET_COMMIT (the consumer retries); without it, the last
+//   committed offset is answered.
 // - v9 member id / epoch of a consumer-protocol group's member: UNKNOWN_MEMBER_ID or
 //   STALE_MEMBER_EPOCH when they are not current (none sent = an admin fetch, always allowed).
 // v1: offsets from __consumer_offsets. v2: null topics, top-level error. v3: throttle.
@@ -23,6 +25,7 @@ export const offsetFetchHandler = defineHandler<OffsetFetchRequest, DeepPartial<
   handle(ctx, req) {
     const { groups } = ctx.services;
     const version = ctx.header.apiVersion;
+    const requireStable = version >= 7 && req.requireStable;
     const fetch = (groupId: string, topics: TopicsIn, member: Member | null = null) => {
       const r = groups.fetchOffsets(
         groupId,
@@ -47,13 +50,23 @@ export const offsetFetchHandler = defineHandler<OffsetFetchRequest, DeepPartial<
         errorCode: r.errorCode,
         topics: out.map((t) => ({
           name: t.name,
-          partitions: t.partitions.map((p) => ({
-            partitionIndex: p.partition,
-            committedOffset: BigInt(p.offset),
-            committedLeaderEpoch: p.leaderEpoch,
-            metadata: p.metadata,
-            errorCode: p.errorCode,
-          })),
+          partitions: t.partitions.map((p) =>
+            requireStable && groups.txnOffsets.isPending(groupId, t.name, p.partition)
+              ? {
+                  partitionIndex: p.partition,
+                  committedOffset: -1n,
+                  committedLeaderEpoch: -1,
+                  metadata: '',
+                  errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT,
+                }
+              : {
+                  partitionIndex: p.partition,
+                  committedOffset: BigInt(p.offset),
+                  committedLeaderEpoch: p.leaderEpoch,
+                  metadata: p.metadata,
+                  errorCode: p.errorCode,
+                },
+          ),
         })),
       };
     };

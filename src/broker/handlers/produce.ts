@@ -11,6 +11,9 @@
 //   compacted topic, listed one by one in RecordErrors), OUT_OF_ORDER_SEQUENCE_NUMBER (idempotence),
 //   INVALID_TOPIC_EXCEPTION (internal topics such as __consumer_offsets: only the broker writes them,
 //   or a client whose client.id is Kafka's "__admin_client", as Kafka allows).
+// - Transactional producers (TransactionalId): a partition not added to the ongoing transaction is
+//   refused with INVALID_TXN_STATE, an older epoch with INVALID_PRODUCER_EPOCH (KIP-890 part 1,
+//   src/txn/produce-verification.ts); the log itself fences epochs older than its last marker's.
 // - Batches are stored as the client sent them; only baseOffset and the leader epoch are rewritten.
 //   v0-2 carry magic 0/1 message sets, converted to v2 batches on append.
 // v1: throttle. v2: LogAppendTime. v3: transactional id, magic 2. v5: log start offset.
@@ -25,6 +28,7 @@ import type { DeepPartial } from '../../protocol/schema.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { defineHandler } from '../handler.js';
 import { INTERNAL_TOPICS } from '../topic-manager.js';
+import { verifyTransactionalProduce } from '../../txn/produce-verification.js';
 
 /** Kafka's AdminUtils.ADMIN_CLIENT_ID: the one client.id KafkaApis lets append to internal topics. */
 const ADMIN_CLIENT_ID = '__admin_client';
@@ -46,12 +50,21 @@ export const produceHandler = defineHandler<ProduceRequest, DeepPartial<ProduceR
               return { index: p.index, errorCode: ErrorCode.INVALID_REQUIRED_ACKS, baseOffset: -1n };
             }
             if (req.transactionalId !== null) {
-              return {
-                index: p.index,
-                errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-                errorMessage: 'Transactions are not supported by this broker yet.',
-                baseOffset: -1n,
-              };
+              const code = verifyTransactionalProduce(
+                ctx.services.transactions,
+                req.transactionalId,
+                topic.name,
+                p.index,
+                p.records,
+              );
+              if (code !== ErrorCode.NONE) {
+                return {
+                  index: p.index,
+                  errorCode: code,
+                  errorMessage: 'The partition is not part of an ongoing transaction of this producer.',
+                  baseOffset: -1n,
+                };
+              }
             }
             if (INTERNAL_TOPICS.has(topic.name) && !internalAllowed) {
               // Forged commits in __consumer_offsets would be replayed as other groups' offsets.

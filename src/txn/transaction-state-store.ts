@@ -1,0 +1,152 @@
+// The transaction coordinator's durable state: __transaction_state, a compacted internal topic on
+// the broker's own log (Kafka's TransactionStateManager). A transactional id lives in partition
+// abs(transactionalId.hashCode) % transaction.state.log.num.partitions, as in Kafka.
+// - write(): one record batch per state change, resolved once written (fsynced with
+//   log.flush.before.ack; in a cluster once the partition's ISR has it), so the coordinator answers
+//   only after its decision is durable.
+// - loadPartition(): reads a partition from its log start to its end (startup, or a cluster member
+//   becoming its leader); a damaged batch is skipped with a warning.
+import { TopicError, type TopicManager } from '../broker/topic-manager.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { LocalClusterView } from '../cluster/cluster-view.js';
+import { partitionForGroup } from '../group/offsets-records.js';
+import type { OffsetsReplication } from '../group/offset-manager.js';
+import type { Logger } from '../logger.js';
+import { decodeBatchSync, encodeBatchSync, iterateBatches, readBatchInfo } from '../protocol/records.js';
+import { CorruptBatchError } from '../storage/errors.js';
+import type { LogManager } from '../storage/log-manager.js';
+
+export const TRANSACTION_STATE_TOPIC = '__transaction_state';
+const LOAD_READ_BYTES = 4 * 1024 * 1024;
+
+export interface TxnStateRecord {
+  key: Buffer;
+  /** null = tombstone. */
+  value: Buffer | null;
+}
+
+export class TransactionStateStore {
+  private numPartitionsValue: number;
+  /** Cluster mode: stamping and replication of the coordinator's writes; null on a single node. */
+  replication: OffsetsReplication | null = null;
+
+  constructor(
+    private readonly topics: TopicManager,
+    private readonly logs: LogManager,
+    configuredPartitions: number,
+    private readonly segmentBytes: number,
+    private readonly logger: Logger,
+  ) {
+    this.numPartitionsValue = configuredPartitions;
+  }
+
+  get numPartitions(): number {
+    return this.numPartitionsValue;
+  }
+
+  /** Kafka's partitionFor(transactionalId): the same Java String.hashCode rule as for groups. */
+  partitionFor(transactionalId: string): number {
+    return partitionForGroup(transactionalId, this.numPartitionsValue);
+  }
+
+  /** The coordinator epoch of a partition (its leader epoch), stamped into markers. */
+  coordinatorEpoch(partition: number): number {
+    return this.replication?.leaderEpochOf(partition) ?? LocalClusterView.LEADER_EPOCH;
+  }
+
+  /** Whether __transaction_state exists (it is created by the first transactional producer, as in Kafka). */
+  topicExists(): boolean {
+    const existing = this.topics.get(TRANSACTION_STATE_TOPIC);
+    if (existing) this.numPartitionsValue = existing.partitions;
+    return existing !== undefined;
+  }
+
+  /** Creates __transaction_state (compacted) unless it exists; an existing topic keeps its partition count. */
+  async ensureTopic(): Promise<void> {
+    const existing = this.topics.get(TRANSACTION_STATE_TOPIC);
+    if (existing) {
+      this.numPartitionsValue = existing.partitions;
+      return;
+    }
+    let created;
+    try {
+      created = await this.topics.create({
+        name: TRANSACTION_STATE_TOPIC,
+        numPartitions: this.numPartitionsValue,
+        replicationFactor: 1,
+        configs: { 'cleanup.policy': 'compact', 'segment.bytes': String(this.segmentBytes) },
+      });
+    } catch (err) {
+      // In a cluster another broker may create it first.
+      const other = this.topics.get(TRANSACTION_STATE_TOPIC);
+      if (!(err instanceof TopicError && err.code === ErrorCode.TOPIC_ALREADY_EXISTS) || !other) throw err;
+      created = other;
+    }
+    this.numPartitionsValue = created.partitions;
+  }
+
+  /** Appends one record for `transactionalId`; resolves when durable. Throws on storage errors. */
+  async write(transactionalId: string, record: TxnStateRecord): Promise<void> {
+    const partition = this.partitionFor(transactionalId);
+    const log = this.logs.getLog(TRANSACTION_STATE_TOPIC, partition);
+    if (!log) throw new Error(`${TRANSACTION_STATE_TOPIC} partition ${partition} is not available`);
+    const replication = this.replication;
+    if (replication !== null && !replication.isLeader(partition)) {
+      throw new Error(`this broker does not lead ${TRANSACTION_STATE_TOPIC} partition ${partition}`);
+    }
+    const leaderEpoch = replication?.leaderEpochOf(partition) ?? LocalClusterView.LEADER_EPOCH;
+    const batch = encodeBatchSync({ records: [record], partitionLeaderEpoch: leaderEpoch });
+    const result = log.append(batch, { leaderEpoch, assignOffsets: true });
+    await result.durable;
+    if (replication !== null) await replication.awaitReplicated(partition, result.lastOffset + 1);
+  }
+
+  /** Visits every record of one partition in log order. */
+  async loadPartition(p: number, visit: (record: TxnStateRecord) => void): Promise<number> {
+    const log = this.logs.getLog(TRANSACTION_STATE_TOPIC, p);
+    if (!log) return 0;
+    let count = 0;
+    let offset = log.logStartOffset;
+    const end = log.logEndOffset;
+    while (offset < end) {
+      let read;
+      try {
+        read = await log.read(offset, LOAD_READ_BYTES, { minOneBatch: true, maxOffset: end });
+      } catch (err) {
+        if (!(err instanceof CorruptBatchError)) throw err;
+        this.logger.warn('Skipping a corrupt __transaction_state batch', {
+          partition: p,
+          offset: err.batchBaseOffset,
+        });
+        offset = err.resumeOffset;
+        continue;
+      }
+      if (read.records.length === 0) break;
+      let next = offset;
+      for (const { pos } of iterateBatches(read.records)) {
+        const info = readBatchInfo(read.records, pos);
+        next = info.lastOffset + 1;
+        if (info.isControl) continue;
+        let records;
+        try {
+          ({ records } = decodeBatchSync(read.records, pos));
+        } catch (err) {
+          this.logger.warn('Skipping an undecodable __transaction_state batch', {
+            partition: p,
+            offset: info.baseOffset,
+            err: String(err),
+          });
+          continue;
+        }
+        for (const r of records) {
+          if (r.offset < offset || r.key === null) continue;
+          visit({ key: Buffer.from(r.key), value: r.value === null ? null : Buffer.from(r.value) });
+          count++;
+        }
+      }
+      if (next <= offset) break;
+      offset = next;
+    }
+    return count;
+  }
+}
