@@ -16,6 +16,7 @@
 //   the old instance's later writes fail with INVALID_PRODUCER_EPOCH / PRODUCER_FENCED.
 // - Cluster mode: the coordinator of an id is the leader of its __transaction_state partition; a
 //   broker loads a partition's ids when it becomes the leader and drops them when it stops.
+import { crashPoint } from '../broker/crash-points.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
 import {
@@ -440,9 +441,11 @@ export class TransactionCoordinator {
       commit,
       coordinatorEpoch: this.store.coordinatorEpoch(this.store.partitionFor(transactionalId)),
     };
+    crashPoint('txn:after-prepare');
     const results = await Promise.all(
       partitionList(m).map(async ({ topic, partition }) => {
         const code = await this.sendMarker(topic, partition, marker);
+        crashPoint('txn:after-first-marker');
         // A partition that is gone (topic deleted) needs no marker, as in Kafka.
         return code === ErrorCode.NONE || code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
           ? null
