@@ -794,6 +794,8 @@ export class UnifiedLog {
     const doomed = this.segments.splice(0, count);
     const newStart = this.segments[0]!.baseOffset;
     for (const s of doomed) this.dirty.delete(s);
+    // Their aborted transactions go with them, as Kafka's TransactionIndex does.
+    this.track(this.txnIndex.dropSegments(doomed.map((s) => s.baseOffset)), 'txn index');
     if (newStart > this.logStartOffsetValue) {
       this.logStartOffsetValue = newStart;
       if (this.epochCache.truncateFromStart(newStart))
