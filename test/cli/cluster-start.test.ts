@@ -197,3 +197,21 @@ test('brook cluster start: a taken port fails in one sentence before anything st
     removeDir(dir);
   }
 });
+
+test('brook cluster start without Java says which Debian package to install, in one sentence', async () => {
+  const dir = makeTempDir('brook-cluster-start-');
+  try {
+    const r = await runCommand(
+      process.execPath,
+      ['--import', 'tsx', CLI, 'cluster', 'start', '--brokers', '1', '--data-dir', dir],
+      // No directory on PATH holds java (node itself is run by its absolute path).
+      { cwd: REPO_ROOT, timeoutMs: 60_000, env: { PATH: '/nonexistent' } },
+    );
+    assert.equal(r.code, 1);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /is not installed.*Debian.s "zookeeper" package/);
+  } finally {
+    removeDir(dir);
+  }
+});
