@@ -19,7 +19,7 @@ import {
 import { hasZooKeeper, requireTool } from '../helpers/external.js';
 import { startZooKeeper, type ZooKeeper } from '../helpers/zookeeper.js';
 
-const SESSION_MS = 4000;
+const SESSION_MS = 6000;
 
 function clusterConfig(
   zk: ZooKeeper,

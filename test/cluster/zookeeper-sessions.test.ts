@@ -18,7 +18,7 @@ import {
 import { hasZooKeeper, requireTool } from '../helpers/external.js';
 import { startZooKeeper, type ZooKeeper } from '../helpers/zookeeper.js';
 
-const SESSION_MS = 3000;
+const SESSION_MS = 6000;
 
 function config(zk: ZooKeeper, nodeId: number, extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -149,6 +149,29 @@ test('a broker whose ZooKeeper session expires loses its leaderships, then regis
   assert.match(proc.proc.stderr(), /ZooKeeper session lost/);
   // Nothing forced: the partition stays with broker 1.
   assert.equal(view(b1).partitionState(topic, 0)!.leader, 1);
+});
+
+test('while its ZooKeeper session is lost a broker leads nothing; when it is back, it leads (and controls) again', async (t) => {
+  if (!(await need(t))) return;
+  const zk = await startZooKeeper(1);
+  const b1 = await startTestBroker(config(zk, 1));
+  t.after(async () => {
+    await b1.stop();
+    await zk.stop();
+  });
+  const topic = await createAssigned(b1, [[1]]);
+  const leads = () => b1.broker.services.replicas.replica(topic, 0)?.isLeader === true;
+  await waitFor('leader', leads);
+  await waitFor('controller', () => b1.broker.clusterController?.isActive);
+  await zk.servers[0]!.kill();
+  await waitFor('session lost', () => !view(b1).sessionValid, SESSION_MS + 10_000);
+  await waitFor('no longer leading', () => !leads(), 15_000);
+  assert.equal(b1.broker.clusterController?.isActive, false, 'the controller resigned');
+  await zk.servers[0]!.restart();
+  await waitFor('session back', () => view(b1).sessionValid, 60_000);
+  await waitFor('leading again', leads, 30_000);
+  await waitFor('controller again', () => b1.broker.clusterController?.isActive, 30_000);
+  assert.ok(view(b1).broker(1), 'registered');
 });
 
 test('a three-server ZooKeeper ensemble keeps the cluster working when one server is killed', async (t) => {

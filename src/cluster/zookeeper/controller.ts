@@ -121,6 +121,7 @@ export class Controller {
     if (this.stopped || this.active || !this.store.sessionValid) return;
     if (this.store.controllerId() !== -1 && this.store.controllerId() !== this.store.localNodeId) return;
     try {
+      if (await this.resume()) return;
       const current = await this.store.session.get(ZNODES.controllerEpoch);
       const epoch = current === null ? 1 : Number(current.data.toString('utf8')) + 1;
       const ops: ZkOp[] = [
@@ -155,6 +156,25 @@ export class Controller {
       this.opts.logger.warn('Standing for controller failed; trying again', { error: String(err) });
       this.retryLater(() => void this.elect());
     }
+  }
+
+  /**
+   * After a lost session came back: /controller may still be ours (the session survived), and
+   * nobody else can win while it exists. Resumes with the epoch this broker holds.
+   */
+  private async resume(): Promise<boolean> {
+    const session = this.store.session;
+    if ((await session.ephemeralOwner(ZNODES.controller)) !== session.sessionId) return false;
+    const current = await session.get(ZNODES.controllerEpoch);
+    if (current === null || this.stopped) return false;
+    this.epoch = Number(current.data.toString('utf8'));
+    this.epochVersion = current.version;
+    this.active = true;
+    this.opts.logger.info('Still the controller after the ZooKeeper session came back', {
+      epoch: this.epoch,
+    });
+    this.schedule();
+    return true;
   }
 
   private retryLater(fn: () => void): void {
