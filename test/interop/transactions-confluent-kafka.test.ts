@@ -7,15 +7,24 @@
 // - the broker killed (-9) mid-transaction: after restart the ongoing transaction is still open
 //   (LSO held), the coordinator aborts it at its timeout, consumers move past it; aborted records
 //   stay hidden across the restart (.txnindex);
+// - consume-transform-produce with send_offsets_to_transaction (clients/cfk-txn-processor.py), the
+//   processor kill -9ed three times: the read_committed output holds every input once, in order;
 // - the broker killed between the commit decision and its markers (PrepareCommit, crash points):
 //   after restart the transaction is committed everywhere.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, test, type TestContext } from 'node:test';
 import { makeTempDir, removeDir, spawnBrokerProcess, uniqueTopic, withBroker } from '../helpers/broker.js';
 import { hasConfluentKafkaPython, requireTool } from '../helpers/external.js';
-import { runPythonWithParams } from '../helpers/run.js';
+import { PYTHON } from '../helpers/external.js';
+import { runPythonWithParams, spawnLongRunning, type LongRunning } from '../helpers/run.js';
+
+const PROCESSOR = join(dirname(fileURLToPath(import.meta.url)), 'clients', 'cfk-txn-processor.py');
+/** Input records of the consume-transform-produce run (BROOK_TXN_CTP_RECORDS=100000: the issue's size). */
+const CTP_RECORDS = Number(process.env.BROOK_TXN_CTP_RECORDS ?? 20_000);
+const CTP_KILLS = 3;
 
 const TEST_TIMEOUT_MS = 180_000;
 const PY_TIMEOUT_MS = 90_000;
@@ -169,6 +178,37 @@ print(json.dumps({'committed': consume(topic, 2, 'read_committed'),
                   'hws': end_offsets(topic, 2, 'read_uncommitted')}))
 `;
 
+const PRODUCE_INPUT = String.raw`
+create_topic(P['input'], 3)
+create_topic(P['output'], 3)
+p = Producer({'bootstrap.servers': BS, 'linger.ms': 20})
+for i in range(P['n']):
+    p.produce(P['input'], value=b'm-%d' % i, partition=i % 3)
+    if i % 10000 == 0:
+        p.flush(30)
+p.flush(60)
+print(json.dumps({}))
+`;
+
+const READ_OUTPUT = String.raw`
+c = Consumer({'bootstrap.servers': BS, 'group.id': 'ctp-check', 'isolation.level': 'read_committed',
+              'enable.auto.commit': False})
+c.assign([TopicPartition(P['output'], i, OFFSET_BEGINNING) for i in range(3)])
+out = [[], [], []]
+end = time.time() + 120
+last = time.time()
+total = 0
+while time.time() < end and (total < P['n'] or time.time() - last < 2):
+    for m in c.consume(1000, timeout=0.5):
+        if m.error():
+            continue
+        out[m.partition()].append(int(m.value()[len(b'out-m-'):]))
+        total += 1
+        last = time.time()
+c.close()
+print(json.dumps({'partitions': out}))
+`;
+
 interface ReadBoth {
   committed: string[];
   uncommitted: string[];
@@ -305,6 +345,69 @@ describe(
           await broker.waitExit();
           removeDir(dataDir);
         }
+      },
+    );
+
+    test(
+      `consume-transform-produce with send_offsets_to_transaction, processor kill -9ed ${CTP_KILLS} times: every input exactly once`,
+      {
+        timeout: TEST_TIMEOUT_MS * 2,
+      },
+      async (t) => {
+        if (!(await needClient(t))) return;
+        await withBroker({ config: { 'group.initial.rebalance.delay.ms': '0' } }, async (b) => {
+          const input = uniqueTopic('cfk-in');
+          const output = uniqueTopic('cfk-out');
+          await runPythonWithParams(
+            IMPORTS + PRODUCE_INPUT,
+            { bootstrap: b.bootstrapServers, input, output, n: CTP_RECORDS },
+            PY_TIMEOUT_MS,
+          );
+          const env = {
+            BOOTSTRAP: b.bootstrapServers,
+            INPUT: input,
+            OUTPUT: output,
+            GROUP: 'cfk-ctp',
+            TXN_ID: 'cfk-ctp-1',
+          };
+          const spawnProcessor = (): LongRunning => spawnLongRunning(PYTHON, ['-u', PROCESSOR], { env });
+          const committed = (p: LongRunning): number =>
+            p.lines.reduce(
+              (n, l) => n + (l.includes('"committed"') ? (JSON.parse(l) as { count: number }).count : 0),
+              0,
+            );
+          let total = 0;
+          for (let k = 0; k < CTP_KILLS; k++) {
+            const proc = spawnProcessor();
+            const deadline = Date.now() + 90_000;
+            while (committed(proc) < CTP_RECORDS / (CTP_KILLS + 2) && Date.now() < deadline) {
+              await new Promise((r) => setTimeout(r, 100));
+            }
+            proc.kill('SIGKILL');
+            await proc.waitExit();
+            assert.ok(committed(proc) > 0, `run ${k} committed nothing: ${proc.stderr().slice(-2000)}`);
+            total += committed(proc);
+          }
+          const last = spawnProcessor();
+          try {
+            const deadline = Date.now() + 180_000;
+            while (total + committed(last) < CTP_RECORDS && Date.now() < deadline) {
+              await new Promise((r) => setTimeout(r, 200));
+            }
+            const r = await runPythonWithParams<{ partitions: number[][] }>(
+              IMPORTS + READ_OUTPUT,
+              { bootstrap: b.bootstrapServers, output, n: CTP_RECORDS },
+              PY_TIMEOUT_MS * 2,
+            );
+            for (let p = 0; p < 3; p++) {
+              const want = Array.from({ length: CTP_RECORDS }, (_, i) => i).filter((i) => i % 3 === p);
+              assert.deepEqual(r.partitions[p], want, `partition ${p}: every input once, in order`);
+            }
+          } finally {
+            last.kill('SIGKILL');
+            await last.waitExit();
+          }
+        });
       },
     );
 
