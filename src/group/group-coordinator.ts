@@ -134,6 +134,7 @@ export class GroupCoordinator {
       config.offsetsTopicNumPartitions,
       config.offsetsTopicSegmentBytes,
       logger,
+      config.offsetsTopicReplicationFactor,
     );
     const groupConfig: GroupConfig = {
       initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
@@ -276,6 +277,7 @@ export class GroupCoordinator {
 
   /** Stops timers and answers waiting joins and syncs, then waits for a running expiry pass. */
   async stop(): Promise<void> {
+    this.store.stopRetrying();
     clearInterval(this.retentionTimer);
     this.shutdown();
     await this.retentionRun;

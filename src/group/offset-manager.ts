@@ -52,12 +52,18 @@ export class OffsetManager {
   /** Cluster mode: how commits are stamped and replicated (ReplicaManager); null on a single node. */
   replication: OffsetsReplication | null = null;
 
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retrying = false;
+  private toldWaiting = false;
+
   constructor(
     private readonly topics: TopicManager,
     private readonly logs: LogManager,
     configuredPartitions: number,
     private readonly segmentBytes: number,
     private readonly logger: Logger,
+    /** offsets.topic.replication.factor (cluster mode only; a single node has one replica). */
+    private readonly replicationFactor = 1,
   ) {
     this.numPartitions = configuredPartitions;
   }
@@ -66,8 +72,59 @@ export class OffsetManager {
     return partitionForGroup(groupId, this.numPartitions);
   }
 
-  /** Creates __consumer_offsets (compacted) unless it exists; an existing topic keeps its partition count. */
+  /**
+   * Creates __consumer_offsets (compacted) unless it exists; an existing topic keeps its partition count.
+   * Cluster mode: with offsets.topic.replication.factor replicas, as Kafka. While fewer brokers are live
+   * (the first broker of a cluster starting) it is not created with fewer replicas, which would leave the
+   * groups on one broker for good: creation is retried every second until enough brokers are live, and
+   * until then FindCoordinator answers COORDINATOR_NOT_AVAILABLE. Another broker creating it first is
+   * fine (the topic may not have reached our view yet).
+   */
   async ensureTopic(): Promise<void> {
+    if (this.replication === null) {
+      await this.createTopic(1);
+      return;
+    }
+    if (await this.tryCreateInCluster()) return;
+    this.retryTimer = setInterval(() => {
+      if (this.retrying) return;
+      this.retrying = true;
+      void this.tryCreateInCluster()
+        .then((done) => {
+          if (done) this.stopRetrying();
+        })
+        .finally(() => {
+          this.retrying = false;
+        });
+    }, 1000);
+    this.retryTimer.unref();
+  }
+
+  stopRetrying(): void {
+    if (this.retryTimer !== null) clearInterval(this.retryTimer);
+    this.retryTimer = null;
+  }
+
+  private async tryCreateInCluster(): Promise<boolean> {
+    try {
+      await this.createTopic(this.replicationFactor);
+      return true;
+    } catch (err) {
+      if (err instanceof TopicError && err.code === ErrorCode.TOPIC_ALREADY_EXISTS) return true;
+      if (!(err instanceof TopicError && err.code === ErrorCode.INVALID_REPLICATION_FACTOR)) {
+        this.logger.warn('Creating __consumer_offsets failed; retrying', { err: (err as Error).message });
+      } else if (!this.toldWaiting) {
+        this.toldWaiting = true;
+        this.logger.info(
+          '__consumer_offsets waits for offsets.topic.replication.factor live brokers before it is created',
+          { replicationFactor: this.replicationFactor },
+        );
+      }
+      return false;
+    }
+  }
+
+  private async createTopic(replicationFactor: number): Promise<void> {
     const existing = this.topics.get(OFFSETS_TOPIC);
     if (existing) {
       this.numPartitions = existing.partitions;
@@ -78,7 +135,7 @@ export class OffsetManager {
       created = await this.topics.create({
         name: OFFSETS_TOPIC,
         numPartitions: this.numPartitions,
-        replicationFactor: 1,
+        replicationFactor,
         configs: { 'cleanup.policy': 'compact', 'segment.bytes': String(this.segmentBytes) },
       });
     } catch (err) {
