@@ -79,6 +79,8 @@ export class ZkSession extends EventEmitter {
   private client!: zookeeper.Client;
   private closed = false;
   private lost = false;
+  /** A new session is being opened after expiry (renew()); its connect is not a reconnect. */
+  private renewing = false;
   private lostTimer: NodeJS.Timeout | null = null;
 
   private constructor(private readonly opts: ZkSessionOptions) {
@@ -132,7 +134,10 @@ export class ZkSession extends EventEmitter {
     client.on('connected', () => {
       if (this.client !== client || this.closed) return;
       this.clearLostTimer();
-      if (this.lost) {
+      // A new session after expiry is renew()'s to announce ('renewed'): saying 'reconnected' too made the
+      // store re-read on the old generation at the same time, and those reads took the new session's
+      // watches, so the broker stopped seeing partition state changes.
+      if (this.lost && !this.renewing) {
         this.lost = false;
         this.opts.logger.info('ZooKeeper session is back');
         this.emit('reconnected');
@@ -142,6 +147,7 @@ export class ZkSession extends EventEmitter {
       if (this.client !== client || this.closed) return;
       this.markLost('the ZooKeeper session expired');
       client.close();
+      this.renewing = true;
       void this.renew();
     });
     return client;
@@ -188,6 +194,7 @@ export class ZkSession extends EventEmitter {
     while (!this.closed) {
       try {
         await this.connect();
+        this.renewing = false;
         this.lost = false;
         this.opts.logger.info('New ZooKeeper session after expiry', { sessionId: this.sessionId });
         this.emit('renewed');
