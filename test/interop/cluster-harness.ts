@@ -3,7 +3,7 @@
 // confluent-kafka (librdkafka) idempotent acks=all producer writing sequence numbers whose every acknowledged
 // record is then checked exactly once and in order per partition.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Admin } from '../../src/client/index.js';
 import { Cluster } from '../../src/client/cluster.js';
@@ -88,7 +88,7 @@ export class ProcessCluster {
       'replica.lag.time.max.ms': '10000',
       'replica.fetch.wait.max.ms': '100',
       'group.initial.rebalance.delay.ms': '0',
-      'log.level': 'info',
+      'log.level': process.env.BROOK_ACC_LOG_LEVEL ?? 'info',
       ...extra,
     };
     const c = new ProcessCluster(zk, nodes, config);
@@ -134,6 +134,16 @@ export class ProcessCluster {
     x.stopped = false;
   }
 
+  /** BROOK_ACC_LOGS=<dir>: every broker process's output so far is appended to <dir>/broker-<id>.log. */
+  private saveLog(x: Node): void {
+    const dir = process.env.BROOK_ACC_LOGS;
+    if (!dir || !x.proc) return;
+    appendFileSync(
+      join(dir, `broker-${x.id}.log`),
+      x.proc.proc.lines.join('\n') + '\n' + x.proc.proc.stderr(),
+    );
+  }
+
   /** kill -9 by PID. */
   async kill9(id: number): Promise<void> {
     const x = this.node(id);
@@ -141,6 +151,7 @@ export class ProcessCluster {
     if (x.stopped) x.proc.kill('SIGCONT');
     x.proc.kill('SIGKILL');
     await x.proc.waitExit();
+    this.saveLog(x);
     x.proc = null;
     x.stopped = false;
   }
@@ -220,15 +231,32 @@ export class ProcessCluster {
 
   /** Waits until every partition of topic has a live leader and its full ISR back. */
   async waitFullIsr(topic: string, timeoutMs = 60_000): Promise<PartitionInfo[]> {
-    return waitFor(
-      `${topic}: full ISR everywhere`,
-      async () => {
-        const d = await this.describe(topic).catch(() => null);
-        return d !== null && d.every((p) => p.leader > 0 && p.isr.length === p.replicas.length) ? d : null;
-      },
-      timeoutMs,
-      500,
-    );
+    let last: unknown = null;
+    try {
+      return await waitFor(
+        `${topic}: full ISR everywhere`,
+        async () => {
+          const d = await this.describe(topic).catch((e: unknown) => e);
+          last = d;
+          return Array.isArray(d) &&
+            (d as PartitionInfo[]).every((p) => p.leader > 0 && p.isr.length === p.replicas.length)
+            ? (d as PartitionInfo[])
+            : null;
+        },
+        timeoutMs,
+        500,
+      );
+    } catch (e) {
+      throw new Error(
+        `${(e as Error).message}; last metadata: ${last instanceof Error ? last.message : JSON.stringify(last)}\n${this.tails()}`,
+        { cause: e },
+      );
+    }
+  }
+
+  /** Every broker's last log lines, for a failure message. */
+  tails(n = 30): string {
+    return this.ids.map((id) => `--- broker ${id} ---\n${this.tail(id, n)}`).join('\n');
   }
 
   async stop(): Promise<void> {
@@ -237,6 +265,7 @@ export class ProcessCluster {
         x.proc.kill('SIGCONT');
         x.proc.kill('SIGKILL');
         await x.proc.waitExit();
+        this.saveLog(x);
         x.proc = null;
       }
     }
@@ -299,6 +328,8 @@ export interface ProducerRun {
   acked(): number;
   /** SIGTERM, flush, and the final per-seq results. */
   finish(): Promise<ProducerResult>;
+  /** SIGKILL (a test that already failed). */
+  abort(): Promise<void>;
 }
 
 export interface ProducerResult {
@@ -329,6 +360,11 @@ export function startProducer(bootstrap: string, topic: string, partitions: numb
   return {
     proc,
     acked: count,
+    async abort() {
+      proc.kill('SIGKILL');
+      await proc.waitExit();
+      removeDir(dir);
+    },
     async finish() {
       proc.kill('SIGTERM');
       const timer = setTimeout(() => proc.kill('SIGKILL'), 180_000);

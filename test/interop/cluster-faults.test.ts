@@ -15,7 +15,7 @@ import {
   sleep,
   startProducer,
   waitFor,
-} from './acceptance-harness.js';
+} from './cluster-harness.js';
 
 const PARTITIONS = 3;
 
@@ -112,7 +112,7 @@ describe('acceptance: no acknowledged write lost across broker faults (3 process
       checkNoLoss('scripted faults', result, back, PARTITIONS);
       assert.equal(back.errors.length, 0, back.errors.join('; '));
     } finally {
-      if (!finished) await producer.finish().catch(() => undefined);
+      if (!finished) await producer.abort();
     }
   });
 });
