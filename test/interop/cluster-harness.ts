@@ -156,10 +156,24 @@ export class ProcessCluster {
     x.stopped = false;
   }
 
+  /**
+   * Starts the broker again on its port and data dir. Restarted within the session timeout of the killed
+   * process, its old registration is still there and the broker refuses to start (as Kafka does); a supervisor
+   * would start it again, and so does this, for up to the session timeout and some.
+   */
   async restart(id: number): Promise<void> {
     const x = this.node(id);
     if (x.proc) await this.kill9(id);
-    await this.startNode(x);
+    const deadline = Date.now() + SESSION_MS + 15_000;
+    for (;;) {
+      try {
+        await this.startNode(x);
+        return;
+      } catch (e) {
+        if (!/already registered in ZooKeeper/.test((e as Error).message) || Date.now() > deadline) throw e;
+        await sleep(1000);
+      }
+    }
   }
 
   sigstop(id: number): void {

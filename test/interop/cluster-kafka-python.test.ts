@@ -274,7 +274,14 @@ describe('acceptance: kafka-python across broker deaths (3 processes, ZooKeeper)
         batch1.map((v) => `b'${v}'`),
       );
       for (const v of inLog) assert.ok(printed(first).includes(`b'${v}'`), `${v} was printed`);
-      assert.deepEqual(inLog, [...batch1, ...batch2], 'each record once in the log');
+      // kafka-python has no idempotence: a batch it retried may be in the log twice (Kafka's at-least-once).
+      assert.deepEqual(inLog.slice(0, 10), batch1, 'the committed records are untouched');
+      assert.deepEqual(
+        [...new Set(inLog.slice(10))].sort(),
+        [...batch2].sort(),
+        'every sent record, nothing else',
+      );
+      if (inLog.length > 20) log(`the producer's retry wrote ${inLog.length - 20} records twice`);
       const newCoord = await waitFor(
         'a new coordinator',
         async () => {
@@ -286,8 +293,8 @@ describe('acceptance: kafka-python across broker deaths (3 processes, ZooKeeper)
       );
       log(`test_group's coordinator moved to port ${newCoord}`);
       await waitFor(
-        'offset 20 committed to the new coordinator',
-        async () => (await committed(c.bootstrap, 'test_group', 'test_topic', 0)) === 20,
+        `offset ${inLog.length} (the log end) committed to the new coordinator`,
+        async () => (await committed(c.bootstrap, 'test_group', 'test_topic', 0)) === inLog.length,
         30_000,
         500,
       );
