@@ -457,6 +457,12 @@ export class Broker {
     );
     const controller = new Controller(zk, {
       uncleanLeaderElection: () => config.uncleanLeaderElectionEnable,
+      autoRebalance: config.autoLeaderRebalanceEnable
+        ? {
+            intervalMs: config.leaderImbalanceCheckIntervalMs,
+            imbalancePercentage: config.leaderImbalancePerBrokerPercentage,
+          }
+        : undefined,
       logger: logger.child({ name: 'controller' }),
     });
     controller.start();

@@ -121,6 +121,27 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     doc: 'Brook: when the cluster metadata is missing or unreadable, rebuild the topic list from the partition directories instead of refusing to start (topic IDs from partition.metadata; topic config overrides reset to the broker defaults). Ignored when the metadata is readable.',
   },
   {
+    name: 'auto.leader.rebalance.enable',
+    type: 'boolean',
+    default: 'true',
+    doc: 'Cluster mode: the controller moves leadership back to preferred replicas (the first of each assignment) when a broker leads too few of its preferred partitions.',
+  },
+  {
+    name: 'leader.imbalance.check.interval.seconds',
+    type: 'long',
+    default: '300',
+    min: 1,
+    doc: 'How often the controller checks the leader imbalance (auto.leader.rebalance.enable).',
+  },
+  {
+    name: 'leader.imbalance.per.broker.percentage',
+    type: 'int',
+    default: '10',
+    min: 0,
+    max: 100,
+    doc: "Share of a broker's preferred partitions led elsewhere above which the controller runs a preferred-leader election for them.",
+  },
+  {
     name: 'zookeeper.connection.timeout.ms',
     type: 'int',
     default: null,

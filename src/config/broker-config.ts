@@ -135,6 +135,12 @@ export interface BrokerConfig {
   zookeeperConnectionTimeoutMs: number;
   /** broker.rack, or null */
   brokerRack: string | null;
+  /** auto.leader.rebalance.enable */
+  autoLeaderRebalanceEnable: boolean;
+  /** leader.imbalance.check.interval.seconds, in ms */
+  leaderImbalanceCheckIntervalMs: number;
+  /** leader.imbalance.per.broker.percentage */
+  leaderImbalancePerBrokerPercentage: number;
   /** Values set in server.properties (or by the embedding code), by Kafka key. */
   readonly staticValues: Readonly<Record<string, string>>;
   /**
@@ -502,6 +508,9 @@ function build(
     zookeeperConnectionTimeoutMs:
       v.opt<number>('zookeeper.connection.timeout.ms') ?? zookeeperSessionTimeoutMs,
     brokerRack: rack === null || rack === '' ? null : rack,
+    autoLeaderRebalanceEnable: b('auto.leader.rebalance.enable'),
+    leaderImbalanceCheckIntervalMs: scaled(n('leader.imbalance.check.interval.seconds'), 1000),
+    leaderImbalancePerBrokerPercentage: n('leader.imbalance.per.broker.percentage'),
     staticValues,
     dynamicValues,
     dynamicBrokerValues,

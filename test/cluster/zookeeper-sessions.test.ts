@@ -260,3 +260,36 @@ test('preferred-leader election gives leadership back; unclean election is off u
   });
   assert.deepEqual(s.isr, [2]);
 });
+
+test('auto.leader.rebalance.enable: the controller gives leadership back to the preferred replica on its own', async (t) => {
+  if (!(await need(t))) return;
+  const zk = await startZooKeeper(1);
+  const dir1 = makeTempDir('brook-zk-auto1-');
+  const extra = { 'auto.leader.rebalance.enable': 'true', 'leader.imbalance.check.interval.seconds': '1' };
+  let b1 = await startTestBroker(config(zk, 1, extra), dir1);
+  const b2 = await startTestBroker(config(zk, 2, extra));
+  const running = new Set([b1, b2]);
+  t.after(async () => {
+    for (const b of running) await b.stop();
+    removeDir(dir1);
+    await zk.stop();
+  });
+  await waitFor('both registered', () => view(b2).liveBrokers().length === 2);
+  const topic = await createAssigned(b2, [[1, 2]]);
+  running.delete(b1);
+  await b1.stop();
+  await waitFor('broker 2 leads', () => view(b2).partitionState(topic, 0)!.leader === 2);
+  const epoch = view(b2).partitionState(topic, 0)!.leaderEpoch;
+  b1 = await startTestBroker(config(zk, 1, extra), dir1);
+  running.add(b1);
+  // Back in the ISR (replication), then the imbalance check elects it: no request needed.
+  const s = await waitFor(
+    'broker 1 leads again by itself',
+    () => {
+      const st = view(b2).partitionState(topic, 0)!;
+      return st.leader === 1 ? st : null;
+    },
+    45_000,
+  );
+  assert.equal(s.leaderEpoch, epoch + 1);
+});

@@ -19,6 +19,8 @@ import { deleteTopicPath, encodeController, topicConfigPath, topicPath, ZNODES }
 export interface ControllerOptions {
   /** unclean.leader.election.enable, read at each election (it is a dynamic config). */
   uncleanLeaderElection: () => boolean;
+  /** auto.leader.rebalance.enable with its interval and per-broker threshold (percent); absent: off. */
+  autoRebalance?: { intervalMs: number; imbalancePercentage: number };
   logger: Logger;
 }
 
@@ -63,6 +65,7 @@ export class Controller {
   private dirty = false;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | null = null;
+  private rebalanceTimer: NodeJS.Timeout | null = null;
   private readonly unsubscribe: (() => void)[] = [];
 
   constructor(
@@ -101,12 +104,23 @@ export class Controller {
       }),
     );
     void this.elect();
+    const rebalance = this.opts.autoRebalance;
+    if (rebalance) {
+      this.rebalanceTimer = setInterval(() => {
+        if (!this.active) return;
+        this.rebalanceIfImbalanced(rebalance.imbalancePercentage).catch((err: unknown) => {
+          this.opts.logger.warn('Automatic preferred-leader election failed', { error: String(err) });
+        });
+      }, rebalance.intervalMs);
+      this.rebalanceTimer.unref();
+    }
   }
 
   stop(): void {
     this.stopped = true;
     this.active = false;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    if (this.rebalanceTimer !== null) clearInterval(this.rebalanceTimer);
     for (const u of this.unsubscribe.splice(0)) u();
   }
 
@@ -463,6 +477,41 @@ export class Controller {
       results.push({ topic, partition, errorCode: ErrorCode.NONE, errorMessage: null, leader });
     }
     return { results, writes };
+  }
+
+  /**
+   * auto.leader.rebalance.enable (Kafka's checkAndTriggerAutoLeaderRebalance): for each live broker,
+   * when more than `percentage` % of the partitions it is preferred leader of are led elsewhere, those
+   * partitions get a preferred-leader election.
+   */
+  async rebalanceIfImbalanced(percentage: number): Promise<{ topic: string; partition: number }[]> {
+    const live = new Set(this.store.liveBrokers().map((b) => b.nodeId));
+    const byPreferred = new Map<
+      number,
+      { total: number; elsewhere: { topic: string; partition: number }[] }
+    >();
+    const deleting = new Set(this.store.deletionRequests());
+    for (const t of this.store.assignments()) {
+      if (deleting.has(t.name)) continue;
+      t.replicas.forEach((replicas, partition) => {
+        const preferred = replicas[0];
+        const s = this.store.partitionState(t.name, partition);
+        if (preferred === undefined || !s || !live.has(preferred)) return;
+        const entry = byPreferred.get(preferred) ?? { total: 0, elsewhere: [] };
+        entry.total++;
+        if (s.leader !== preferred) entry.elsewhere.push({ topic: t.name, partition });
+        byPreferred.set(preferred, entry);
+      });
+    }
+    const wanted = [...byPreferred.values()]
+      .filter((e) => e.total > 0 && (e.elsewhere.length * 100) / e.total > percentage)
+      .flatMap((e) => e.elsewhere);
+    if (wanted.length === 0) return [];
+    const elected = await this.electPreferredLeaders(wanted);
+    if (elected.length > 0) {
+      this.opts.logger.info('Automatic preferred-leader election', { partitions: elected.length });
+    }
+    return elected;
   }
 
   /**
