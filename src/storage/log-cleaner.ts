@@ -14,8 +14,10 @@
 //   appear), producer id/epoch/base sequence, leader epoch, timestamp type and compression codec.
 //   A batch emptied by cleaning is dropped, unless it is its producer's latest batch: then it stays
 //   as an empty batch so producer state (sequence numbers) survives a rebuild from the log, as Kafka does.
-//   Control batches are kept as they are. Transactions are not considered: an aborted record counts
-//   like a committed one (Brook does not keep an aborted-transaction index).
+//   Control batches (transaction markers) are kept as they are. Records of aborted transactions (the
+//   .txnindex) are removed and never count as a key's latest value, so an aborted write cannot
+//   compact away the committed value before it; cleaning stops at the last stable offset, so an
+//   undecided transaction is never cleaned (Kafka's firstUncleanableOffset).
 // - Each segment is rewritten 1:1 (no merging: base offsets and the log start offset never move; a
 //   segment whose records all went stays as an empty file) and swapped with the `.cleaned`/`.swap`
 //   protocol in log-segment.ts; unchanged segments are not rewritten at all.
@@ -265,7 +267,7 @@ export class LogCleaner {
       const worstCase = segment.sizeBytes + records * OFFSET_MAP_ENTRY_OVERHEAD_BYTES;
       if (d > 0 && mapBytes + worstCase > this.dedupeBufferBytes) break;
       await this.forEachBatch(log, segment, async (batch, info) => {
-        if (info.isControl) return;
+        if (info.isControl || isAbortedBatch(log, info)) return;
         for (const r of (await decodeBatch(batch, 0)).records) {
           if (r.key === null || r.offset < firstDirtyOffset) continue;
           const key = keyOf(r.key);
@@ -359,7 +361,9 @@ export class LogCleaner {
     const { records } = await decodeBatch(batch, 0);
     const kept: KafkaRecord[] = [];
     let tombstones = 0;
+    const aborted = isAbortedBatch(log, info);
     for (const r of records) {
+      if (aborted) continue;
       if (r.key !== null) {
         const latest = map.get(keyOf(r.key));
         if (latest !== undefined && r.offset < latest) continue;
@@ -436,4 +440,13 @@ export class LogCleaner {
   private checkAborted(log: UnifiedLog): void {
     if (this.stopped || this.aborted.has(log) || !log.isOpen) throw new CleanAborted('cleaning aborted');
   }
+}
+
+/** Whether a transactional batch belongs to a transaction the .txnindex records as aborted. */
+function isAbortedBatch(log: UnifiedLog, info: BatchInfo): boolean {
+  if (!info.isTransactional || info.isControl) return false;
+  const producerId = Number(info.producerId);
+  return log
+    .abortedTransactions(info.baseOffset, info.baseOffset + 1)
+    .some((t) => t.producerId === producerId && t.firstOffset <= info.baseOffset);
 }

@@ -738,8 +738,8 @@ export class UnifiedLog {
     const lagMs = this.configValue.minCompactionLagMs;
     for (let i = 0; i < this.segments.length - 1; i++) {
       const s = this.segments[i]!;
-      if (this.segments[i + 1]!.baseOffset > this.highWatermarkValue || s.readableBytes !== s.sizeBytes)
-        break;
+      // Below the last stable offset: an undecided transaction is never compacted.
+      if (this.segments[i + 1]!.baseOffset > this.lastStableOffset || s.readableBytes !== s.sizeBytes) break;
       if (lagMs > 0 && s.largestTimestampMs > nowMs - lagMs) break;
       segments.push(s);
     }

@@ -1,10 +1,13 @@
 // Partition-level transaction state: the last stable offset (held by ongoing transactions), the
 // aborted-transaction index (.txnindex per segment, Kafka's 34-byte entries) and their survival of a
-// clean restart, a crash (rebuilt from the log, no duplicates) and segment deletion.
+// clean restart, a crash (rebuilt from the log, no duplicates) and segment deletion; compaction of
+// transactional data.
 import assert from 'node:assert/strict';
 import { cp, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { decodeBatch, encodeBatchSync, iterateBatches } from '../../src/protocol/records.js';
+import { LogCleaner } from '../../src/storage/log-cleaner.js';
 import { encodeMarkerBatch } from '../../src/txn/transaction-markers.js';
 import { UnifiedLog } from '../../src/storage/unified-log.js';
 import { testConfig, valueBatch, withTempDir } from './helpers.js';
@@ -138,5 +141,48 @@ test('deleting a segment deletes its aborted transactions and its .txnindex', as
       [],
       'the deleted segment took its .txnindex with it',
     );
+  });
+});
+
+test('compaction removes aborted records and never lets them replace the committed value of a key', async () => {
+  await withTempDir(async (root) => {
+    const dir = join(root, 't-0');
+    await mkdir(dir, { recursive: true });
+    const log = await UnifiedLog.open(
+      dir,
+      't',
+      0,
+      testConfig({ cleanupPolicy: 'compact', segmentBytes: 600, minCleanableDirtyRatio: 0.01 }),
+      { hadCleanShutdown: false },
+    );
+    const write = (key: string, value: string, txn?: { pid: number; seq: number }) =>
+      log.append(
+        encodeBatchSync({
+          records: [{ key, value }],
+          ...(txn
+            ? { producerId: txn.pid, producerEpoch: 0, baseSequence: txn.seq, transactional: true }
+            : {}),
+        }),
+        { leaderEpoch: 0, assignOffsets: true },
+      ).durable;
+    await write('k', 'committed');
+    await write('k', 'aborted', { pid: 5, seq: 0 });
+    await marker(log, 5, false);
+    for (let i = 0; log.segmentCount < 4; i++) await write(`filler-${i % 3}`, 'x'.repeat(40));
+    const stats = await new LogCleaner(() => [log]).cleanLog(log, Date.now());
+    assert.ok(stats !== null && stats.recordsRemoved > 0, 'the cleaner ran');
+    const values: string[] = [];
+    let offset = log.logStartOffset;
+    while (offset < log.logEndOffset) {
+      const { records } = await log.read(offset, 64 * 1024, { minOneBatch: true });
+      if (records.length === 0) break;
+      for (const { pos } of iterateBatches(records)) {
+        const { info, records: recs } = await decodeBatch(records, pos);
+        for (const r of recs) if (r.key?.toString() === 'k') values.push(r.value!.toString());
+        offset = info.lastOffset + 1;
+      }
+    }
+    assert.deepEqual(values, ['committed']);
+    await log.close();
   });
 });
