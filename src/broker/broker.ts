@@ -153,6 +153,8 @@ export class Broker {
     private readonly lock: DataDirLock,
     /** Cluster mode only: the controller candidate. */
     private readonly controller: Controller | null,
+    /** Cluster mode only: the ZooKeeper-backed store (also `metadata`). */
+    private readonly zk: ZooKeeperMetadataStore | null,
   ) {}
 
   /** Starts a broker; resolves once it accepts connections. */
@@ -418,7 +420,7 @@ export class Broker {
       dataDir,
       ...(zk ? { zookeeper: config.zookeeperConnect, clusterId: zk.clusterId } : {}),
     });
-    return new Broker(logger, server, logs, metadata, services, port, host, lock, controller);
+    return new Broker(logger, server, logs, metadata, services, port, host, lock, controller, zk);
   }
 
   /** Registers in ZooKeeper once the advertised port is known; a live broker with the same id refuses. */
@@ -485,9 +487,29 @@ export class Broker {
     return `${s.advertisedHost.includes(':') ? `[${s.advertisedHost}]` : s.advertisedHost}:${s.advertisedPort}`;
   }
 
+  /**
+   * Cluster mode: stops fetching (a stopping follower must not rejoin ISRs), then asks the controller
+   * to move every leadership of this broker (bounded by controlled.shutdown.max.retries and
+   * controlled.shutdown.retry.backoff.ms; the broker stops either way).
+   */
+  private async controlledShutdown(zk: ZooKeeperMetadataStore): Promise<void> {
+    const { controlledShutdown } = await import('../cluster/zookeeper/controlled-shutdown.js');
+    const config = this.config;
+    await this.services.replicas.stopFollowing();
+    await controlledShutdown({
+      store: zk,
+      controller: this.controller,
+      maxRetries: config.controlledShutdownMaxRetries,
+      retryBackoffMs: config.controlledShutdownRetryBackoffMs,
+      logger: this.logger.child({ name: 'controlled-shutdown' }),
+    });
+  }
+
   /** Stops accepting, finishes in-flight requests, flushes and closes every log. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      // A cluster member hands its leaderships to other ISR members first, while it still serves.
+      if (this.zk !== null && this.config.controlledShutdownEnable) await this.controlledShutdown(this.zk);
       // JoinGroup/SyncGroup requests parked in a rebalance are answered first, so close() need not wait.
       this.services.groups.shutdown();
       // A cluster member stops standing for controller; closing the metadata store below closes its

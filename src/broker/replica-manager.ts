@@ -113,6 +113,8 @@ export class ReplicaManager {
   private unsubscribe: (() => void) | null = null;
   private unsubscribeSession: (() => void) | null = null;
   private stopped = false;
+  /** False once a controlled shutdown began: this broker fetches for no partition any more. */
+  private following = true;
   /** Called when this broker becomes leader of a partition, or stops leading it (group coordinator). */
   private readonly leadershipListeners = new Set<
     (topic: string, partition: number, leader: boolean) => void
@@ -183,6 +185,17 @@ export class ReplicaManager {
     for (const byPartition of this.replicas.values()) for (const r of byPartition.values()) r.wake();
     if (this.replicated)
       await this.checkpointHighWatermarks().catch((err: unknown) => this.logCheckpointError(err));
+  }
+
+  /**
+   * Controlled shutdown, before leadership moves away: this broker stops fetching, now and for the
+   * partitions it is about to follow. A stopping broker that kept fetching would be taken back into
+   * the ISRs the controller removes it from, and the leaders' acks=all would wait for it again.
+   */
+  async stopFollowing(): Promise<void> {
+    this.following = false;
+    await Promise.all([...this.fetchers.values()].map((f) => f.stop()));
+    this.fetchers.clear();
   }
 
   /** Calls `listener` when this broker starts or stops leading a partition; returns its removal. */
@@ -581,7 +594,8 @@ export class ReplicaManager {
     r.listenToAppends(false);
     r.followers.clear();
     const leaderId = r.state.leader;
-    if (this.stopped) return; // stop() already stopped the fetchers: start no new one
+    // stop() or a controlled shutdown already stopped the fetchers: start no new one.
+    if (this.stopped || !this.following) return;
     let fetcher = this.fetchers.get(leaderId);
     if (fetcher === undefined) {
       fetcher = new ReplicaFetcher(

@@ -37,6 +37,10 @@ import type {
   ConsumerGroupDescribeRequest,
   ConsumerGroupDescribeResponse,
 } from '../protocol/generated/consumer-group-describe.js';
+import type {
+  ControlledShutdownRequest,
+  ControlledShutdownResponse,
+} from '../protocol/generated/controlled-shutdown.js';
 import type { ElectLeadersRequest, ElectLeadersResponse } from '../protocol/generated/elect-leaders.js';
 import type { FetchRequest, FetchResponse } from '../protocol/generated/fetch.js';
 import type {
@@ -79,6 +83,7 @@ export interface ClientApis {
   [ApiKey.DescribeCluster]: [DescribeClusterRequest, DescribeClusterResponse];
   [ApiKey.DescribeLogDirs]: [DescribeLogDirsRequest, DescribeLogDirsResponse];
   [ApiKey.ElectLeaders]: [ElectLeadersRequest, ElectLeadersResponse];
+  [ApiKey.ControlledShutdown]: [ControlledShutdownRequest, ControlledShutdownResponse];
 }
 export type ClientApiKey = keyof ClientApis;
 

@@ -672,6 +672,26 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     doc: 'How often the high watermarks are written to replication-offset-checkpoint in each data dir.',
   },
   {
+    name: 'controlled.shutdown.enable',
+    type: 'boolean',
+    default: 'true',
+    doc: 'Cluster mode: a stopping broker first asks the controller to move its leaderships to other ISR members.',
+  },
+  {
+    name: 'controlled.shutdown.max.retries',
+    type: 'int',
+    default: '3',
+    min: 1,
+    doc: 'Controlled shutdown attempts before the broker stops anyway.',
+  },
+  {
+    name: 'controlled.shutdown.retry.backoff.ms',
+    type: 'long',
+    default: '5000',
+    min: 0,
+    doc: 'Wait between controlled shutdown attempts.',
+  },
+  {
     name: 'unclean.leader.election.enable',
     type: 'boolean',
     default: 'false',

@@ -85,6 +85,10 @@ export interface BrokerConfig {
   /** replica.selector.class is RackAwareReplicaSelector (KIP-392). */
   rackAwareReplicaSelector: boolean;
   uncleanLeaderElectionEnable: boolean;
+  /** controlled.shutdown.enable, .max.retries, .retry.backoff.ms (cluster mode). */
+  controlledShutdownEnable: boolean;
+  controlledShutdownMaxRetries: number;
+  controlledShutdownRetryBackoffMs: number;
   socketRequestMaxBytes: number;
   connectionsMaxIdleMs: number;
   /** Per-connection bound on requests in flight (queued.max.requests). */
@@ -461,6 +465,9 @@ function build(
     replicaHighWatermarkCheckpointIntervalMs: n('replica.high.watermark.checkpoint.interval.ms'),
     rackAwareReplicaSelector: v.opt<string>('replica.selector.class') === RACK_AWARE_SELECTOR,
     uncleanLeaderElectionEnable: b('unclean.leader.election.enable'),
+    controlledShutdownEnable: b('controlled.shutdown.enable'),
+    controlledShutdownMaxRetries: n('controlled.shutdown.max.retries'),
+    controlledShutdownRetryBackoffMs: n('controlled.shutdown.retry.backoff.ms'),
     socketRequestMaxBytes: n('socket.request.max.bytes'),
     connectionsMaxIdleMs: n('connections.max.idle.ms'),
     queuedMaxRequests: n('queued.max.requests'),

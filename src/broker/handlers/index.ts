@@ -2,6 +2,7 @@
 import type { ApiHandler } from '../handler.js';
 import { alterConfigsHandler } from './alter-configs.js';
 import { apiVersionsHandler } from './api-versions.js';
+import { controlledShutdownHandler } from './controlled-shutdown.js';
 import { createPartitionsHandler } from './create-partitions.js';
 import { createTopicsHandler } from './create-topics.js';
 import { deleteRecordsHandler } from './delete-records.js';
@@ -61,6 +62,7 @@ export const HANDLERS: readonly ApiHandler<any, any>[] = [
   describeClusterHandler,
   describeLogDirsHandler,
   electLeadersHandler,
+  controlledShutdownHandler,
   // Group coordinator.
   findCoordinatorHandler,
   joinGroupHandler,

@@ -35,6 +35,16 @@ const ELECTION_ATTEMPTS = 5;
 
 export class NotControllerError extends Error {}
 
+/** ControlledShutdown for a broker that is not registered (Kafka's BROKER_NOT_AVAILABLE). */
+export class BrokerNotAvailableError extends Error {}
+
+/**
+ * How long a broker that asked for a controlled shutdown is kept out of the leaderships other
+ * controlled shutdowns hand out (brokers stopping together must not pass leadership to each other).
+ * Bounded, because a broker that restarts at once may never be seen gone (no broker epoch here).
+ */
+const SHUTTING_DOWN_MS = 60_000;
+
 /** ElectLeaders' ElectionType: 0 = preferred, 1 = unclean. */
 export type ElectionType = 'preferred' | 'unclean';
 
@@ -67,6 +77,8 @@ export class Controller {
   private retryTimer: NodeJS.Timeout | null = null;
   private rebalanceTimer: NodeJS.Timeout | null = null;
   private readonly unsubscribe: (() => void)[] = [];
+  /** Brokers that asked for a controlled shutdown, with when they asked. */
+  private readonly shuttingDown = new Map<number, number>();
 
   constructor(
     private readonly store: ZooKeeperMetadataStore,
@@ -353,6 +365,87 @@ export class Controller {
     await session.removeRecursive(topicConfigPath(name));
     await session.removeRecursive(deleteTopicPath(name));
     this.opts.logger.info('Topic deleted', { topic: name });
+  }
+
+  /**
+   * ControlledShutdown (API 7), as Kafka's controller runs it: every partition `brokerId` leads gets
+   * a new leader, the first replica in assignment order that is alive, in the ISR and not itself
+   * shutting down (leader epoch + 1, `brokerId` leaves the ISR); `brokerId` also leaves the ISR of
+   * the partitions it follows (no epoch change: the leader stays, so its acks=all waits go on and
+   * stop counting the stopping follower). Resolves to the partitions it still leads that could move
+   * but did not (no eligible ISR member yet: the broker retries); a partition with no other live
+   * replica at all has nowhere to go and is not counted, as Kafka leaves out replication factor 1.
+   * Throws NotControllerError unless active, BrokerNotAvailableError for an unregistered broker.
+   */
+  async controlledShutdown(brokerId: number): Promise<{ topic: string; partition: number }[]> {
+    for (let attempt = 0; ; attempt++) {
+      if (!this.active) throw new NotControllerError('This broker is not the controller.');
+      const live = new Set(this.store.liveBrokers().map((b) => b.nodeId));
+      if (!live.has(brokerId)) throw new BrokerNotAvailableError(`Broker ${brokerId} is not registered.`);
+      const now = Date.now();
+      this.shuttingDown.set(brokerId, now);
+      for (const [id, since] of this.shuttingDown) {
+        if (!live.has(id) || now - since > SHUTTING_DOWN_MS) this.shuttingDown.delete(id);
+      }
+      const eligible = (b: number): boolean => b !== brokerId && live.has(b) && !this.shuttingDown.has(b);
+      const remaining: { topic: string; partition: number }[] = [];
+      const writes: StateWrite[] = [];
+      for (const t of this.store.assignments()) {
+        t.replicas.forEach((replicas, partition) => {
+          if (!replicas.includes(brokerId)) return;
+          const s = this.store.partitionState(t.name, partition);
+          if (!s) return;
+          const isr = s.isr.filter((b) => b !== brokerId);
+          if (s.leader === brokerId) {
+            const leader = replicas.find((b) => eligible(b) && s.isr.includes(b));
+            if (leader === undefined) {
+              if (replicas.some(eligible)) remaining.push({ topic: t.name, partition });
+              return;
+            }
+            writes.push({
+              topic: t.name,
+              partition,
+              leader,
+              leaderEpoch: s.leaderEpoch + 1,
+              isr,
+              version: s.partitionEpoch,
+            });
+          } else if (s.leader >= 0 && s.isr.includes(brokerId) && isr.length > 0) {
+            writes.push({
+              topic: t.name,
+              partition,
+              leader: s.leader,
+              leaderEpoch: s.leaderEpoch,
+              isr,
+              version: s.partitionEpoch,
+            });
+          }
+        });
+      }
+      try {
+        await this.write(writes);
+        if (!this.active) throw new NotControllerError('This broker is no longer the controller.');
+        this.opts.logger.info('Controlled shutdown', {
+          brokerId,
+          moved: writes.length,
+          remaining: remaining.length,
+        });
+        return remaining;
+      } catch (err) {
+        this.onWriteFailure(err);
+        if (
+          err instanceof ZkError &&
+          err.code === ZkCode.BAD_VERSION &&
+          err.path === ZNODES.controllerEpoch
+        ) {
+          throw new NotControllerError('A newer controller was elected.');
+        }
+        const raced = err instanceof ZkError && err.code === ZkCode.BAD_VERSION;
+        if (!raced || attempt >= ELECTION_ATTEMPTS - 1) throw err;
+        // A leader changed an ISR meanwhile: the watches bring the newer state; decide again on it.
+        await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
+      }
+    }
   }
 
   /**

@@ -110,6 +110,11 @@ export class ZkSession extends EventEmitter {
     return !this.lost && !this.closed;
   }
 
+  /** True while a ZooKeeper server answers this session now (not closed, not reconnecting). */
+  get connected(): boolean {
+    return !this.closed && this.client.getState() === zookeeper.State.SYNC_CONNECTED;
+  }
+
   /** The session id (hex), for logs and for telling our own ephemeral znodes from another session's. */
   get sessionId(): string {
     return this.client.getSessionId().toString('hex');
