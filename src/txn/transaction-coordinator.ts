@@ -353,8 +353,14 @@ export class TransactionCoordinator {
       // KIP-360: the producer says who it was. A retry of the bump that already happened gets the
       // same answer; an id or epoch that is neither current nor the last one is a zombie.
       const isCurrent = producerId === m.producerId && producerEpoch === m.producerEpoch;
+      // The epoch before the last bump is also how a producer whose transaction the coordinator
+      // aborted at its timeout recovers (KIP-360): it gets the bumped epoch and goes on.
+      const settled =
+        m.state === TxnState.Empty ||
+        m.state === TxnState.CompleteAbort ||
+        m.state === TxnState.CompleteCommit;
       const isRetry =
-        m.state === TxnState.Empty &&
+        settled &&
         ((producerId === m.producerId && producerEpoch === m.lastProducerEpoch) ||
           (producerId === m.lastProducerId && m.producerEpoch === 0));
       if (isRetry)
