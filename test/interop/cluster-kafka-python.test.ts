@@ -1,6 +1,7 @@
 // Issue 8 acceptance with kafka-python (Debian python3-kafka 2.0.2) on three broker processes and a real ZooKeeper:
 // 1. The leader of a partition is kill -9'd: leadership moves within a few seconds (measured), and a running
 //    kafka-python producer (acks=all) and group consumer go on without a restart; everything acknowledged is read.
+//    A kafkajs idempotent producer and group consumer run alongside and must go on too.
 // 2. The seed program's flow (group test_group) across a coordinator failover: the group's coordinator (leader of
 //    its __consumer_offsets partition) is kill -9'd; the running consumer goes on, and after it stops a new one
 //    resumes from the committed offset: nothing committed is read again, nothing is skipped.
@@ -8,6 +9,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
 import { Admin, Consumer } from '../../src/client/index.js';
 import { Cluster } from '../../src/client/cluster.js';
 import { makeTempDir, removeDir, uniqueTopic } from '../helpers/broker.js';
@@ -159,15 +161,55 @@ describe('acceptance: kafka-python across broker deaths (3 processes, ZooKeeper)
     if (!c) return;
     const topic = uniqueTopic('acc-kp');
     await c.createTopic(topic, 3, { 'min.insync.replicas': '2' });
+    const kjsTopic = `${topic}-kafkajs`;
+    await c.createTopic(kjsTopic, 3, { 'min.insync.replicas': '2' });
     const producer = py('producer', PRODUCER, [c.bootstrap, topic, '3']);
     const consumer = py('consumer', GROUP_CONSUMER, [c.bootstrap, topic, 'acc-kp-group']);
     const acks = (): string[] => producer.lines.filter((l) => l.startsWith('A '));
     const reads = (): string[] => consumer.lines.filter((l) => l.startsWith('R '));
+    // kafkajs alongside: an idempotent acks=all producer and a group consumer on another topic.
+    const kafka = new Kafka({
+      clientId: 'brook-acc-kafkajs',
+      brokers: c.bootstrap.split(','),
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: 3000,
+      requestTimeout: 15_000,
+      retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2000 },
+    });
+    const kjsProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const kjsConsumer = kafka.consumer({ groupId: 'acc-kjs-group', sessionTimeout: 10_000 });
+    const kjsAcked: string[] = [];
+    const kjsRead = new Set<string>();
+    let kjsStop = false;
+    await kjsProducer.connect();
+    await kjsConsumer.connect();
+    await kjsConsumer.subscribe({ topic: kjsTopic, fromBeginning: true });
+    await kjsConsumer.run({
+      eachMessage: async ({ message }) => {
+        kjsRead.add(message.value!.toString());
+      },
+    });
+    let kjsError: Error | null = null;
+    const kjsWriting = (async () => {
+      for (let i = 0; !kjsStop; i++) {
+        await kjsProducer.send({
+          topic: kjsTopic,
+          acks: -1,
+          messages: [{ value: `k${i}`, partition: i % 3 }],
+        });
+        kjsAcked.push(`k${i}`);
+        await sleep(5);
+      }
+    })().catch((e: unknown) => {
+      kjsError = e as Error;
+    });
     try {
       await waitFor('first records read by the group', () => reads().length >= 100, 60_000);
       const leader = (await c.describe(topic))[0]!.leader;
       const survivor = c.ids.find((i) => i !== leader)!;
       const acksBefore = acks().length;
+      await waitFor('kafkajs writes', () => kjsAcked.length >= 20, 60_000);
+      const kjsAckedAtKill = kjsAcked.length;
       log(`kill -9 broker ${leader}, leader of partition 0 (acks so far ${acksBefore})`);
       const killedAt = Date.now();
       await c.kill9(leader);
@@ -199,6 +241,26 @@ describe('acceptance: kafka-python across broker deaths (3 processes, ZooKeeper)
         60_000,
       );
       await stopPy(producer, 'SIGTERM');
+      await waitFor(
+        'kafkajs writes after the kill',
+        () => kjsError !== null || kjsAcked.length >= kjsAckedAtKill + 60,
+        60_000,
+      ).catch(() => undefined);
+      kjsStop = true;
+      await kjsWriting;
+      assert.equal(kjsError, null, `kafkajs producer gave up: ${String(kjsError)}`);
+      assert.ok(
+        kjsAcked.length > kjsAckedAtKill + 50,
+        `kafkajs went on: ${kjsAckedAtKill} -> ${kjsAcked.length}`,
+      );
+      await waitFor(
+        'kafkajs group read every acknowledged record',
+        () => kjsAcked.every((v) => kjsRead.has(v)),
+        60_000,
+      );
+      log(
+        `kafkajs: acknowledged ${kjsAcked.length} (${kjsAckedAtKill} before the kill), all read by its group`,
+      );
       const acked = new Set(acks().map((l) => l.split(' ')[1]!));
       await waitFor(
         'the group read every acknowledged record',
@@ -220,6 +282,10 @@ describe('acceptance: kafka-python across broker deaths (3 processes, ZooKeeper)
       );
       assert.equal(errors.length, 0, errors.slice(0, 5).join('\n'));
     } finally {
+      kjsStop = true;
+      await kjsWriting;
+      await kjsProducer.disconnect().catch(() => undefined);
+      await kjsConsumer.disconnect().catch(() => undefined);
       await stopPy(producer, 'SIGTERM');
       await stopPy(consumer);
     }
