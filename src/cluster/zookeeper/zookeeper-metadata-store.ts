@@ -493,7 +493,9 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
       const at = other === null ? null : decodeBroker(reg.id, other.data);
       throw new StartupError(
         `Broker id ${reg.id} is already registered in ZooKeeper by a live broker` +
-          `${at ? ` (${at.host}:${at.port})` : ''}, so this broker refuses to start: give each broker its own broker.id.`,
+          `${at ? ` (${at.host}:${at.port})` : ''}, so this broker refuses to start: give each broker its own broker.id ` +
+          `(a restart right after this broker was killed: its old registration expires within ` +
+          `zookeeper.session.timeout.ms, ${this.opts.sessionTimeoutMs} ms; start it again after that).`,
       );
     }
     this.opts.logger.info('Registered in ZooKeeper', {
