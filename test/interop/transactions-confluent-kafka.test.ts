@@ -23,7 +23,7 @@ import { runPythonWithParams, spawnLongRunning, type LongRunning } from '../help
 
 const PROCESSOR = join(dirname(fileURLToPath(import.meta.url)), 'clients', 'cfk-txn-processor.py');
 /** Input records of the consume-transform-produce run (BROOK_TXN_CTP_RECORDS=100000: the issue's size). */
-const CTP_RECORDS = Number(process.env.BROOK_TXN_CTP_RECORDS ?? 20_000);
+const CTP_RECORDS = Number(process.env.BROOK_TXN_CTP_RECORDS ?? 6_000);
 const CTP_KILLS = 3;
 
 const TEST_TIMEOUT_MS = 180_000;
