@@ -1,9 +1,10 @@
 // Raw protocol helpers for the replication tests: produce with explicit acks and read a log's bytes.
+import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Connection } from '../../src/client/connection.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
-import { encodeBatchSync } from '../../src/protocol/records.js';
+import { decodeBatchSync, encodeBatchSync, iterateBatches } from '../../src/protocol/records.js';
 import type { Broker } from '../../src/index.js';
 
 export async function connect(broker: Broker): Promise<Connection> {
@@ -90,4 +91,24 @@ export async function segmentBytes(dataDir: string, topic: string, partition: nu
   const dir = join(dataDir, `${topic}-${partition}`);
   const files = (await readdir(dir)).filter((f) => f.endsWith('.log')).sort();
   return Buffer.concat(await Promise.all(files.map((f) => readFile(join(dir, f)))));
+}
+
+/** Every record value of a partition from offset 0 to its high watermark, read as a consumer (Fetch v10). */
+export async function readValues(conn: Connection, topic: string, partition = 0): Promise<string[]> {
+  const out: string[] = [];
+  let offset = 0;
+  for (;;) {
+    const p = await consumerFetch(conn, topic, partition, offset, -1, '', 10);
+    assert.equal(p.errorCode, 0, `fetch error ${p.errorCode}`);
+    let next = offset;
+    for (const { pos } of iterateBatches(p.records)) {
+      for (const r of decodeBatchSync(p.records, pos).records) {
+        if (r.offset < offset) continue;
+        out.push(r.value!.toString());
+        next = r.offset + 1;
+      }
+    }
+    if (next === offset) return out;
+    offset = next;
+  }
 }

@@ -7,8 +7,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { Connection } from '../../src/client/connection.js';
-import { ApiKey } from '../../src/protocol/generated/apis.js';
-import { decodeBatchSync, iterateBatches } from '../../src/protocol/records.js';
 import {
   makeTempDir,
   removeDir,
@@ -19,56 +17,9 @@ import {
 import { hasZooKeeper, requireTool } from '../helpers/external.js';
 import { waitUntil } from '../helpers/in-memory-cluster.js';
 import { startZooKeeper, type ZooKeeper } from '../helpers/zookeeper.js';
+import { readValues } from './replication-helpers.js';
 
 const SESSION_MS = 4000;
-
-async function readValues(conn: Connection, topic: string): Promise<string[]> {
-  const out: string[] = [];
-  let offset = 0;
-  for (;;) {
-    const resp = await conn.send(
-      ApiKey.Fetch,
-      {
-        replicaId: -1,
-        maxWaitMs: 0,
-        minBytes: 0,
-        maxBytes: 10_000_000,
-        isolationLevel: 0,
-        sessionId: 0,
-        sessionEpoch: -1,
-        topics: [
-          {
-            topic,
-            partitions: [
-              {
-                partition: 0,
-                fetchOffset: BigInt(offset),
-                partitionMaxBytes: 10_000_000,
-                currentLeaderEpoch: -1,
-              },
-            ],
-          },
-        ],
-        forgottenTopicsData: [],
-        rackId: '',
-      },
-      { maxVersion: 10 },
-    );
-    const p = resp.responses[0]!.partitions[0]!;
-    assert.equal(p.errorCode, 0, `fetch error ${p.errorCode}`);
-    const records = p.records ?? Buffer.alloc(0);
-    let next = offset;
-    for (const { pos } of iterateBatches(records)) {
-      for (const r of decodeBatchSync(records, pos).records) {
-        if (r.offset < offset) continue;
-        out.push(r.value!.toString());
-        next = r.offset + 1;
-      }
-    }
-    if (next === offset) return out;
-    offset = next;
-  }
-}
 
 describe('kill -9 of a partition leader (ZooKeeper, broker processes)', () => {
   let zk: ZooKeeper | null = null;

@@ -5,65 +5,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { ApiKey } from '../../src/protocol/generated/apis.js';
-import { decodeBatchSync, iterateBatches } from '../../src/protocol/records.js';
-import type { Connection } from '../../src/client/connection.js';
 import { startTestBroker, uniqueTopic, type TestBroker } from '../helpers/broker.js';
 import { hasZooKeeper, requireTool } from '../helpers/external.js';
 import { waitUntil } from '../helpers/in-memory-cluster.js';
 import { startZooKeeper, type ZooKeeper } from '../helpers/zookeeper.js';
-import { connect, segmentBytes } from './replication-helpers.js';
+import { connect, readValues, segmentBytes } from './replication-helpers.js';
 
 const SESSION_MS = 4000;
-
-/** Every record value of a partition, read as a consumer from `conn` (the leader). */
-async function readValues(conn: Connection, topic: string, partition: number): Promise<string[]> {
-  const out: string[] = [];
-  let offset = 0;
-  for (;;) {
-    const resp = await conn.send(
-      ApiKey.Fetch,
-      {
-        replicaId: -1,
-        maxWaitMs: 0,
-        minBytes: 0,
-        maxBytes: 10_000_000,
-        isolationLevel: 0,
-        sessionId: 0,
-        sessionEpoch: -1,
-        topics: [
-          {
-            topic,
-            partitions: [
-              {
-                partition,
-                fetchOffset: BigInt(offset),
-                partitionMaxBytes: 10_000_000,
-                currentLeaderEpoch: -1,
-              },
-            ],
-          },
-        ],
-        forgottenTopicsData: [],
-        rackId: '',
-      },
-      { maxVersion: 10 },
-    );
-    const p = resp.responses[0]!.partitions[0]!;
-    assert.equal(p.errorCode, 0);
-    const records = p.records ?? Buffer.alloc(0);
-    let next = offset;
-    for (const { pos } of iterateBatches(records)) {
-      for (const r of decodeBatchSync(records, pos).records) {
-        if (r.offset < offset) continue;
-        out.push(r.value!.toString());
-        next = r.offset + 1;
-      }
-    }
-    if (next === offset) return out;
-    offset = next;
-  }
-}
 
 describe('replication with ZooKeeper', () => {
   let zk: ZooKeeper | null = null;
