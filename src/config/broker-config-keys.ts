@@ -10,7 +10,8 @@ const COMPRESSION = ['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'
 const TIMESTAMP_TYPES = ['CreateTime', 'LogAppendTime'];
 export const RACK_AWARE_SELECTOR = 'org.apache.kafka.common.replica.RackAwareReplicaSelector';
 export const LEADER_SELECTOR = 'org.apache.kafka.common.replica.LeaderSelector';
-const SINGLE_NODE = 'Brook is a single node, so the replication factor of its internal topics can only be 1.';
+const SINGLE_NODE =
+  '1 so that a single broker works out of the box; in cluster mode set it to 3 (with at least 3 brokers).';
 
 export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
   // ---- identity and listeners
@@ -69,7 +70,7 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     type: 'string',
     default: null,
     ignored: true,
-    doc: 'Listener for broker-to-broker traffic; Brook is a single node.',
+    doc: 'Listener for broker-to-broker traffic; Brook brokers reach each other on the first advertised listener.',
   },
   {
     name: 'process.roles',
@@ -838,7 +839,7 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     default: '1',
     kafkaDefault: '3',
     min: 1,
-    note: SINGLE_NODE,
+    note: 'Accepted; __transaction_state is created with 1 replica (cluster-mode transactions are not complete yet).',
     doc: 'Replication factor of __transaction_state.',
   },
   {
@@ -847,7 +848,7 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     default: '1',
     kafkaDefault: '2',
     min: 1,
-    note: SINGLE_NODE,
+    note: 'Accepted; __transaction_state is created with 1 replica (cluster-mode transactions are not complete yet).',
     doc: 'min.insync.replicas of __transaction_state.',
   },
   {
