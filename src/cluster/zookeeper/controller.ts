@@ -378,8 +378,7 @@ export class Controller {
    * Throws NotControllerError unless active, BrokerNotAvailableError for an unregistered broker.
    */
   async controlledShutdown(brokerId: number): Promise<{ topic: string; partition: number }[]> {
-    for (let attempt = 0; ; attempt++) {
-      if (!this.active) throw new NotControllerError('This broker is not the controller.');
+    const { remaining, moved } = await this.decideAndWrite(() => {
       const live = new Set(this.store.liveBrokers().map((b) => b.nodeId));
       if (!live.has(brokerId)) throw new BrokerNotAvailableError(`Broker ${brokerId} is not registered.`);
       const now = Date.now();
@@ -422,30 +421,10 @@ export class Controller {
           }
         });
       }
-      try {
-        await this.write(writes);
-        if (!this.active) throw new NotControllerError('This broker is no longer the controller.');
-        this.opts.logger.info('Controlled shutdown', {
-          brokerId,
-          moved: writes.length,
-          remaining: remaining.length,
-        });
-        return remaining;
-      } catch (err) {
-        this.onWriteFailure(err);
-        if (
-          err instanceof ZkError &&
-          err.code === ZkCode.BAD_VERSION &&
-          err.path === ZNODES.controllerEpoch
-        ) {
-          throw new NotControllerError('A newer controller was elected.');
-        }
-        const raced = err instanceof ZkError && err.code === ZkCode.BAD_VERSION;
-        if (!raced || attempt >= ELECTION_ATTEMPTS - 1) throw err;
-        // A leader changed an ISR meanwhile: the watches bring the newer state; decide again on it.
-        await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
-      }
-    }
+      return { writes, result: { remaining, moved: writes.length } };
+    });
+    this.opts.logger.info('Controlled shutdown', { brokerId, moved, remaining: remaining.length });
+    return remaining;
   }
 
   /**
@@ -463,13 +442,25 @@ export class Controller {
     type: ElectionType,
     partitions?: readonly { topic: string; partition: number }[],
   ): Promise<ElectionResult[]> {
+    return this.decideAndWrite(() => {
+      const { results, writes } = this.decideElections(type, partitions);
+      return { writes, result: results };
+    });
+  }
+
+  /**
+   * Decides state writes on the current view and writes them, as the active controller. A write that lost
+   * a race (a leader changed an ISR meanwhile: BAD_VERSION) is decided again on the newer state the
+   * watches bring, up to ELECTION_ATTEMPTS times. Throws NotControllerError when not (or no longer) active.
+   */
+  private async decideAndWrite<T>(decide: () => { writes: StateWrite[]; result: T }): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       if (!this.active) throw new NotControllerError('This broker is not the controller.');
-      const { results, writes } = this.decideElections(type, partitions);
+      const { writes, result } = decide();
       try {
         await this.write(writes);
         if (!this.active) throw new NotControllerError('This broker is no longer the controller.');
-        return results;
+        return result;
       } catch (err) {
         this.onWriteFailure(err);
         if (
@@ -481,7 +472,6 @@ export class Controller {
         }
         const raced = err instanceof ZkError && err.code === ZkCode.BAD_VERSION;
         if (!raced || attempt >= ELECTION_ATTEMPTS - 1) throw err;
-        // The watches bring the newer state; decide again on it.
         await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
       }
     }
