@@ -1,9 +1,9 @@
 # A confluent-kafka-python (librdkafka 2.0.2) consume-transform-produce processor, run as a child
 # process by transactions-confluent-kafka.test.ts, which kill -9s it several times. Each poll of up
-# to 500 input records becomes one transaction: the transformed records go to the same partition of
+# to 100 input records becomes one transaction: the transformed records go to the same partition of
 # the output topic and the input positions are committed with send_offsets_to_transaction.
 # Prints JSON lines {"type": "committed", "count": n}. Env: BOOTSTRAP, INPUT, OUTPUT, GROUP, TXN_ID.
-import json, os, sys
+import json, os, sys, time
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 env = os.environ
@@ -14,12 +14,15 @@ producer = Producer({'bootstrap.servers': env['BOOTSTRAP'], 'transactional.id': 
 producer.init_transactions(30)
 consumer.subscribe([env['INPUT']])
 while True:
-    msgs = [m for m in consumer.consume(500, timeout=0.5) if not m.error()]
+    msgs = [m for m in consumer.consume(100, timeout=0.5) if not m.error()]
     if not msgs:
         continue
     producer.begin_transaction()
     for m in msgs:
         producer.produce(env['OUTPUT'], value=b'out-' + m.value(), partition=m.partition())
+    # A pause inside the transaction: the test's kill (it polls every 100 ms) often lands mid-transaction,
+    # and a run does not race through the input before the test sees its progress.
+    time.sleep(0.02)
     positions = {}
     for m in msgs:
         positions[m.partition()] = m.offset() + 1

@@ -4,6 +4,7 @@
 // the input offsets are committed with sendOffsets, so the output holds every input exactly once.
 // Prints JSON lines: {type:'ready'}, {type:'committed', partition, count}, {type:'error', error}.
 // Env: BOOTSTRAP, INPUT, OUTPUT, GROUP, TXN_ID.
+import { appendFileSync } from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
 
 const env = (k: string): string => {
@@ -18,10 +19,18 @@ const out = (o: object): void => {
   process.stdout.write(`${JSON.stringify(o)}\n`);
 };
 
+const debugDir = process.env.PROCESSOR_DEBUG;
 const kafka = new Kafka({
   clientId: 'txn-processor',
   brokers: [env('BOOTSTRAP')],
-  logLevel: logLevel.NOTHING,
+  // Errors go to stderr, which the test prints when a run commits nothing.
+  // PROCESSOR_DEBUG=<dir> logs everything kafkajs does to <dir>/<pid>.log (to see where a run stalls).
+  logLevel: debugDir ? logLevel.DEBUG : logLevel.ERROR,
+  logCreator: () => (entry) => {
+    const line = `${entry.namespace} ${entry.label} ${JSON.stringify(entry.log)}\n`;
+    if (debugDir) appendFileSync(`${debugDir}/${process.pid}.log`, line);
+    else process.stderr.write(line);
+  },
 });
 const producer = kafka.producer({ transactionalId: env('TXN_ID'), maxInFlightRequests: 1, idempotent: true });
 const consumer = kafka.consumer({
@@ -29,7 +38,8 @@ const consumer = kafka.consumer({
   sessionTimeout: 6000,
   rebalanceTimeout: 10000,
   readUncommitted: false,
-  maxBytesPerPartition: 256 * 1024,
+  // Small fetches make many small transactions, so a kill lands mid-stream and later runs have work left.
+  maxBytesPerPartition: 4 * 1024,
 });
 consumer.on(consumer.events.CRASH, (e) => out({ type: 'error', error: String(e.payload.error) }));
 
@@ -51,6 +61,9 @@ await consumer.run({
           partition: batch.partition,
         })),
       });
+      // A pause inside the transaction: the test's kill (it polls every 100 ms) often lands here,
+      // mid-transaction, and a run does not race through the input before the test sees its progress.
+      await new Promise((r) => setTimeout(r, 20));
       await txn.sendOffsets({
         consumerGroupId: group,
         topics: [
