@@ -39,6 +39,18 @@ const CONFIG = {
   'group.initial.rebalance.delay.ms': '0',
 };
 
+/** Starts a broker on `dir` (kept for the next start), runs `fn` with a client "a", then stops both. */
+async function onBroker<T>(dir: string, fn: (a: TestClient, b: TestBroker) => Promise<T>): Promise<T> {
+  const b = await startTestBroker(CONFIG, dir);
+  const a = await TestClient.connect(b.port, 'a');
+  try {
+    return await fn(a, b);
+  } finally {
+    a.close();
+    await b.stop();
+  }
+}
+
 async function listGroups(c: TestClient): Promise<[string, string][]> {
   const r = await c.send<{ groups: { groupId: string; groupType: string }[] }>(ApiKey.ListGroups, 5, {
     statesFilter: [],
@@ -92,63 +104,54 @@ describe('KIP-848 consumer groups across a restart', () => {
     try {
       let c1Owned: Owned = [];
       let epoch = 0;
-      {
-        const b = await startTestBroker(CONFIG, dir);
-        const a = await TestClient.connect(b.port, 'a');
-        try {
-          await createTopic(a, 'six', 6);
-          const j1 = await hb(a, { groupId: g, memberId: 'c1', memberEpoch: 0, topics: ['six'] });
-          assert.deepEqual(parts(j1.assignment?.topicPartitions), [0, 1, 2, 3, 4, 5]);
-          const j2 = await hb(a, { groupId: g, memberId: 'c2', memberEpoch: 0, topics: ['six'] });
-          assert.equal(j2.memberEpoch, 2);
-          // c1 revokes three partitions, then moves to epoch 2; c2 gets the three it released.
-          const r1 = await hb(a, {
-            groupId: g,
-            memberId: 'c1',
-            memberEpoch: 1,
-            owned: j1.assignment!.topicPartitions,
-          });
-          c1Owned = r1.assignment!.topicPartitions;
-          const r2 = await hb(a, { groupId: g, memberId: 'c1', memberEpoch: 1, owned: c1Owned });
-          assert.equal(r2.memberEpoch, 2);
-          const r3 = await hb(a, { groupId: g, memberId: 'c2', memberEpoch: 2, owned: [] });
-          assert.equal(parts(r3.assignment?.topicPartitions).length, 3);
-          epoch = r2.memberEpoch;
-          const d = await describeConsumer(a, g);
-          assert.equal(d.groupState, 'Stable');
+      await onBroker(dir, async (a, b) => {
+        await createTopic(a, 'six', 6);
+        const j1 = await hb(a, { groupId: g, memberId: 'c1', memberEpoch: 0, topics: ['six'] });
+        assert.deepEqual(parts(j1.assignment?.topicPartitions), [0, 1, 2, 3, 4, 5]);
+        const j2 = await hb(a, { groupId: g, memberId: 'c2', memberEpoch: 0, topics: ['six'] });
+        assert.equal(j2.memberEpoch, 2);
+        // c1 revokes three partitions, then moves to epoch 2; c2 gets the three it released.
+        const r1 = await hb(a, {
+          groupId: g,
+          memberId: 'c1',
+          memberEpoch: 1,
+          owned: j1.assignment!.topicPartitions,
+        });
+        c1Owned = r1.assignment!.topicPartitions;
+        const r2 = await hb(a, { groupId: g, memberId: 'c1', memberEpoch: 1, owned: c1Owned });
+        assert.equal(r2.memberEpoch, 2);
+        const r3 = await hb(a, { groupId: g, memberId: 'c2', memberEpoch: 2, owned: [] });
+        assert.equal(parts(r3.assignment?.topicPartitions).length, 3);
+        epoch = r2.memberEpoch;
+        const d = await describeConsumer(a, g);
+        assert.equal(d.groupState, 'Stable');
 
-          // What was written is Kafka's: every consumer-group record type, for this group.
-          const types = new Set<number>();
-          let c1Epoch = -1;
-          for (const r of await offsetsRecords(b)) {
-            const key = parseKey(r.key);
-            if (key.kind !== 'consumer' || key.key.groupId !== g) continue;
-            types.add(key.key.type);
-            if (key.key.type === ConsumerRecordType.CurrentMemberAssignment && key.key.memberId === 'c1') {
-              c1Epoch = parseConsumerValue<CurrentMemberAssignmentRecord>(key.key.type, r.value!).memberEpoch;
-            }
+        // What was written is Kafka's: every consumer-group record type, for this group.
+        const types = new Set<number>();
+        let c1Epoch = -1;
+        for (const r of await offsetsRecords(b)) {
+          const key = parseKey(r.key);
+          if (key.kind !== 'consumer' || key.key.groupId !== g) continue;
+          types.add(key.key.type);
+          if (key.key.type === ConsumerRecordType.CurrentMemberAssignment && key.key.memberId === 'c1') {
+            c1Epoch = parseConsumerValue<CurrentMemberAssignmentRecord>(key.key.type, r.value!).memberEpoch;
           }
-          assert.deepEqual([...types].sort(), [3, 4, 5, 6, 7, 8]);
-          assert.equal(c1Epoch, 2);
-          // Heartbeats that change nothing write nothing.
-          const count = (await offsetsRecords(b)).length;
-          for (let i = 0; i < 3; i++) {
-            const steady = await hb(a, { groupId: g, memberId: 'c1', memberEpoch: 2, owned: c1Owned });
-            assert.equal(steady.errorCode, 0);
-          }
-          assert.equal((await offsetsRecords(b)).length, count);
-          // A record type this broker does not know (a share group's, Kafka's key version 10) is skipped.
-          await b.broker.services.groups.store.write(g, [
-            { key: Buffer.from([0, 10, 0, 1, 0x67]), value: Buffer.from([0, 0, 1, 2, 3]) },
-          ]);
-        } finally {
-          a.close();
-          await b.stop();
         }
-      }
-      const b = await startTestBroker(CONFIG, dir);
-      const a = await TestClient.connect(b.port, 'a');
-      try {
+        assert.deepEqual([...types].sort(), [3, 4, 5, 6, 7, 8]);
+        assert.equal(c1Epoch, 2);
+        // Heartbeats that change nothing write nothing.
+        const count = (await offsetsRecords(b)).length;
+        for (let i = 0; i < 3; i++) {
+          const steady = await hb(a, { groupId: g, memberId: 'c1', memberEpoch: 2, owned: c1Owned });
+          assert.equal(steady.errorCode, 0);
+        }
+        assert.equal((await offsetsRecords(b)).length, count);
+        // A record type this broker does not know (a share group's, Kafka's key version 10) is skipped.
+        await b.broker.services.groups.store.write(g, [
+          { key: Buffer.from([0, 10, 0, 1, 0x67]), value: Buffer.from([0, 0, 1, 2, 3]) },
+        ]);
+      });
+      await onBroker(dir, async (a) => {
         // c1 heartbeats with its old epoch: it continues, nothing moves.
         const again = await hb(a, { groupId: g, memberId: 'c1', memberEpoch: epoch, owned: c1Owned });
         assert.equal(again.errorCode, 0, again.errorMessage ?? '');
@@ -173,10 +176,7 @@ describe('KIP-848 consumer groups across a restart', () => {
         assert.ok(last.memberEpoch > epoch);
         const gone = await hb(a, { groupId: g, memberId: 'c2', memberEpoch: epoch, owned: [] });
         assert.equal(gone.errorCode, 25, 'c2 was removed (UNKNOWN_MEMBER_ID)');
-      } finally {
-        a.close();
-        await b.stop();
-      }
+      });
     } finally {
       removeDir(dir);
     }
@@ -188,62 +188,46 @@ describe('KIP-848 consumer groups across a restart', () => {
     const protocols = [{ name: 'range', metadata: subscriptionBytes(['six']) }];
     try {
       let classicMember = '';
-      {
-        const b = await startTestBroker(CONFIG, dir);
-        const a = await TestClient.connect(b.port, 'a');
-        try {
-          await createTopic(a, 'six', 6);
-          const j = await hb(a, { groupId: g, memberId: 'c', memberEpoch: 0, topics: ['six'] });
-          const ok = await commitOffsets(
-            a,
-            { groupId: g, generationId: j.memberEpoch, memberId: 'c', version: 9 },
-            [{ topic: 'six', partition: 0, offset: 7n }],
-          );
-          assert.deepEqual(ok, [0]);
-          const left = await hb(a, { groupId: g, memberId: 'c', memberEpoch: -1 });
-          assert.equal(left.errorCode, 0);
-          // The consumer group is empty: a classic member makes it a classic group.
-          const k = await joinWithId(a, { groupId: g, protocols });
-          assert.equal(k.errorCode, 0);
-          assert.equal(k.leader, k.memberId);
-          classicMember = k.memberId;
-          const s = await syncGroup(a, { groupId: g, generationId: k.generationId, memberId: k.memberId });
-          assert.equal(s.errorCode, 0);
-          assert.deepEqual(await listGroups(a), [[g, 'classic']]);
-        } finally {
-          a.close();
-          await b.stop();
-        }
-      }
-      {
-        const b = await startTestBroker(CONFIG, dir);
-        const a = await TestClient.connect(b.port, 'a');
-        try {
-          assert.deepEqual(await listGroups(a), [[g, 'classic']]);
-          assert.equal((await describeConsumer(a, g)).errorCode, 69, 'no consumer group any more');
-          const d = await describeGroup(a, g);
-          assert.equal(d.groupState, 'Stable');
-          assert.deepEqual(
-            d.members.map((m) => m.memberId),
-            [classicMember],
-          );
-          const h = await heartbeat(a, { groupId: g, generationId: 1, memberId: classicMember });
-          assert.equal(h.errorCode, 0);
-          // The classic member leaves: the empty classic group is taken by a consumer-protocol member.
-          const left = await leaveGroup(a, g, [{ memberId: classicMember }]);
-          assert.equal(left.members[0]!.errorCode, 0);
-          const j = await hb(a, { groupId: g, memberId: 'c2', memberEpoch: 0, topics: ['six'] });
-          assert.equal(j.errorCode, 0, j.errorMessage ?? '');
-          assert.equal(j.memberEpoch, 1, 'a new consumer group');
-          assert.deepEqual(await listGroups(a), [[g, 'consumer']]);
-        } finally {
-          a.close();
-          await b.stop();
-        }
-      }
-      const b = await startTestBroker(CONFIG, dir);
-      const a = await TestClient.connect(b.port, 'a');
-      try {
+      await onBroker(dir, async (a) => {
+        await createTopic(a, 'six', 6);
+        const j = await hb(a, { groupId: g, memberId: 'c', memberEpoch: 0, topics: ['six'] });
+        const ok = await commitOffsets(
+          a,
+          { groupId: g, generationId: j.memberEpoch, memberId: 'c', version: 9 },
+          [{ topic: 'six', partition: 0, offset: 7n }],
+        );
+        assert.deepEqual(ok, [0]);
+        const left = await hb(a, { groupId: g, memberId: 'c', memberEpoch: -1 });
+        assert.equal(left.errorCode, 0);
+        // The consumer group is empty: a classic member makes it a classic group.
+        const k = await joinWithId(a, { groupId: g, protocols });
+        assert.equal(k.errorCode, 0);
+        assert.equal(k.leader, k.memberId);
+        classicMember = k.memberId;
+        const s = await syncGroup(a, { groupId: g, generationId: k.generationId, memberId: k.memberId });
+        assert.equal(s.errorCode, 0);
+        assert.deepEqual(await listGroups(a), [[g, 'classic']]);
+      });
+      await onBroker(dir, async (a) => {
+        assert.deepEqual(await listGroups(a), [[g, 'classic']]);
+        assert.equal((await describeConsumer(a, g)).errorCode, 69, 'no consumer group any more');
+        const d = await describeGroup(a, g);
+        assert.equal(d.groupState, 'Stable');
+        assert.deepEqual(
+          d.members.map((m) => m.memberId),
+          [classicMember],
+        );
+        const h = await heartbeat(a, { groupId: g, generationId: 1, memberId: classicMember });
+        assert.equal(h.errorCode, 0);
+        // The classic member leaves: the empty classic group is taken by a consumer-protocol member.
+        const left = await leaveGroup(a, g, [{ memberId: classicMember }]);
+        assert.equal(left.members[0]!.errorCode, 0);
+        const j = await hb(a, { groupId: g, memberId: 'c2', memberEpoch: 0, topics: ['six'] });
+        assert.equal(j.errorCode, 0, j.errorMessage ?? '');
+        assert.equal(j.memberEpoch, 1, 'a new consumer group');
+        assert.deepEqual(await listGroups(a), [[g, 'consumer']]);
+      });
+      await onBroker(dir, async (a) => {
         assert.deepEqual(await listGroups(a), [[g, 'consumer']]);
         assert.equal((await describeGroup(a, g)).groupState, 'Dead', 'the classic group is gone');
         const again = await hb(a, { groupId: g, memberId: 'c2', memberEpoch: 1, owned: [] });
@@ -255,10 +239,7 @@ describe('KIP-848 consumer groups across a restart', () => {
           7n,
           'offsets survive both conversions',
         );
-      } finally {
-        a.close();
-        await b.stop();
-      }
+      });
     } finally {
       removeDir(dir);
     }
@@ -270,9 +251,8 @@ describe('KIP-848 consumer groups across a restart', () => {
     const protocols = [{ name: 'range', metadata: subscriptionBytes(['six']) }];
     try {
       let kId = '';
-      {
-        const b = await startTestBroker(CONFIG, dir);
-        const [a, k] = [await TestClient.connect(b.port, 'a'), await TestClient.connect(b.port, 'classic')];
+      await onBroker(dir, async (a, b) => {
+        const k = await TestClient.connect(b.port, 'classic');
         try {
           await createTopic(a, 'six', 6);
           kId = await mixedGroup(a, k, g);
@@ -306,14 +286,10 @@ describe('KIP-848 consumer groups across a restart', () => {
           });
           assert.equal(s.errorCode, 0);
         } finally {
-          a.close();
           k.close();
-          await b.stop();
         }
-      }
-      const b = await startTestBroker(CONFIG, dir);
-      const a = await TestClient.connect(b.port, 'a');
-      try {
+      });
+      await onBroker(dir, async (a) => {
         assert.deepEqual(await listGroups(a), [[g, 'classic']]);
         assert.equal((await describeConsumer(a, g)).errorCode, 69, 'no consumer group came back');
         const d = await describeGroup(a, g);
@@ -323,10 +299,7 @@ describe('KIP-848 consumer groups across a restart', () => {
           [kId],
         );
         assert.equal((await heartbeat(a, { groupId: g, generationId: 3, memberId: kId })).errorCode, 0);
-      } finally {
-        a.close();
-        await b.stop();
-      }
+      });
     } finally {
       removeDir(dir);
     }
