@@ -91,42 +91,20 @@ export async function commitOffsets(coord: GroupCoordinator, p: CommitParams): P
     return all(error);
   }
   const nowMs = coord.now();
-  const errors: number[] = [];
-  const accepted: { entry: CommitEntry; value: CommittedOffset }[] = [];
-  for (const e of p.offsets) {
-    let code: number = ErrorCode.NONE;
-    if (!coord.partitionExists(e.topic, e.partition)) code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-    else if (e.metadata !== null && Buffer.byteLength(e.metadata) > coord.config.offsetMetadataMaxBytes) {
-      code = ErrorCode.OFFSET_METADATA_TOO_LARGE;
-    }
-    errors.push(code);
-    if (code !== ErrorCode.NONE) continue;
+  const { errors, accepted, records } = prepareCommit(coord, p.groupId, p.offsets, (e) => {
     const commitTimestampMs = e.commitTimestampMs >= 0 ? e.commitTimestampMs : nowMs;
-    accepted.push({
-      entry: e,
-      value: {
-        offset: e.offset,
-        leaderEpoch: e.leaderEpoch,
-        metadata: e.metadata ?? '',
-        commitTimestampMs,
-        expireTimestampMs: p.retentionTimeMs >= 0 ? commitTimestampMs + p.retentionTimeMs : -1,
-      },
-    });
-  }
+    return {
+      offset: e.offset,
+      leaderEpoch: e.leaderEpoch,
+      metadata: e.metadata ?? '',
+      commitTimestampMs,
+      expireTimestampMs: p.retentionTimeMs >= 0 ? commitTimestampMs + p.retentionTimeMs : -1,
+    };
+  });
   if (accepted.length === 0) {
     coord.forgetIfUnused(group);
     return errors;
   }
-  const records: OffsetsRecord[] = accepted.map(({ entry, value }) => ({
-    key: offsetKey(p.groupId, entry.topic, entry.partition),
-    value: offsetValue({
-      offset: BigInt(value.offset),
-      leaderEpoch: value.leaderEpoch,
-      metadata: value.metadata,
-      commitTimestamp: BigInt(value.commitTimestampMs),
-      expireTimestamp: BigInt(value.expireTimestampMs),
-    }),
-  }));
   try {
     await coord.store.write(p.groupId, records);
   } catch (err) {
@@ -138,6 +116,47 @@ export async function commitOffsets(coord: GroupCoordinator, p: CommitParams): P
   }
   for (const { entry, value } of accepted) setOffset(group, entry.topic, entry.partition, value);
   return errors;
+}
+
+/** What a commit (plain or transactional) writes: per-entry errors, and the accepted entries as values and records. */
+export interface PreparedCommit {
+  errors: number[];
+  accepted: { entry: CommitEntry; value: CommittedOffset }[];
+  records: OffsetsRecord[];
+}
+
+/**
+ * Checks each entry as Kafka does (the partition exists, the metadata fits offset.metadata.max.bytes) and
+ * builds the value and the __consumer_offsets record of every accepted one.
+ */
+export function prepareCommit(
+  coord: GroupCoordinator,
+  groupId: string,
+  offsets: readonly CommitEntry[],
+  valueOf: (e: CommitEntry) => CommittedOffset,
+): PreparedCommit {
+  const errors: number[] = [];
+  const accepted: { entry: CommitEntry; value: CommittedOffset }[] = [];
+  for (const e of offsets) {
+    let code: number = ErrorCode.NONE;
+    if (!coord.partitionExists(e.topic, e.partition)) code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    else if (e.metadata !== null && Buffer.byteLength(e.metadata) > coord.config.offsetMetadataMaxBytes) {
+      code = ErrorCode.OFFSET_METADATA_TOO_LARGE;
+    }
+    errors.push(code);
+    if (code === ErrorCode.NONE) accepted.push({ entry: e, value: valueOf(e) });
+  }
+  const records = accepted.map(({ entry, value }) => ({
+    key: offsetKey(groupId, entry.topic, entry.partition),
+    value: offsetValue({
+      offset: BigInt(value.offset),
+      leaderEpoch: value.leaderEpoch,
+      metadata: value.metadata,
+      commitTimestamp: BigInt(value.commitTimestampMs),
+      expireTimestamp: BigInt(value.expireTimestampMs),
+    }),
+  }));
+  return { errors, accepted, records };
 }
 
 export function setOffset(

@@ -8,9 +8,9 @@
 import { ErrorCode } from '../protocol/errors.js';
 import type { CommittedOffset } from './group.js';
 import type { GroupCoordinator } from './group-coordinator.js';
-import { checkCommitter, setOffset, type CommitEntry } from './group-offsets.js';
-import { offsetKey, offsetValue, parseKey, parseOffsetValue } from './offsets-records.js';
-import type { OffsetsRecord, TxnOffsetsReplay } from './offset-manager.js';
+import { checkCommitter, prepareCommit, setOffset, type CommitEntry } from './group-offsets.js';
+import { parseKey, parseOffsetValue } from './offsets-records.js';
+import type { TxnOffsetsReplay } from './offset-manager.js';
 
 type GroupOffsets = Map<string, Map<number, CommittedOffset>>;
 
@@ -72,38 +72,14 @@ export async function commitTxnOffsets(coord: GroupCoordinator, p: TxnCommitPara
     if (error !== ErrorCode.NONE) return all(error);
   }
   const nowMs = coord.now();
-  const errors: number[] = [];
-  const accepted: { entry: CommitEntry; value: CommittedOffset }[] = [];
-  for (const e of p.offsets) {
-    let code: number = ErrorCode.NONE;
-    if (!coord.partitionExists(e.topic, e.partition)) code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-    else if (e.metadata !== null && Buffer.byteLength(e.metadata) > coord.config.offsetMetadataMaxBytes) {
-      code = ErrorCode.OFFSET_METADATA_TOO_LARGE;
-    }
-    errors.push(code);
-    if (code !== ErrorCode.NONE) continue;
-    accepted.push({
-      entry: e,
-      value: {
-        offset: e.offset,
-        leaderEpoch: e.leaderEpoch,
-        metadata: e.metadata ?? '',
-        commitTimestampMs: nowMs,
-        expireTimestampMs: -1,
-      },
-    });
-  }
-  if (accepted.length === 0) return errors;
-  const records: OffsetsRecord[] = accepted.map(({ entry, value }) => ({
-    key: offsetKey(p.groupId, entry.topic, entry.partition),
-    value: offsetValue({
-      offset: BigInt(value.offset),
-      leaderEpoch: value.leaderEpoch,
-      metadata: value.metadata,
-      commitTimestamp: BigInt(value.commitTimestampMs),
-      expireTimestamp: -1n,
-    }),
+  const { errors, accepted, records } = prepareCommit(coord, p.groupId, p.offsets, (e) => ({
+    offset: e.offset,
+    leaderEpoch: e.leaderEpoch,
+    metadata: e.metadata ?? '',
+    commitTimestampMs: nowMs,
+    expireTimestampMs: -1,
   }));
+  if (accepted.length === 0) return errors;
   try {
     await coord.store.write(p.groupId, records, { producerId: p.producerId, producerEpoch: p.producerEpoch });
   } catch (err) {
