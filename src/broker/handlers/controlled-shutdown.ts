@@ -6,11 +6,16 @@
 // - RemainingPartitions: the partitions the broker still leads that could have moved but did not
 //   (no other live ISR member yet); the broker retries (controlled.shutdown.max.retries) after
 //   controlled.shutdown.retry.backoff.ms.
-// - An unregistered broker id gets BROKER_NOT_AVAILABLE. BrokerEpoch (v2+) is not checked: Brook's
-//   registrations carry no broker epoch, so -1 ("unknown") is what Brook itself sends.
+// - An unregistered broker id gets BROKER_NOT_AVAILABLE. v2+: BrokerEpoch (KIP-380, the czxid of the
+//   broker's /brokers/ids/<id> registration) older than the broker's current registration gets
+//   STALE_BROKER_EPOCH (a request from a previous incarnation of the broker); -1 is not checked.
 // - v0 uses a request header without a client id in Kafka; Brook serves v1 and later only.
 // - A single node has nobody to hand leadership to: NONE, nothing remaining.
-import { BrokerNotAvailableError, NotControllerError } from '../../cluster/zookeeper/controller.js';
+import {
+  BrokerNotAvailableError,
+  NotControllerError,
+  StaleBrokerEpochError,
+} from '../../cluster/zookeeper/controller.js';
 import { ApiKey } from '../../protocol/generated/apis.js';
 import type {
   ControlledShutdownRequest,
@@ -33,7 +38,7 @@ export const controlledShutdownHandler = defineHandler<ControlledShutdownRequest
       const controller = services.controller();
       if (!controller?.isActive) return failed(ErrorCode.NOT_CONTROLLER);
       try {
-        const remaining = await controller.controlledShutdown(req.brokerId);
+        const remaining = await controller.controlledShutdown(req.brokerId, req.brokerEpoch);
         return {
           errorCode: ErrorCode.NONE,
           remainingPartitions: remaining.map((p) => ({ topicName: p.topic, partitionIndex: p.partition })),
@@ -41,6 +46,7 @@ export const controlledShutdownHandler = defineHandler<ControlledShutdownRequest
       } catch (err) {
         if (err instanceof NotControllerError) return failed(ErrorCode.NOT_CONTROLLER);
         if (err instanceof BrokerNotAvailableError) return failed(ErrorCode.BROKER_NOT_AVAILABLE);
+        if (err instanceof StaleBrokerEpochError) return failed(ErrorCode.STALE_BROKER_EPOCH);
         services.logger.warn('Controlled shutdown failed', { brokerId: req.brokerId, error: String(err) });
         return failed(ErrorCode.UNKNOWN_SERVER_ERROR);
       }

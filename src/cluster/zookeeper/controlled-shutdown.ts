@@ -80,7 +80,7 @@ async function askController(opts: ControlledShutdownOptions): Promise<string[]>
   if (controllerId === -1) throw new Error('there is no active controller');
   if (controllerId === me) {
     if (!opts.controller?.isActive) throw new Error('this broker is not the active controller yet');
-    const remaining = await opts.controller.controlledShutdown(me);
+    const remaining = await opts.controller.controlledShutdown(me, store.localBrokerEpoch);
     return remaining.map((p) => `${p.topic}-${p.partition}`);
   }
   const ep = store.broker(controllerId);
@@ -92,7 +92,10 @@ async function askController(opts: ControlledShutdownOptions): Promise<string[]>
     requestTimeoutMs: timeoutMs,
   });
   try {
-    const res = await conn.send(ApiKey.ControlledShutdown, { brokerId: me, brokerEpoch: -1n });
+    const res = await conn.send(ApiKey.ControlledShutdown, {
+      brokerId: me,
+      brokerEpoch: store.localBrokerEpoch,
+    });
     if (res.errorCode !== ErrorCode.NONE) {
       throw new Error(`the controller ${controllerId} answered error ${res.errorCode}`);
     }

@@ -6,6 +6,14 @@
 // the ISR unless unclean.leader.election.enable, runs preferred-leader election on request, and
 // completes topic deletions by removing the topic's znodes.
 //
+// Broker epochs (KIP-380): the controller remembers the epoch (registration czxid) of every live
+// broker it has seen. A broker that restarted so fast that its old registration and the new one look
+// like one continuous registration still has a new epoch: the controller handles it as Kafka's
+// onBrokerFailure followed by onBrokerStartup, i.e. one pass with the broker counted dead (leaderships
+// it held go to other ISR members, it leaves every ISR, leader epoch + 1) and then the broker is live
+// again (it rejoins the ISRs as a follower that caught up). ControlledShutdown with a stale broker
+// epoch is refused (STALE_BROKER_EPOCH).
+//
 // Every state write is one transaction that also checks /controller_epoch's version (Kafka's
 // controller fencing) and the state znode's version: a controller that was replaced, or that lost
 // its session, writes nothing, and a state changed meanwhile (the leader shrank the ISR) is re-read
@@ -38,12 +46,8 @@ export class NotControllerError extends Error {}
 /** ControlledShutdown for a broker that is not registered (Kafka's BROKER_NOT_AVAILABLE). */
 export class BrokerNotAvailableError extends Error {}
 
-/**
- * How long a broker that asked for a controlled shutdown is kept out of the leaderships other
- * controlled shutdowns hand out (brokers stopping together must not pass leadership to each other).
- * Bounded, because a broker that restarts at once may never be seen gone (no broker epoch here).
- */
-const SHUTTING_DOWN_MS = 60_000;
+/** ControlledShutdown with the epoch of an earlier registration of the broker (Kafka's STALE_BROKER_EPOCH). */
+export class StaleBrokerEpochError extends Error {}
 
 /** ElectLeaders' ElectionType: 0 = preferred, 1 = unclean. */
 export type ElectionType = 'preferred' | 'unclean';
@@ -77,8 +81,14 @@ export class Controller {
   private retryTimer: NodeJS.Timeout | null = null;
   private rebalanceTimer: NodeJS.Timeout | null = null;
   private readonly unsubscribe: (() => void)[] = [];
-  /** Brokers that asked for a controlled shutdown, with when they asked. */
-  private readonly shuttingDown = new Map<number, number>();
+  /**
+   * Brokers that asked for a controlled shutdown, with their epoch then: kept out of the leaderships
+   * other controlled shutdowns hand out (brokers stopping together must not pass leadership to each
+   * other) until they go away or come back with a new epoch.
+   */
+  private readonly shuttingDown = new Map<number, bigint>();
+  /** The epoch of every live broker as this controller last handled it (see the file comment). */
+  private readonly knownEpochs = new Map<number, bigint>();
 
   constructor(
     private readonly store: ZooKeeperMetadataStore,
@@ -170,6 +180,7 @@ export class Controller {
       if (this.stopped) return;
       this.epoch = epoch;
       this.epochVersion = current === null ? 0 : current.version + 1;
+      this.knownEpochs.clear();
       this.active = true;
       this.opts.logger.info('This broker is now the controller', { epoch });
       this.schedule();
@@ -195,6 +206,7 @@ export class Controller {
     if (current === null || this.stopped) return false;
     this.epoch = Number(current.data.toString('utf8'));
     this.epochVersion = current.version;
+    this.knownEpochs.clear();
     this.active = true;
     this.opts.logger.info('Still the controller after the ZooKeeper session came back', {
       epoch: this.epoch,
@@ -248,7 +260,47 @@ export class Controller {
   private async pass(): Promise<void> {
     if (!this.store.sessionValid) return;
     for (const name of this.store.deletionRequests()) await this.completeDeletion(name);
+    const { live, restarted } = this.brokerEpochChanges();
+    if (restarted.size > 0) {
+      // First the failure of the old incarnations; the next pass sees them as new live brokers.
+      this.opts.logger.info(
+        'Brokers registered again with a new broker epoch: handled as failed, then started',
+        {
+          brokers: [...restarted.keys()].join(','),
+        },
+      );
+      for (const id of restarted.keys()) live.delete(id);
+      await this.write(this.decideAll(live));
+      for (const [id, epoch] of restarted) {
+        this.knownEpochs.set(id, epoch);
+        this.shuttingDown.delete(id);
+      }
+      this.dirty = true;
+      return;
+    }
+    await this.write(this.decideAll(live));
+  }
+
+  /**
+   * The live brokers, and those whose epoch differs from the one this controller handled (restarted
+   * without their old registration being seen gone). Brokers seen for the first time are recorded;
+   * brokers gone are forgotten.
+   */
+  private brokerEpochChanges(): { live: Set<number>; restarted: Map<number, bigint> } {
     const live = new Set(this.store.liveBrokers().map((b) => b.nodeId));
+    const restarted = new Map<number, bigint>();
+    for (const id of this.knownEpochs.keys()) if (!live.has(id)) this.knownEpochs.delete(id);
+    for (const id of live) {
+      const epoch = this.store.brokerEpoch(id);
+      if (epoch === undefined) continue;
+      const known = this.knownEpochs.get(id);
+      if (known === undefined) this.knownEpochs.set(id, epoch);
+      else if (known !== epoch) restarted.set(id, epoch);
+    }
+    return { live, restarted };
+  }
+
+  private decideAll(live: ReadonlySet<number>): StateWrite[] {
     const deleting = new Set(this.store.deletionRequests());
     const unclean = this.opts.uncleanLeaderElection();
     const writes: StateWrite[] = [];
@@ -259,7 +311,7 @@ export class Controller {
         if (w) writes.push(w);
       });
     }
-    await this.write(writes);
+    return writes;
   }
 
   private decide(
@@ -375,16 +427,28 @@ export class Controller {
    * stop counting the stopping follower). Resolves to the partitions it still leads that could move
    * but did not (no eligible ISR member yet: the broker retries); a partition with no other live
    * replica at all has nowhere to go and is not counted, as Kafka leaves out replication factor 1.
-   * Throws NotControllerError unless active, BrokerNotAvailableError for an unregistered broker.
+   * Throws NotControllerError unless active, BrokerNotAvailableError for an unregistered broker,
+   * StaleBrokerEpochError when `brokerEpoch` (-1: unknown, not checked) is an earlier registration's.
    */
-  async controlledShutdown(brokerId: number): Promise<{ topic: string; partition: number }[]> {
+  async controlledShutdown(
+    brokerId: number,
+    brokerEpoch = -1n,
+  ): Promise<{ topic: string; partition: number }[]> {
     const { remaining, moved } = await this.decideAndWrite(() => {
       const live = new Set(this.store.liveBrokers().map((b) => b.nodeId));
-      if (!live.has(brokerId)) throw new BrokerNotAvailableError(`Broker ${brokerId} is not registered.`);
-      const now = Date.now();
-      this.shuttingDown.set(brokerId, now);
-      for (const [id, since] of this.shuttingDown) {
-        if (!live.has(id) || now - since > SHUTTING_DOWN_MS) this.shuttingDown.delete(id);
+      const current = this.store.brokerEpoch(brokerId);
+      if (!live.has(brokerId) || current === undefined) {
+        throw new BrokerNotAvailableError(`Broker ${brokerId} is not registered.`);
+      }
+      // As Kafka's isBrokerEpochStale: -1 (unknown, old clients) is accepted, an older epoch is not.
+      if (brokerEpoch !== -1n && brokerEpoch < current) {
+        throw new StaleBrokerEpochError(
+          `Broker ${brokerId}'s epoch ${brokerEpoch} is stale (its registration is now epoch ${current}).`,
+        );
+      }
+      this.shuttingDown.set(brokerId, current);
+      for (const [id, epoch] of this.shuttingDown) {
+        if (!live.has(id) || this.store.brokerEpoch(id) !== epoch) this.shuttingDown.delete(id);
       }
       const eligible = (b: number): boolean => b !== brokerId && live.has(b) && !this.shuttingDown.has(b);
       const remaining: { topic: string; partition: number }[] = [];

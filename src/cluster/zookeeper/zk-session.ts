@@ -222,8 +222,11 @@ export class ZkSession extends EventEmitter {
     if (!connected) stopReconnecting(this.client);
   }
 
-  /** Data and version of a znode, or null when it does not exist. A watcher fires once on change/deletion. */
-  get(path: string, watcher?: Watcher): Promise<{ data: Buffer; version: number } | null> {
+  /**
+   * Data, version and czxid (the zxid of the transaction that created it: a znode deleted and created
+   * again has a new one) of a znode, or null when it does not exist. A watcher fires once on change/deletion.
+   */
+  get(path: string, watcher?: Watcher): Promise<{ data: Buffer; version: number; czxid: bigint } | null> {
     return new Promise((resolve, reject) => {
       const cb = (err: unknown, data: Buffer, stat: zookeeper.Stat): void => {
         if (err) {
@@ -239,7 +242,11 @@ export class ZkSession extends EventEmitter {
           reject(wrap(err, path));
           return;
         }
-        resolve({ data: data ?? Buffer.alloc(0), version: stat.version });
+        resolve({
+          data: data ?? Buffer.alloc(0),
+          version: stat.version,
+          czxid: stat.czxid.readBigInt64BE(0),
+        });
       };
       if (watcher) this.client.getData(path, () => watcher(), cb);
       else this.client.getData(path, cb);

@@ -77,6 +77,13 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
   readonly localNodeId: number;
   private clusterIdValue = '';
   private readonly brokers = new Map<number, BrokerEndpoint>();
+  /**
+   * Broker epochs (KIP-380): the czxid of each live broker's /brokers/ids/<id>. A broker that restarts
+   * registers a new znode, so its epoch changes even when nobody saw the old znode go.
+   */
+  private readonly brokerEpochs = new Map<number, bigint>();
+  /** This broker's own epoch (its registration's czxid); -1 while not registered. */
+  private ownEpoch = -1n;
   private controller = -1;
   private readonly topicsByName = new Map<string, TopicEntry>();
   private readonly topicsById = new Map<string, TopicEntry>();
@@ -234,6 +241,7 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
     for (const id of [...this.brokers.keys()]) {
       if (!live.has(id)) {
         this.brokers.delete(id);
+        this.brokerEpochs.delete(id);
         this.watchedBrokers.delete(id);
         changed = true;
       }
@@ -258,14 +266,22 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
       }),
     );
     const reg = node === null ? null : decodeBroker(id, node.data);
-    if (reg === null) {
+    if (node === null || reg === null) {
+      this.brokerEpochs.delete(id);
       const had = this.brokers.delete(id);
       return had;
     }
     const prev = this.brokers.get(id);
+    const prevEpoch = this.brokerEpochs.get(id);
     const next: BrokerEndpoint = { nodeId: id, host: reg.host, port: reg.port, rack: reg.rack };
     this.brokers.set(id, next);
-    return prev?.host !== next.host || prev.port !== next.port || prev.rack !== next.rack;
+    this.brokerEpochs.set(id, node.czxid);
+    return (
+      prev?.host !== next.host ||
+      prev.port !== next.port ||
+      prev.rack !== next.rack ||
+      prevEpoch !== node.czxid
+    );
   }
 
   private async watchController(g: number): Promise<void> {
@@ -477,6 +493,7 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
     // Seen at once (the /brokers/ids watch confirms it): topics created right after need this broker.
     this.watchedBrokers.add(reg.id);
     this.brokers.set(reg.id, { nodeId: reg.id, host: reg.host, port: reg.port, rack: reg.rack });
+    this.brokerEpochs.set(reg.id, this.ownEpoch);
     this.fireBrokers();
     void this.readBroker(this.generation, reg.id).catch(() => undefined);
   }
@@ -488,7 +505,11 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
     } catch (err) {
       if (!isZkCode(err, ZkCode.NODE_EXISTS)) throw err;
       const owner = await this.session.ephemeralOwner(path);
-      if (owner === this.session.sessionId) return; // ours: a retried create after a connection loss
+      if (owner === this.session.sessionId) {
+        // Ours: a retried create after a connection loss.
+        await this.readOwnEpoch(path);
+        return;
+      }
       const other = await this.session.get(path);
       const at = other === null ? null : decodeBroker(reg.id, other.data);
       throw new StartupError(
@@ -498,12 +519,21 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
           `zookeeper.session.timeout.ms, ${this.opts.sessionTimeoutMs} ms; start it again after that).`,
       );
     }
+    await this.readOwnEpoch(path);
     this.opts.logger.info('Registered in ZooKeeper', {
       path,
       host: reg.host,
       port: reg.port,
       rack: reg.rack,
+      brokerEpoch: String(this.ownEpoch),
     });
+  }
+
+  /** The broker epoch is the registration znode's czxid (Kafka's KIP-380); only this session can delete it. */
+  private async readOwnEpoch(path: string): Promise<void> {
+    const node = await this.session.get(path);
+    if (node === null) throw new Error(`The registration ${path} vanished right after it was created`);
+    this.ownEpoch = node.czxid;
   }
 
   // ---- ClusterView
@@ -518,6 +548,16 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
 
   broker(nodeId: number): BrokerEndpoint | undefined {
     return this.brokers.get(nodeId);
+  }
+
+  /** A live broker's epoch (its registration's czxid), or undefined when it is not registered. */
+  brokerEpoch(nodeId: number): bigint | undefined {
+    return this.brokerEpochs.get(nodeId);
+  }
+
+  /** This broker's epoch, sent in inter-broker requests that carry one (ControlledShutdown v2+); -1 before registering. */
+  get localBrokerEpoch(): bigint {
+    return this.ownEpoch;
   }
 
   partitionState(topic: string, partition: number): PartitionState | undefined {
