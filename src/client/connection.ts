@@ -57,6 +57,10 @@ import type {
   OffsetForLeaderEpochResponse,
 } from '../protocol/generated/offset-for-leader-epoch.js';
 import type { ProduceRequest, ProduceResponse } from '../protocol/generated/produce.js';
+import type {
+  WriteTxnMarkersRequest,
+  WriteTxnMarkersResponse,
+} from '../protocol/generated/write-txn-markers.js';
 import type { DeepPartial } from '../protocol/schema.js';
 import { KafkaClientError, networkError } from './errors.js';
 
@@ -84,6 +88,7 @@ export interface ClientApis {
   [ApiKey.DescribeLogDirs]: [DescribeLogDirsRequest, DescribeLogDirsResponse];
   [ApiKey.ElectLeaders]: [ElectLeadersRequest, ElectLeadersResponse];
   [ApiKey.ControlledShutdown]: [ControlledShutdownRequest, ControlledShutdownResponse];
+  [ApiKey.WriteTxnMarkers]: [WriteTxnMarkersRequest, WriteTxnMarkersResponse];
 }
 export type ClientApiKey = keyof ClientApis;
 

@@ -28,8 +28,11 @@ import {
 export const PRODUCER_BATCH_CACHE_SIZE = 5;
 /** producer.id.expiration.ms default. */
 export const DEFAULT_PRODUCER_ID_EXPIRATION_MS = 86_400_000;
-/** v1: no transactions; v2 adds each producer's ongoing transaction's first offset. */
-const SNAPSHOT_VERSION = 2;
+/**
+ * v1: no transactions; v2 adds each producer's ongoing transaction's first offset; v3 the coordinator
+ * epoch of its last marker.
+ */
+const SNAPSHOT_VERSION = 3;
 const SNAPSHOT_SUFFIX = '.snapshot';
 const INT32_MAX = 0x7fffffff;
 
@@ -49,6 +52,12 @@ export interface ProducerEntry {
   lastTimestampMs: number;
   /** First offset of the producer's ongoing transaction in this partition, -1 when none. */
   currentTxnFirstOffset: number;
+  /**
+   * The coordinator epoch of the last marker written for this producer, -1 when none: a marker from
+   * an older coordinator (one that lost its __transaction_state partition) is refused (Kafka's
+   * TRANSACTION_COORDINATOR_FENCED).
+   */
+  coordinatorEpoch: number;
 }
 
 /** A transaction closed by a marker in this partition. */
@@ -157,7 +166,14 @@ export class ProducerStateManager {
     const timestampMs = maxTimestampAt(buf, at);
     let entry = this.producers.get(producerId);
     if (entry === undefined) {
-      entry = { producerId, epoch, batches: [], lastTimestampMs: timestampMs, currentTxnFirstOffset: -1 };
+      entry = {
+        producerId,
+        epoch,
+        batches: [],
+        lastTimestampMs: timestampMs,
+        currentTxnFirstOffset: -1,
+        coordinatorEpoch: -1,
+      };
       this.producers.set(producerId, entry);
     } else if (entry.epoch !== epoch) {
       // A marker written for a fenced or timed-out producer carries the bumped epoch: batches of
@@ -190,7 +206,8 @@ export class ProducerStateManager {
     timestampMs: number,
   ): CompletedTxn | null {
     if (timestampMs > entry.lastTimestampMs) entry.lastTimestampMs = timestampMs;
-    const type = controlTypeAt(buf, at);
+    const [type, coordinatorEpoch] = markerFieldsAt(buf, at);
+    if (coordinatorEpoch > entry.coordinatorEpoch) entry.coordinatorEpoch = coordinatorEpoch;
     const firstOffset = entry.currentTxnFirstOffset;
     if (firstOffset < 0 || (type !== CONTROL_TYPE_ABORT && type !== CONTROL_TYPE_COMMIT)) return null;
     entry.currentTxnFirstOffset = -1;
@@ -263,11 +280,12 @@ export class ProducerStateManager {
   }
 
   // Layout: version int16 | crc uint32 (CRC-32C of what follows) | count int32 | count x
-  // (producerId int64, epoch int16, lastTimestamp int64, currentTxnFirstOffset int64 (v2+), n int8,
+  // (producerId int64, epoch int16, lastTimestamp int64, currentTxnFirstOffset int64 (v2+),
+  //  coordinatorEpoch int32 (v3+), n int8,
   //  n x (firstSeq int32, lastSeq int32, firstOffset int64, lastOffset int64, timestamp int64)).
   private encode(): Buffer {
     let size = 10;
-    for (const e of this.producers.values()) size += 27 + e.batches.length * 32;
+    for (const e of this.producers.values()) size += 31 + e.batches.length * 32;
     const buf = Buffer.alloc(size);
     buf.writeInt16BE(SNAPSHOT_VERSION, 0);
     buf.writeInt32BE(this.producers.size, 6);
@@ -277,8 +295,9 @@ export class ProducerStateManager {
       buf.writeInt16BE(e.epoch, p + 8);
       buf.writeBigInt64BE(BigInt(e.lastTimestampMs), p + 10);
       buf.writeBigInt64BE(BigInt(e.currentTxnFirstOffset), p + 18);
-      buf.writeInt8(e.batches.length, p + 26);
-      p += 27;
+      buf.writeInt32BE(e.coordinatorEpoch, p + 26);
+      buf.writeInt8(e.batches.length, p + 30);
+      p += 31;
       for (const b of e.batches) {
         buf.writeInt32BE(b.firstSeq, p);
         buf.writeInt32BE(b.lastSeq, p + 4);
@@ -295,9 +314,9 @@ export class ProducerStateManager {
   private decode(buf: Buffer): boolean {
     if (buf.length < 10) return false;
     const version = buf.readInt16BE(0);
-    if (version !== 1 && version !== SNAPSHOT_VERSION) return false;
+    if (version < 1 || version > SNAPSHOT_VERSION) return false;
     if (crc32c(buf.subarray(6)) !== buf.readUInt32BE(2)) return false;
-    const head = version === 1 ? 19 : 27;
+    const head = version === 1 ? 19 : version === 2 ? 27 : 31;
     const count = buf.readInt32BE(6);
     let p = 10;
     for (let i = 0; i < count; i++) {
@@ -310,6 +329,7 @@ export class ProducerStateManager {
         lastTimestampMs: Number(buf.readBigInt64BE(p + 10)),
         batches: [],
         currentTxnFirstOffset: version === 1 ? -1 : Number(buf.readBigInt64BE(p + 18)),
+        coordinatorEpoch: version < 3 ? -1 : buf.readInt32BE(p + 26),
       };
       if (entry.currentTxnFirstOffset >= 0) this.ongoing.set(entry.producerId, entry.currentTxnFirstOffset);
       p += head;
@@ -328,10 +348,14 @@ export class ProducerStateManager {
   }
 }
 
-/** The type of the control record in the marker batch at `at`: 0 abort, 1 commit, -1 unreadable. */
-function controlTypeAt(buf: Buffer, at: number): number {
+/**
+ * The control record of the marker batch at `at`: [type (0 abort, 1 commit), coordinator epoch], -1
+ * for what cannot be read.
+ */
+function markerFieldsAt(buf: Buffer, at: number): [number, number] {
   // Record: length varint, attributes int8, timestampDelta varlong, offsetDelta varint, keyLength
-  // varint, key (version int16, type int16). Control batches are never compressed.
+  // varint, key (version int16, type int16), valueLength varint, value (version int16, coordinator
+  // epoch int32). Control batches are never compressed.
   let p = at + BATCH_HEADER_BYTES;
   const end = at + batchSizeAt(buf, at);
   const skipVarint = (): number => {
@@ -351,6 +375,10 @@ function controlTypeAt(buf: Buffer, at: number): number {
   skipVarint(); // timestamp delta
   skipVarint(); // offset delta
   const keyLength = skipVarint();
-  if (keyLength < 4 || p + 4 > end) return -1;
-  return buf.readInt16BE(p + 2);
+  if (keyLength < 4 || p + keyLength > end) return [-1, -1];
+  const type = buf.readInt16BE(p + 2);
+  p += keyLength;
+  const valueLength = skipVarint();
+  if (valueLength < 6 || p + 6 > end) return [type, -1];
+  return [type, buf.readInt32BE(p + 2)];
 }

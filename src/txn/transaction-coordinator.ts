@@ -86,6 +86,7 @@ export class TransactionCoordinator {
   private readonly retries = new Set<NodeJS.Timeout>();
   private background = new Set<Promise<unknown>>();
   private topicReady: Promise<void> | null = null;
+  private readonly stopHooks: (() => void)[] = [];
 
   constructor(
     readonly config: TransactionConfig,
@@ -143,11 +144,17 @@ export class TransactionCoordinator {
     return this.topicReady;
   }
 
+  /** `hook` runs first thing at stop() (closing the marker channel, which ends markers in flight). */
+  onStop(hook: () => void): void {
+    this.stopHooks.push(hook);
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     for (const t of this.retries) clearTimeout(t);
     this.retries.clear();
+    for (const hook of this.stopHooks) hook();
     await Promise.allSettled([...this.background, ...this.queues.values()]);
   }
 

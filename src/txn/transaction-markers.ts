@@ -3,9 +3,9 @@
 // int16 (0 abort, 1 commit); value = version int16 0, coordinator epoch int32. The batch carries the
 // producer id and epoch and the transactional and control attributes, with no sequence.
 // appendMarker() writes one to a partition this broker leads: the coordinator calls it directly for
-// local partitions, and the WriteTxnMarkers handler calls it for markers sent by a coordinator on
-// another broker. A marker in __consumer_offsets also settles the producer's pending transactional
-// offset commits there (visible on commit, dropped on abort).
+// partitions it leads, and the WriteTxnMarkers handler for markers sent by a coordinator on another
+// broker (marker-channel.ts). A marker in __consumer_offsets also settles the producer's pending
+// transactional offset commits there (visible on commit, dropped on abort).
 import type { ReplicaManager } from '../broker/replica-manager.js';
 import { errorCodeOf } from '../broker/replica-manager.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -19,7 +19,7 @@ export interface TxnMarker {
 }
 
 /** How long a marker waits for the partition's ISR in a cluster (Kafka's request.timeout.ms). */
-const MARKER_REPLICATION_TIMEOUT_MS = 30_000;
+export const MARKER_REPLICATION_TIMEOUT_MS = 30_000;
 
 export function encodeMarkerBatch(marker: TxnMarker, leaderEpoch: number, nowMs = Date.now()): Buffer {
   const key = Buffer.alloc(4);
@@ -49,7 +49,8 @@ export type OffsetsMarkerListener = (partition: number, producerId: number, comm
 
 /**
  * Writes a marker to a partition this broker leads; resolves with the partition's error code once
- * it is written (and, in a cluster, replicated to the ISR).
+ * it is written (and, in a cluster, replicated to the ISR). TRANSACTION_COORDINATOR_FENCED when a
+ * marker with a newer coordinator epoch was written for the producer here.
  */
 export async function appendMarker(
   replicas: ReplicaManager,
@@ -62,6 +63,10 @@ export async function appendMarker(
   if (!log) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
   const leaderError = replicas.leaderError(topic, partition, -1);
   if (leaderError !== ErrorCode.NONE) return leaderError;
+  // A coordinator that lost its __transaction_state partition (a newer leader epoch wrote markers
+  // for this producer here since) is fenced, as Kafka's ProducerAppendInfo does.
+  const last = log.producerState.entry(marker.producerId)?.coordinatorEpoch ?? -1;
+  if (marker.coordinatorEpoch < last) return ErrorCode.TRANSACTION_COORDINATOR_FENCED;
   const leaderEpoch = replicas.leaderEpochOf(topic, partition);
   try {
     const result = log.append(encodeMarkerBatch(marker, leaderEpoch), {

@@ -191,3 +191,41 @@ test('transaction coordinator: InitProducerId, AddPartitionsToTxn, produce check
     removeDir(dataDir);
   }
 });
+
+test('WriteTxnMarkers: a marker from an older coordinator epoch is fenced, also after a restart', async () => {
+  const dataDir = makeTempDir('brook-txn-fence-');
+  let b = await startTestBroker({}, dataDir);
+  try {
+    const topic = uniqueTopic('fence');
+    await rawRequest(b.bootstrapServers, ApiKey.CreateTopics, 4, {
+      topics: [{ name: topic, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 10000,
+    });
+    const marker = async (coordinatorEpoch: number): Promise<number> => {
+      const res = await rawRequest<{
+        markers: { topics: { partitions: { errorCode: number }[] }[] }[];
+      }>(b.bootstrapServers, ApiKey.WriteTxnMarkers, 1, {
+        markers: [
+          {
+            producerId: 4242n,
+            producerEpoch: 0,
+            transactionResult: false,
+            topics: [{ name: topic, partitionIndexes: [0] }],
+            coordinatorEpoch,
+          },
+        ],
+      });
+      return res.markers[0]!.topics[0]!.partitions[0]!.errorCode;
+    };
+    assert.equal(await marker(5), ErrorCode.NONE);
+    assert.equal(await marker(3), ErrorCode.TRANSACTION_COORDINATOR_FENCED);
+    assert.equal(await marker(5), ErrorCode.NONE);
+    await b.broker.stop();
+    b = await startTestBroker({}, dataDir);
+    assert.equal(await marker(4), ErrorCode.TRANSACTION_COORDINATOR_FENCED);
+    assert.equal(await marker(6), ErrorCode.NONE);
+  } finally {
+    await b.broker.stop();
+    removeDir(dataDir);
+  }
+});

@@ -1,8 +1,9 @@
 // WriteTxnMarkers (key 27), versions 0-1: a transaction coordinator asks the leader of each
 // partition to write a COMMIT or ABORT marker (src/txn/transaction-markers.ts). Per partition:
 // NONE once written (and replicated to the ISR in a cluster), UNKNOWN_TOPIC_OR_PARTITION,
-// NOT_LEADER_OR_FOLLOWER, KAFKA_STORAGE_ERROR. The coordinator on this broker writes its own
-// partitions' markers directly; this handler serves coordinators elsewhere (and tools).
+// NOT_LEADER_OR_FOLLOWER, KAFKA_STORAGE_ERROR, TRANSACTION_COORDINATOR_FENCED (a marker with a newer
+// coordinator epoch was written for the producer). The coordinator on this broker writes its own
+// partitions' markers directly; this handler serves coordinators on other brokers (marker-channel.ts).
 // v1: flexible.
 import { ApiKey } from '../../protocol/generated/apis.js';
 import type {
