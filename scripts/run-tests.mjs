@@ -3,7 +3,8 @@
 // Node 20's `--test` does not expand globs, so the files are listed here.
 // Usage: node scripts/run-tests.mjs [substring-filter ...] [--exclude substring ...]
 import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 
 function walk(dir, out) {
@@ -29,6 +30,33 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+// Tests run the `brook` command and broker processes from dist/ (test/helpers/cli.ts): rebuild it first when
+// any file under src/ is newer than the build, so a test never runs a stale CLI.
+const built = join('dist', 'src', 'cli', 'main.js');
+const newest = (dir) =>
+  readdirSync(dir).reduce((m, name) => {
+    const path = join(dir, name);
+    const st = statSync(path);
+    return Math.max(m, st.isDirectory() ? newest(path) : st.mtimeMs);
+  }, 0);
+let builtAt = 0;
+try {
+  builtAt = statSync(built).mtimeMs;
+} catch {
+  // not built yet
+}
+if (newest('src') > builtAt) {
+  console.error('dist/ is older than src/: building it (tsc -p tsconfig.build.json)');
+  const build = spawnSync(
+    process.execPath,
+    [join('node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+    {
+      stdio: 'inherit',
+    },
+  );
+  if (build.status !== 0) process.exit(build.status ?? 1);
+}
+
 const result = spawnSync(
   process.execPath,
   [
@@ -37,7 +65,7 @@ const result = spawnSync(
     '--test',
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',
-    `--test-reporter=${new URL('./slowest-files-reporter.mjs', import.meta.url).pathname}`,
+    `--test-reporter=${join(dirname(fileURLToPath(import.meta.url)), 'slowest-files-reporter.mjs')}`,
     '--test-reporter-destination=stdout',
     '--test-concurrency=1',
     ...files,

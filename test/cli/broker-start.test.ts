@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { REPO_ROOT, freePort, makeTempDir, removeDir, spawnBrokerProcess } from '../helpers/broker.js';
 import { runCommand } from '../helpers/run.js';
+import { BROOK_CLI } from '../helpers/cli.js';
 
-const CLI = join(REPO_ROOT, 'src', 'cli', 'main.ts');
+const CLI = BROOK_CLI;
 
 function brook(args: string[], timeoutMs = 30_000) {
-  return runCommand(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO_ROOT, timeoutMs });
+  return runCommand(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, timeoutMs });
 }
 
 test('an invalid config value exits 1 with one sentence naming the key', async () => {
@@ -66,8 +67,6 @@ test('an unknown key is warned about, the broker still starts and reads server.p
   writeFileSync(props, '# Kafka style\nnum.partitions=3\nno.such.key=1\n');
   const port = await freePort();
   const args = [
-    '--import',
-    'tsx',
     CLI,
     'broker',
     'start',

@@ -1,14 +1,14 @@
-// The brook client commands as a user runs them: a child process (`node --import tsx src/cli/main.ts`)
+// The brook client commands as a user runs them: a child process (`node dist/src/cli/main.js`)
 // against a real in-process broker. Checks output, exit codes and one-sentence errors.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { Admin, Producer } from '../../src/index.js';
 import { REPO_ROOT, freePort, startTestBroker, uniqueTopic, type TestBroker } from '../helpers/broker.js';
 import { runCommand, type RunResult } from '../helpers/run.js';
+import { BROOK_CLI } from '../helpers/cli.js';
 
-const MAIN = join(REPO_ROOT, 'src', 'cli', 'main.ts');
+const MAIN = BROOK_CLI;
 
 describe('brook CLI client commands', () => {
   let broker: TestBroker;
@@ -16,15 +16,11 @@ describe('brook CLI client commands', () => {
   before(async () => {
     broker = await startTestBroker({ 'group.initial.rebalance.delay.ms': '0' });
     brook = (args, input) =>
-      runCommand(
-        process.execPath,
-        ['--import', 'tsx', MAIN, ...args, '--bootstrap-server', broker.bootstrapServers],
-        {
-          cwd: REPO_ROOT,
-          input,
-          timeoutMs: 30_000,
-        },
-      );
+      runCommand(process.execPath, [MAIN, ...args, '--bootstrap-server', broker.bootstrapServers], {
+        cwd: REPO_ROOT,
+        input,
+        timeoutMs: 30_000,
+      });
   });
   after(async () => {
     await broker.stop();
@@ -92,7 +88,7 @@ describe('brook CLI client commands', () => {
     const port = await freePort();
     const refused = await runCommand(
       process.execPath,
-      ['--import', 'tsx', MAIN, 'topics', 'list', '--bootstrap-server', `127.0.0.1:${port}`],
+      [MAIN, 'topics', 'list', '--bootstrap-server', `127.0.0.1:${port}`],
       {
         cwd: REPO_ROOT,
       },

@@ -1,5 +1,5 @@
-// The operator's view of brokers and partitions, run as a user runs it (`node --import tsx
-// src/cli/main.ts`): `brook cluster describe` (DescribeCluster), `brook cluster log-dirs`
+// The operator's view of brokers and partitions, run as a user runs it (`node
+// dist/src/cli/main.js`): `brook cluster describe` (DescribeCluster), `brook cluster log-dirs`
 // (DescribeLogDirs) and `brook topics describe` (Metadata: leader, leader epoch, replicas, ISR,
 // offline replicas). First one real broker with a rack; then three real in-process brokers whose
 // partition states are set through the in-memory coordinator (the test double of ZooKeeper and the
@@ -13,16 +13,16 @@ import { Admin, Producer } from '../../src/index.js';
 import { REPO_ROOT, startTestBroker, uniqueTopic, type TestBroker } from '../helpers/broker.js';
 import { TestCluster, waitUntil } from '../helpers/in-memory-cluster.js';
 import { runCommand } from '../helpers/run.js';
+import { BROOK_CLI } from '../helpers/cli.js';
 
-const MAIN = join(REPO_ROOT, 'src', 'cli', 'main.ts');
+const MAIN = BROOK_CLI;
 
 /** Runs `brook args --bootstrap-server bootstrap`, requires exit 0, returns stdout. */
 async function brook(bootstrap: string, args: string[]): Promise<string> {
-  const r = await runCommand(
-    process.execPath,
-    ['--import', 'tsx', MAIN, ...args, '--bootstrap-server', bootstrap],
-    { cwd: REPO_ROOT, timeoutMs: 30_000 },
-  );
+  const r = await runCommand(process.execPath, [MAIN, ...args, '--bootstrap-server', bootstrap], {
+    cwd: REPO_ROOT,
+    timeoutMs: 30_000,
+  });
   assert.equal(r.code, 0, `brook ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout;
 }

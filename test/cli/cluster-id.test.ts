@@ -3,12 +3,12 @@
 // Kafka's InconsistentClusterIdException does.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { REPO_ROOT, makeTempDir, removeDir, startTestBroker } from '../helpers/broker.js';
 import { runCommand } from '../helpers/run.js';
+import { BROOK_CLI } from '../helpers/cli.js';
 
-const CLI = join(REPO_ROOT, 'src', 'cli', 'main.ts');
+const CLI = BROOK_CLI;
 
 async function describedClusterId(bootstrap: string): Promise<string> {
   const admin = new Kafka({ brokers: [bootstrap], logLevel: logLevel.NOTHING }).admin();
@@ -39,19 +39,7 @@ test('cluster.id names a new cluster, is kept across restarts, and a mismatch re
 
     const r = await runCommand(
       process.execPath,
-      [
-        '--import',
-        'tsx',
-        CLI,
-        'broker',
-        'start',
-        '--port',
-        '0',
-        '--data-dir',
-        dir,
-        '--set',
-        'cluster.id=other',
-      ],
+      [CLI, 'broker', 'start', '--port', '0', '--data-dir', dir, '--set', 'cluster.id=other'],
       { cwd: REPO_ROOT, timeoutMs: 30_000 },
     );
     assert.equal(r.code, 1, r.stderr);

@@ -10,8 +10,9 @@ import { test } from 'node:test';
 import { REPO_ROOT, makeTempDir, removeDir } from '../helpers/broker.js';
 import { hasPythonKafka, hasZooKeeper, requireTool } from '../helpers/external.js';
 import { runCommand, runPythonWithParams, spawnLongRunning } from '../helpers/run.js';
+import { BROOK_CLI } from '../helpers/cli.js';
 
-const CLI = join(REPO_ROOT, 'src', 'cli', 'main.ts');
+const CLI = BROOK_CLI;
 
 function listenable(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -51,8 +52,6 @@ test('brook cluster start: 3 brokers and ZooKeeper, RF 3 produce/consume with ka
   const proc = spawnLongRunning(
     process.execPath,
     [
-      '--import',
-      'tsx',
       CLI,
       'cluster',
       'start',
@@ -172,8 +171,6 @@ test('brook cluster start: a taken port fails in one sentence before anything st
     const r = await runCommand(
       process.execPath,
       [
-        '--import',
-        'tsx',
         CLI,
         'cluster',
         'start',
@@ -203,7 +200,7 @@ test('brook cluster start without Java says which Debian package to install, in 
   try {
     const r = await runCommand(
       process.execPath,
-      ['--import', 'tsx', CLI, 'cluster', 'start', '--brokers', '1', '--data-dir', dir],
+      [CLI, 'cluster', 'start', '--brokers', '1', '--data-dir', dir],
       // No directory on PATH holds java (node itself is run by its absolute path).
       { cwd: REPO_ROOT, timeoutMs: 60_000, env: { PATH: '/nonexistent' } },
     );

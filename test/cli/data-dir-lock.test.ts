@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import { REPO_ROOT, freePort, makeTempDir, removeDir, spawnBrokerProcess } from '../helpers/broker.js';
 import { runCommand } from '../helpers/run.js';
 import { Admin, Producer } from '../../src/index.js';
+import { BROOK_CLI } from '../helpers/cli.js';
 
-const CLI = join(REPO_ROOT, 'src', 'cli', 'main.ts');
+const CLI = BROOK_CLI;
 
 function brook(args: string[]) {
-  return runCommand(process.execPath, ['--import', 'tsx', CLI, ...args], {
+  return runCommand(process.execPath, [CLI, ...args], {
     cwd: REPO_ROOT,
     timeoutMs: 30_000,
   });

@@ -2,7 +2,6 @@
 // kafka-consumer-groups.sh does, and shows the member that owns each partition with its lag. It used to ask
 // DescribeGroups only, which answers Dead for such a group, and printed it as having no active members.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
 import type { ConsumerGroupHeartbeatResponse } from '../../src/protocol/generated/consumer-group-heartbeat.js';
@@ -10,8 +9,9 @@ import { Admin, Producer } from '../../src/index.js';
 import { REPO_ROOT, uniqueTopic, withBroker } from '../helpers/broker.js';
 import { runCommand } from '../helpers/run.js';
 import { TestClient, commitOffsets } from '../group/helpers.js';
+import { BROOK_CLI } from '../helpers/cli.js';
 
-const MAIN = join(REPO_ROOT, 'src', 'cli', 'main.ts');
+const MAIN = BROOK_CLI;
 
 test(
   'brook groups describe shows a consumer-protocol group with its member, offsets and lag',
@@ -24,14 +24,10 @@ test(
       const producer = await Producer.connect(b.bootstrapServers);
       const member = await TestClient.connect(b.port, 'kip848-member');
       const brook = (args: string[]) =>
-        runCommand(
-          process.execPath,
-          ['--import', 'tsx', MAIN, ...args, '--bootstrap-server', b.bootstrapServers],
-          {
-            cwd: REPO_ROOT,
-            timeoutMs: 30_000,
-          },
-        );
+        runCommand(process.execPath, [MAIN, ...args, '--bootstrap-server', b.bootstrapServers], {
+          cwd: REPO_ROOT,
+          timeoutMs: 30_000,
+        });
       try {
         await admin.createTopics([{ name: topic, partitions: 2 }]);
         await producer.send({

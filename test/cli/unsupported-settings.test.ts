@@ -6,11 +6,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, makeTempDir, removeDir } from '../helpers/broker.js';
 import { runCommand } from '../helpers/run.js';
+import { BROOK_CLI } from '../helpers/cli.js';
 
-const CLI = join(REPO_ROOT, 'src', 'cli', 'main.ts');
+const CLI = BROOK_CLI;
 
 async function refusedWith(args: string[], pattern: RegExp): Promise<void> {
-  const r = await runCommand(process.execPath, ['--import', 'tsx', CLI, 'broker', 'start', ...args], {
+  const r = await runCommand(process.execPath, [CLI, 'broker', 'start', ...args], {
     cwd: REPO_ROOT,
     timeoutMs: 30_000,
   });

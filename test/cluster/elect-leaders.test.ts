@@ -6,7 +6,6 @@
 // ELECTION_NOT_NEEDED / UNKNOWN_TOPIC_OR_PARTITION.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import type { ZooKeeperMetadataStore } from '../../src/cluster/zookeeper/zookeeper-metadata-store.js';
 import { Connection } from '../../src/client/connection.js';
@@ -24,8 +23,9 @@ import {
 import { hasZooKeeper, requireTool } from '../helpers/external.js';
 import { runCommand } from '../helpers/run.js';
 import { startZooKeeper, type ZooKeeper } from '../helpers/zookeeper.js';
+import { BROOK_CLI } from '../helpers/cli.js';
 
-const CLI = join(REPO_ROOT, 'src', 'cli', 'main.ts');
+const CLI = BROOK_CLI;
 
 function config(zk: ZooKeeper, nodeId: number): Record<string, string> {
   return {
@@ -127,17 +127,7 @@ test('brook topics elect-leaders gives leadership back to the preferred replica 
   // The CLI, bootstrapped at either broker, finds the controller.
   const r = await runCommand(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      CLI,
-      'topics',
-      'elect-leaders',
-      '--topic',
-      topic,
-      '--bootstrap-server',
-      `127.0.0.1:${other.port}`,
-    ],
+    [CLI, 'topics', 'elect-leaders', '--topic', topic, '--bootstrap-server', `127.0.0.1:${other.port}`],
     { cwd: REPO_ROOT, timeoutMs: 60_000 },
   );
   assert.equal(r.code, 0, r.stderr);
@@ -155,7 +145,7 @@ test('brook topics elect-leaders gives leadership back to the preferred replica 
   await waitFor('broker 1 sees itself lead', () => view(brokers[0]!).partitionState(topic, 0)!.leader === 1);
   const again = await runCommand(
     process.execPath,
-    ['--import', 'tsx', CLI, 'topics', 'elect-leaders', '--bootstrap-server', `127.0.0.1:${b2.port}`],
+    [CLI, 'topics', 'elect-leaders', '--bootstrap-server', `127.0.0.1:${b2.port}`],
     { cwd: REPO_ROOT, timeoutMs: 60_000 },
   );
   assert.equal(again.code, 0, again.stderr);

@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Broker } from '../../src/index.js';
 import { spawnLongRunning, type LongRunning } from './run.js';
+import { BROOK_CLI } from './cli.js';
 
 /** The repository root (where package.json and src/ are). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -118,15 +119,13 @@ export interface BrokerProcess {
 }
 
 /**
- * Starts `brook broker start` (src/cli/main.ts via tsx) on 127.0.0.1 and resolves once it printed its ready line
+ * Starts `brook broker start` (the compiled dist/src/cli/main.js) on 127.0.0.1 and resolves once it printed its ready line
  * (one containing `started`). The caller must kill() it and await waitExit(), e.g. in a finally block.
  */
 export async function spawnBrokerProcess(opts: BrokerProcessOptions): Promise<BrokerProcess> {
   const port = opts.port ?? (await freePort());
   const args = [
-    '--import',
-    'tsx',
-    join(REPO_ROOT, 'src', 'cli', 'main.ts'),
+    BROOK_CLI,
     'broker',
     'start',
     '--port',

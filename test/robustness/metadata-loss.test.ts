@@ -20,6 +20,7 @@ import { hasKcat, requireTool } from '../helpers/external.js';
 import { makeTempDir, REPO_ROOT, removeDir, startTestBroker } from '../helpers/broker.js';
 import { kcatReadAll } from '../helpers/kcat.js';
 import { runCommand } from '../helpers/run.js';
+import { BROOK_CLI } from '../helpers/cli.js';
 
 const META = '__cluster_metadata';
 const REBUILD = { 'metadata.recovery.rebuild.from.logs': 'true' };
@@ -43,7 +44,7 @@ function listing(dir: string): string[] {
 function cliStart(dataDir: string, extra: string[] = []) {
   return runCommand(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'broker', 'start', '--port', '0', '--data-dir', dataDir, ...extra],
+    [BROOK_CLI, 'broker', 'start', '--port', '0', '--data-dir', dataDir, ...extra],
     { cwd: REPO_ROOT, timeoutMs: 30_000 },
   );
 }
