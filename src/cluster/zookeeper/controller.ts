@@ -20,7 +20,7 @@
 // and decided again.
 import type { Logger } from '../../logger.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { CreateMode, isZkCode, ZkCode, ZkError, type ZkOp } from './zk-session.js';
+import { CreateMode, isZkCode, ZkCode, ZkError, type ZkOp, type ZkSession } from './zk-session.js';
 import type { ZooKeeperMetadataStore } from './zookeeper-metadata-store.js';
 import { deleteTopicPath, encodeController, topicConfigPath, topicPath, ZNODES } from './znodes.js';
 
@@ -34,6 +34,9 @@ export interface ControllerOptions {
 
 /** Partition state writes per ZooKeeper transaction (each is ~150 bytes; jute.maxbuffer is 1 MB). */
 const WRITES_PER_TRANSACTION = 500;
+
+/** Znode removals per deletion transaction (each op is a path of well under 300 bytes). */
+const DELETES_PER_TRANSACTION = 1000;
 
 /** Back-off after a write lost a race, until the watches brought the newer state. */
 const RETRY_DELAY_MS = 200;
@@ -410,12 +413,25 @@ export class Controller {
     }
   }
 
-  /** Removes a deleted topic's znodes; brokers drop their logs when it disappears from their view. */
+  /**
+   * Removes a deleted topic's znodes; brokers drop their logs when it disappears from their view.
+   * Fenced like every controller write (Kafka's controller wraps its deletes in a multi with a check of
+   * /controller_epoch's version): a deposed controller deletes nothing. Children go before their
+   * parents and the /admin/delete_topics marker last, so a deletion cut short (a big topic spans several
+   * transactions) is finished by the next pass, of this controller or the next one.
+   */
   private async completeDeletion(name: string): Promise<void> {
     const session = this.store.session;
-    await session.removeRecursive(topicPath(name));
-    await session.removeRecursive(topicConfigPath(name));
-    await session.removeRecursive(deleteTopicPath(name));
+    const paths: string[] = [];
+    for (const root of [topicPath(name), topicConfigPath(name), deleteTopicPath(name)]) {
+      await collectSubtree(session, root, paths);
+    }
+    for (let i = 0; i < paths.length; i += DELETES_PER_TRANSACTION) {
+      if (!this.active) return;
+      const ops: ZkOp[] = [{ op: 'check', path: ZNODES.controllerEpoch, version: this.epochVersion }];
+      for (const path of paths.slice(i, i + DELETES_PER_TRANSACTION)) ops.push({ op: 'remove', path });
+      await session.multi(ops);
+    }
     this.opts.logger.info('Topic deleted', { topic: name });
   }
 
@@ -673,4 +689,12 @@ export class Controller {
       .filter((r) => r.errorCode === ErrorCode.NONE)
       .map((r) => ({ topic: r.topic, partition: r.partition }));
   }
+}
+
+/** Appends `root`'s subtree to `out`, every znode after its children (the order a delete must take). */
+async function collectSubtree(session: ZkSession, root: string, out: string[]): Promise<void> {
+  const children = await session.children(root);
+  if (children === null) return;
+  for (const c of children) await collectSubtree(session, `${root}/${c}`, out);
+  out.push(root);
 }

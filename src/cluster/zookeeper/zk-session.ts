@@ -326,18 +326,6 @@ export class ZkSession extends EventEmitter {
     });
   }
 
-  /** Removes a znode and everything under it (children first); a missing znode is fine. */
-  async removeRecursive(path: string): Promise<void> {
-    const children = await this.children(path);
-    if (children === null) return;
-    for (const c of children) await this.removeRecursive(`${path}/${c}`);
-    try {
-      await this.remove(path);
-    } catch (err) {
-      if (!isZkCode(err, ZkCode.NO_NODE)) throw err;
-    }
-  }
-
   mkdirp(path: string): Promise<void> {
     return new Promise((resolve, reject) => {
       this.client.mkdirp(path, (err) => (err ? reject(wrap(err, path)) : resolve()));
@@ -350,11 +338,16 @@ export class ZkSession extends EventEmitter {
    */
   multi(ops: readonly ZkOp[]): Promise<void> {
     const tx = this.client.transaction();
+    // node-zookeeper-client 1.1.3's Transaction turns version 0 into -1 (`version || -1`), i.e. "any
+    // version": a check or conditional write of a znode never written since its creation (the first
+    // controller epoch, a new partition state) would not be conditional at all. Put the version back.
+    const queued = (tx as unknown as { ops: { version?: number }[] }).ops;
     for (const o of ops) {
       if (o.op === 'create') tx.create(o.path, o.data, o.mode ?? CreateMode.PERSISTENT);
       else if (o.op === 'set') tx.setData(o.path, o.data, o.version);
       else if (o.op === 'check') tx.check(o.path, o.version);
       else tx.remove(o.path, o.version ?? -1);
+      if (o.op !== 'create') queued[queued.length - 1]!.version = o.version ?? -1;
     }
     return new Promise((resolve, reject) => {
       tx.commit((err, results: unknown) => {
