@@ -30,33 +30,6 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-// Tests run the `brook` command and broker processes from dist/ (test/helpers/cli.ts): rebuild it first when
-// any file under src/ is newer than the build, so a test never runs a stale CLI.
-const built = join('dist', 'src', 'cli', 'main.js');
-const newest = (dir) =>
-  readdirSync(dir).reduce((m, name) => {
-    const path = join(dir, name);
-    const st = statSync(path);
-    return Math.max(m, st.isDirectory() ? newest(path) : st.mtimeMs);
-  }, 0);
-let builtAt = 0;
-try {
-  builtAt = statSync(built).mtimeMs;
-} catch {
-  // not built yet
-}
-if (newest('src') > builtAt) {
-  console.error('dist/ is older than src/: building it (tsc -p tsconfig.build.json)');
-  const build = spawnSync(
-    process.execPath,
-    [join('node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-    {
-      stdio: 'inherit',
-    },
-  );
-  if (build.status !== 0) process.exit(build.status ?? 1);
-}
-
 const result = spawnSync(
   process.execPath,
   [
