@@ -459,7 +459,7 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     default: '86400000',
     min: 0,
     dynamic: true,
-    doc: 'Keep tombstones of compacted topics this long after cleaning.',
+    doc: 'Keep tombstones and transaction markers of compacted topics this long after cleaning.',
   },
   {
     name: 'log.cleaner.min.compaction.lag.ms',

@@ -138,7 +138,7 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
     'long',
     ['log.cleaner.delete.retention.ms'],
     (b) => b.cleanerDeleteRetentionMs,
-    'Keep tombstones this long after compaction.',
+    'Keep tombstones and transaction markers this long after compaction.',
     { min: 0, logField: 'deleteRetentionMs' },
   ),
   def(

@@ -14,10 +14,13 @@
 //   appear), producer id/epoch/base sequence, leader epoch, timestamp type and compression codec.
 //   A batch emptied by cleaning is dropped, unless it is its producer's latest batch: then it stays
 //   as an empty batch so producer state (sequence numbers) survives a rebuild from the log, as Kafka does.
-//   Control batches (transaction markers) are kept as they are. Records of aborted transactions (the
-//   .txnindex) are removed and never count as a key's latest value, so an aborted write cannot
-//   compact away the committed value before it; cleaning stops at the last stable offset, so an
-//   undecided transaction is never cleaned (Kafka's firstUncleanableOffset).
+// - Transactions (cleaned-txn-metadata.ts, Kafka's CleanedTransactionMetadata): records of aborted
+//   transactions (the .txnindex) are removed and never count as a key's latest value, so an aborted
+//   write cannot compact away the committed value before it; cleaning stops at the last stable
+//   offset, so an undecided transaction is never cleaned (Kafka's firstUncleanableOffset). A marker
+//   (control batch) stays while its transaction has a batch in the log; the first cleaning that
+//   finds none gives it a delete horizon like a tombstone's, and a cleaning after that removes it.
+//   The cleaned segments' .txnindex keeps only the aborted transactions whose marker stayed with data.
 // - Each segment is rewritten 1:1 (no merging: base offsets and the log start offset never move; a
 //   segment whose records all went stays as an empty file) and swapped with the `.cleaned`/`.swap`
 //   protocol in log-segment.ts; unchanged segments are not rewritten at all.
@@ -37,8 +40,10 @@ import {
   type Record as KafkaRecord,
 } from '../protocol/records.js';
 import { readOptional, writeFileAtomic } from './checkpoint-file.js';
+import { CleanedTransactionMetadata } from './cleaned-txn-metadata.js';
 import { silentLogger, type StorageLogger } from './log-loader.js';
 import { LogSegment } from './log-segment.js';
+import { markerFieldsAt } from './producer-state-manager.js';
 import type { UnifiedLog } from './unified-log.js';
 
 export const CLEANER_OFFSET_CHECKPOINT = 'cleaner-offset-checkpoint';
@@ -66,7 +71,7 @@ export interface LogCleanerOptions {
 
 export interface CleanerCheckpoint {
   firstDirtyOffset: number;
-  /** Earliest delete horizon of a kept tombstone, -1 when none. */
+  /** Earliest delete horizon of a kept tombstone or transaction marker, -1 when none. */
   deleteHorizonMs: number;
 }
 
@@ -81,6 +86,13 @@ export interface CleanStats {
 }
 
 class CleanAborted extends Error {}
+
+/** A batch as it survives cleaning; horizonMs: its delete horizon if it has one pending, else Infinity. */
+interface FilteredBatch {
+  bytes: Buffer | null;
+  removed: number;
+  horizonMs: number;
+}
 
 export async function readCleanerCheckpoint(dir: string): Promise<CleanerCheckpoint | null> {
   const buf = await readOptional(join(dir, CLEANER_OFFSET_CHECKPOINT));
@@ -232,10 +244,17 @@ export class LogCleaner {
       endOffset: mapEndOffset,
     };
     let nextHorizonMs = Number.POSITIVE_INFINITY;
+    const abortedTxns = log.abortedTransactions(segments[0]!.baseOffset, mapEndOffset);
+    const txns = new CleanedTransactionMetadata(abortedTxns);
     for (let i = 0; i < segments.length && segments[i]!.baseOffset < mapEndOffset; i++) {
-      const horizon = await this.cleanSegment(log, segments[i]!, boundary(i), map, nowMs, stats);
+      const horizon = await this.cleanSegment(log, segments[i]!, boundary(i), map, txns, nowMs, stats);
       nextHorizonMs = Math.min(nextHorizonMs, horizon);
     }
+    // After the swaps, the aborted transactions whose marker this cleaning saw without data leave the
+    // .txnindex (Kafka's cleaned TransactionIndex); those with a marker past the range were not seen.
+    await log.removeAbortedTxns(
+      abortedTxns.filter((t) => t.lastOffset < mapEndOffset && !txns.keptAbortMarkers.has(t.lastOffset)),
+    );
     // Tombstones in dirty segments past the map were not looked at; they get a horizon when cleaned.
     const next: CleanerCheckpoint = {
       firstDirtyOffset: mapEndOffset,
@@ -289,6 +308,7 @@ export class LogCleaner {
     segment: LogSegment,
     segmentEndOffset: number,
     map: Map<string, number>,
+    txns: CleanedTransactionMetadata,
     nowMs: number,
     stats: CleanStats,
   ): Promise<number> {
@@ -309,7 +329,9 @@ export class LogCleaner {
       let out: Buffer[] = [];
       let outBytes = 0;
       await this.forEachBatch(log, segment, async (batch, info) => {
-        const result = await this.filterBatch(log, batch, info, map, nowMs);
+        const result = info.isControl
+          ? await this.filterMarker(log, batch, info, txns, nowMs)
+          : await this.filterBatch(log, batch, info, map, txns, nowMs);
         changed ||= result.bytes !== batch;
         removed += result.removed;
         horizonMs = Math.min(horizonMs, result.horizonMs);
@@ -354,14 +376,14 @@ export class LogCleaner {
     batch: Buffer,
     info: BatchInfo,
     map: Map<string, number>,
+    txns: CleanedTransactionMetadata,
     nowMs: number,
-  ): Promise<{ bytes: Buffer | null; removed: number; horizonMs: number }> {
-    if (info.isControl) return { bytes: batch, removed: 0, horizonMs: Number.POSITIVE_INFINITY };
+  ): Promise<FilteredBatch> {
+    const aborted = txns.onBatchRead(info);
     const oldHorizonMs = (info.attributes & ATTR_DELETE_HORIZON) !== 0 ? info.baseTimestamp : null;
     const { records } = await decodeBatch(batch, 0);
     const kept: KafkaRecord[] = [];
     let tombstones = 0;
-    const aborted = isAbortedBatch(log, info);
     for (const r of records) {
       if (aborted) continue;
       if (r.key !== null) {
@@ -401,6 +423,52 @@ export class LogCleaner {
       ...(horizonMs === null ? {} : { deleteHorizonMs: horizonMs }),
     });
     return { bytes, removed, horizonMs: horizonOut };
+  }
+
+  /**
+   * A transaction marker as it survives cleaning: unchanged while its transaction has data in the
+   * log; once it has none, re-encoded with a delete horizon (now + delete.retention.ms, KIP-534, as
+   * Kafka does for markers), and removed by the first cleaning after that horizon.
+   */
+  private async filterMarker(
+    log: UnifiedLog,
+    batch: Buffer,
+    info: BatchInfo,
+    txns: CleanedTransactionMetadata,
+    nowMs: number,
+  ): Promise<FilteredBatch> {
+    const type = info.recordsCount === 0 ? -1 : markerFieldsAt(batch, 0)[0];
+    if (!txns.onControlBatchRead(info, type)) {
+      return { bytes: batch, removed: 0, horizonMs: Number.POSITIVE_INFINITY };
+    }
+    if ((info.attributes & ATTR_DELETE_HORIZON) !== 0) {
+      if (nowMs >= info.baseTimestamp) {
+        return { bytes: null, removed: info.recordsCount, horizonMs: Number.POSITIVE_INFINITY };
+      }
+      return { bytes: batch, removed: 0, horizonMs: info.baseTimestamp };
+    }
+    const horizonMs = nowMs + log.config.deleteRetentionMs;
+    const { records } = await decodeBatch(batch, 0);
+    const bytes = await encodeBatch({
+      baseOffset: info.baseOffset,
+      lastOffsetDelta: info.lastOffset - info.baseOffset,
+      records: records.map((r) => ({
+        key: r.key,
+        value: r.value,
+        headers: r.headers,
+        timestamp: r.timestamp,
+        offset: r.offset,
+      })),
+      producerId: info.producerId,
+      producerEpoch: info.producerEpoch,
+      baseSequence: info.baseSequence,
+      transactional: info.isTransactional,
+      control: true,
+      partitionLeaderEpoch: info.partitionLeaderEpoch,
+      timestampType: info.timestampType,
+      deleteHorizonMs: horizonMs,
+    });
+    return { bytes, removed: 0, horizonMs };
   }
 
   /** An emptied batch stays (empty) when it is the last one its producer wrote, to keep its sequence. */

@@ -70,8 +70,8 @@ export interface CompletedTxn {
 }
 
 /** Control record key (Kafka's EndTransactionMarker): version int16, type int16 (0 abort, 1 commit). */
-const CONTROL_TYPE_ABORT = 0;
-const CONTROL_TYPE_COMMIT = 1;
+export const CONTROL_TYPE_ABORT = 0;
+export const CONTROL_TYPE_COMMIT = 1;
 
 /** Sequence after `lastSeq + delta`, wrapping at Int32.MAX like the producer does. */
 export function addSequence(seq: number, delta: number): number {
@@ -352,7 +352,7 @@ export class ProducerStateManager {
  * The control record of the marker batch at `at`: [type (0 abort, 1 commit), coordinator epoch], -1
  * for what cannot be read.
  */
-function markerFieldsAt(buf: Buffer, at: number): [number, number] {
+export function markerFieldsAt(buf: Buffer, at: number): [number, number] {
   // Record: length varint, attributes int8, timestampDelta varlong, offsetDelta varint, keyLength
   // varint, key (version int16, type int16), valueLength varint, value (version int16, coordinator
   // epoch int32). Control batches are never compressed.

@@ -111,7 +111,24 @@ export class AbortedTxnIndex {
     const doomed = this.entries.filter((e) => e.lastOffset >= offset);
     if (doomed.length === 0) return Promise.resolve();
     this.entries = this.entries.filter((e) => e.lastOffset < offset);
-    const segments = new Set(doomed.map((e) => e.segment));
+    return this.rewrite(new Set(doomed.map((e) => e.segment)));
+  }
+
+  /**
+   * Log cleaner: removes these entries (objects `collect` returned; entries added since, e.g. after
+   * a truncation, are other objects and stay) and rewrites their files. Called once the cleaned
+   * segments are in place: the transactions removed here have no data left in the log.
+   */
+  remove(txns: readonly AbortedTxn[]): Promise<void> {
+    const doomed = new Set<AbortedTxn>(txns);
+    const gone = this.entries.filter((e) => doomed.has(e));
+    if (gone.length === 0) return Promise.resolve();
+    this.entries = this.entries.filter((e) => !doomed.has(e));
+    return this.rewrite(new Set(gone.map((e) => e.segment)));
+  }
+
+  /** Rewrites the files of `segments` from the entries in memory (deleted when none is left). */
+  private rewrite(segments: ReadonlySet<number>): Promise<void> {
     const kept = this.entries;
     return this.enqueue(async () => {
       for (const segment of segments) {

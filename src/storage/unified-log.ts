@@ -776,6 +776,15 @@ export class UnifiedLog {
     return true;
   }
 
+  /**
+   * Log cleaner: removes aborted transactions (as abortedTransactions() returned them) from the
+   * .txnindex once the cleaning that found no data left for them has swapped its segments in.
+   */
+  async removeAbortedTxns(txns: readonly AbortedTxn[]): Promise<void> {
+    if (!this.isOpen || txns.length === 0) return;
+    await this.txnIndex.remove(txns);
+  }
+
   /** Waits until every rolled segment is sealed, so deletion never races a seal's fsync. */
   private async settleRolls(): Promise<void> {
     let chain: Promise<void>;
