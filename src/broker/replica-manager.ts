@@ -25,7 +25,7 @@ import { CorruptRecordError } from '../protocol/records.js';
 import { StorageError } from '../storage/errors.js';
 import { fsyncDir } from '../storage/fsync-dir.js';
 import type { LogManager } from '../storage/log-manager.js';
-import { writePartitionMetadata } from '../storage/partition-metadata-file.js';
+import { readPartitionMetadata, writePartitionMetadata } from '../storage/partition-metadata-file.js';
 import {
   maxDecompressedBytesFor,
   RecordValidationError,
@@ -512,6 +512,7 @@ export class ReplicaManager {
     const { topic, partition } = state;
     if (!state.replicas.includes(me)) {
       await this.stopReplica(topic, partition);
+      await this.deleteRemovedReplica(state);
       return;
     }
     let r = this.replicas.get(topic)?.get(partition);
@@ -627,6 +628,27 @@ export class ReplicaManager {
     if (this.replicas.get(topic)!.size === 0) this.replicas.delete(topic);
     r.wake();
     if (wasLeader) this.emitLeadership(topic, partition, false);
+  }
+
+  /**
+   * A partition whose replica set no longer names this broker (a completed or cancelled
+   * reassignment moved it away): its log here is deleted, as Kafka's StopReplica with
+   * deletePartition does. Only for the topic the state belongs to (a log of an older topic of the
+   * same name is not this one's to delete).
+   */
+  private async deleteRemovedReplica(state: PartitionState): Promise<void> {
+    const { topic, partition } = state;
+    const log = this.logs.getLog(topic, partition);
+    const topicId = this.context?.metadata.getTopic(topic)?.topicId;
+    if (log === undefined || topicId === undefined || this.stopped) return;
+    const logTopicId = await readPartitionMetadata(log.dir).catch(() => null);
+    if (logTopicId !== null && logTopicId !== topicId) return;
+    await this.logs.deleteLog(topic, partition);
+    this.logger.info('Deleted the local log of a replica moved to other brokers', {
+      topic,
+      partition,
+      replicas: state.replicas.join(','),
+    });
   }
 
   /** Resolves once no fetcher touches the partition's log any more. */

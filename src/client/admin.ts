@@ -75,6 +75,19 @@ export interface ElectionOutcome extends TopicPartition {
   errorMessage: string | null;
 }
 
+export interface ReassignmentOutcome extends TopicPartition {
+  /** NONE: recorded; INVALID_REPLICA_ASSIGNMENT, NO_REASSIGNMENT_IN_PROGRESS, ... otherwise. */
+  errorCode: number;
+  errorMessage: string | null;
+}
+
+export interface PartitionReassignment extends TopicPartition {
+  /** Every replica while it runs: the target ones first, then the original ones being removed. */
+  replicas: number[];
+  addingReplicas: number[];
+  removingReplicas: number[];
+}
+
 export interface TopicDescription {
   name: string;
   topicId: string;
@@ -407,6 +420,82 @@ export class Admin {
       }
       check(res.errorCode, 'ElectLeaders');
       return outcomes;
+    }
+  }
+
+  /**
+   * AlterPartitionReassignments at the controller (KIP-455): each partition moves to `replicas`, or
+   * with `replicas` null its ongoing reassignment is cancelled. Resolves once the controller recorded
+   * them (listPartitionReassignments shows the progress), with one outcome per partition. A
+   * NOT_CONTROLLER answer (the controller moved) is retried at the controller Metadata names next.
+   */
+  async alterPartitionReassignments(
+    reassignments: readonly (TopicPartition & { replicas: readonly number[] | null })[],
+    timeoutMs = 30_000,
+  ): Promise<ReassignmentOutcome[]> {
+    const byTopic = new Map<string, { partitionIndex: number; replicas: number[] | null }[]>();
+    for (const r of reassignments) {
+      let list = byTopic.get(r.topic);
+      if (!list) byTopic.set(r.topic, (list = []));
+      list.push({ partitionIndex: r.partition, replicas: r.replicas === null ? null : [...r.replicas] });
+    }
+    const topics = [...byTopic].map(([name, partitions]) => ({ name, partitions }));
+    const res = await this.atController('AlterPartitionReassignments', async (conn) =>
+      conn.send(ApiKey.AlterPartitionReassignments, { timeoutMs, topics }, { extraTimeoutMs: timeoutMs }),
+    );
+    return res.responses.flatMap((t) =>
+      t.partitions.map((p) => ({
+        topic: t.name,
+        partition: p.partitionIndex,
+        errorCode: p.errorCode,
+        errorMessage: p.errorMessage,
+      })),
+    );
+  }
+
+  /** The ongoing reassignments (ListPartitionReassignments), of `partitions` or of every partition. */
+  async listPartitionReassignments(
+    partitions: readonly TopicPartition[] | null = null,
+    timeoutMs = 30_000,
+  ): Promise<PartitionReassignment[]> {
+    const byTopic = new Map<string, number[]>();
+    for (const p of partitions ?? []) {
+      let list = byTopic.get(p.topic);
+      if (!list) byTopic.set(p.topic, (list = []));
+      list.push(p.partition);
+    }
+    const topics =
+      partitions === null
+        ? null
+        : [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes }));
+    const res = await this.atController('ListPartitionReassignments', (conn) =>
+      conn.send(ApiKey.ListPartitionReassignments, { timeoutMs, topics }),
+    );
+    return res.topics.flatMap((t) =>
+      t.partitions.map((p) => ({
+        topic: t.name,
+        partition: p.partitionIndex,
+        replicas: p.replicas,
+        addingReplicas: p.addingReplicas,
+        removingReplicas: p.removingReplicas,
+      })),
+    );
+  }
+
+  /** Sends to the controller; a top-level NOT_CONTROLLER is retried where Metadata names it next. */
+  private async atController<R extends { errorCode: number; errorMessage: string | null }>(
+    api: string,
+    send: (conn: Awaited<ReturnType<Cluster['controller']>>) => Promise<R>,
+  ): Promise<R> {
+    for (let attempt = 0; ; attempt++) {
+      const res = await send(await this.cluster.controller());
+      if (res.errorCode === ErrorCode.NOT_CONTROLLER && attempt < 5) {
+        await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+        await this.cluster.refreshMetadata([]);
+        continue;
+      }
+      check(res.errorCode, api, '', res.errorMessage);
+      return res;
     }
   }
 

@@ -42,6 +42,14 @@ import type {
   ControlledShutdownResponse,
 } from '../protocol/generated/controlled-shutdown.js';
 import type { ElectLeadersRequest, ElectLeadersResponse } from '../protocol/generated/elect-leaders.js';
+import type {
+  AlterPartitionReassignmentsRequest,
+  AlterPartitionReassignmentsResponse,
+} from '../protocol/generated/alter-partition-reassignments.js';
+import type {
+  ListPartitionReassignmentsRequest,
+  ListPartitionReassignmentsResponse,
+} from '../protocol/generated/list-partition-reassignments.js';
 import type { FetchRequest, FetchResponse } from '../protocol/generated/fetch.js';
 import type {
   FindCoordinatorRequest,
@@ -87,6 +95,14 @@ export interface ClientApis {
   [ApiKey.DescribeCluster]: [DescribeClusterRequest, DescribeClusterResponse];
   [ApiKey.DescribeLogDirs]: [DescribeLogDirsRequest, DescribeLogDirsResponse];
   [ApiKey.ElectLeaders]: [ElectLeadersRequest, ElectLeadersResponse];
+  [ApiKey.AlterPartitionReassignments]: [
+    AlterPartitionReassignmentsRequest,
+    AlterPartitionReassignmentsResponse,
+  ];
+  [ApiKey.ListPartitionReassignments]: [
+    ListPartitionReassignmentsRequest,
+    ListPartitionReassignmentsResponse,
+  ];
   [ApiKey.ControlledShutdown]: [ControlledShutdownRequest, ControlledShutdownResponse];
   [ApiKey.WriteTxnMarkers]: [WriteTxnMarkersRequest, WriteTxnMarkersResponse];
 }

@@ -56,6 +56,8 @@ export class PartitionReplica {
       return false;
     }
     this.state = next;
+    // A replica reassigned away is no follower any more: its fetches are refused from now on.
+    for (const id of this.followers.keys()) if (!next.replicas.includes(id)) this.followers.delete(id);
     return true;
   }
 

@@ -1,6 +1,7 @@
 // brook topics list | create <name> [--partitions N] [--replication-factor N] [--config k=v ...]
 //              | delete <name> | describe <name>
 //              | elect-leaders [--topic T [--partition P ...]] [--election-type preferred|unclean]
+//              | reassign --topic T --partition P (--replicas 2,3 | --cancel) | reassignments [--topic T]
 // Output follows kafka-topics.sh where it has an equivalent.
 import { parseArgs } from 'node:util';
 import { Admin } from '../../client/admin.js';
@@ -13,6 +14,10 @@ export const TOPICS_USAGE = `  brook topics list                     List topic 
   brook topics describe <name>          Partitions (leader, epoch, replicas, ISR, offline), offsets, configs
   brook topics elect-leaders [--topic T [--partition P ...]] [--election-type preferred|unclean]
                                         Leadership back to preferred replicas (default: every partition)
+  brook topics reassign --topic T --partition P [--partition P ...] (--replicas 2,3 | --cancel)
+                                        Move partitions to other brokers, or cancel their move
+  brook topics reassignments [--topic T]
+                                        The partition reassignments in progress
 `;
 
 export async function topicsCommand(argv: string[]): Promise<void> {
@@ -26,6 +31,8 @@ export async function topicsCommand(argv: string[]): Promise<void> {
       topic: { type: 'string' },
       partition: { type: 'string', multiple: true },
       'election-type': { type: 'string' },
+      replicas: { type: 'string' },
+      cancel: { type: 'boolean' },
     },
     allowPositionals: true,
     strict: true,
@@ -38,6 +45,10 @@ export async function topicsCommand(argv: string[]): Promise<void> {
   if (action === 'elect-leaders') {
     if (name !== undefined) throw new CliError(`Unexpected argument "${name}": name the topic with --topic.`);
     return electLeaders(values);
+  }
+  if (action === 'reassign' || action === 'reassignments') {
+    if (name !== undefined) throw new CliError(`Unexpected argument "${name}": name the topic with --topic.`);
+    return action === 'reassign' ? reassign(values) : listReassignments(values);
   }
   if (action !== 'list' && name === undefined)
     throw new CliError(`"brook topics ${action}" needs a topic name.`);
@@ -65,7 +76,8 @@ export async function topicsCommand(argv: string[]): Promise<void> {
           return await describe(admin, name!);
         default:
           throw new CliError(
-            `Unknown action "topics ${action}": expected list, create, delete, describe or elect-leaders.`,
+            `Unknown action "topics ${action}": expected list, create, delete, describe, elect-leaders, ` +
+              `reassign or reassignments.`,
           );
       }
     } finally {
@@ -150,6 +162,89 @@ async function electLeaders(values: {
       }
       if (failed.length > 0) {
         throw new CliError(`Leader election failed for ${failed.length} partition(s).`);
+      }
+    } finally {
+      await admin.close();
+    }
+  });
+}
+
+/**
+ * AlterPartitionReassignments at the controller, reported as kafka-reassign-partitions.sh --execute
+ * (or --cancel) does; a refused partition is one sentence and exit 1.
+ */
+async function reassign(values: {
+  'bootstrap-server': string;
+  topic?: string;
+  partition?: string[];
+  replicas?: string;
+  cancel?: boolean;
+}): Promise<void> {
+  const topic = values.topic;
+  if (topic === undefined || values.partition === undefined) {
+    throw new CliError('"brook topics reassign" needs --topic and --partition.');
+  }
+  if ((values.replicas === undefined) === (values.cancel !== true)) {
+    throw new CliError('"brook topics reassign" needs either --replicas (e.g. --replicas 2,3) or --cancel.');
+  }
+  let replicas: number[] | null = null;
+  if (values.replicas !== undefined) {
+    const items = values.replicas.split(',').map((r) => r.trim());
+    if (items.some((r) => !/^\d+$/.test(r))) {
+      throw new CliError(`Invalid --replicas "${values.replicas}": expected broker ids such as 2,3.`);
+    }
+    replicas = items.map(Number);
+  }
+  const partitions = values.partition.map((p) => intOption('partition', p, 0)!);
+  await runClient(async () => {
+    const admin = await Admin.connect(values['bootstrap-server']);
+    try {
+      const outcomes = await admin.alterPartitionReassignments(
+        partitions.map((partition) => ({ topic, partition, replicas })),
+      );
+      const names = (os: typeof outcomes) => os.map((o) => `${o.topic}-${o.partition}`).join(', ');
+      const ok = outcomes.filter((o) => o.errorCode === ErrorCode.NONE);
+      const failed = outcomes.filter((o) => o.errorCode !== ErrorCode.NONE);
+      if (ok.length > 0) {
+        write(
+          replicas === null
+            ? `Successfully cancelled partition reassignments for: ${names(ok)}\n`
+            : `Successfully started partition reassignment for ${names(ok)}\n`,
+        );
+      }
+      if (failed.length > 0) {
+        const f = failed[0]!;
+        const what = replicas === null ? 'Cancelling the reassignment' : 'Reassigning';
+        const why = (f.errorMessage ?? errorName(f.errorCode)).replace(/\.$/, '');
+        const more = failed.length > 1 ? ` (and ${failed.length - 1} more partition(s) failed)` : '';
+        throw new CliError(
+          `${what} of ${f.topic}-${f.partition} failed: ${why} (${errorName(f.errorCode)})${more}.`,
+        );
+      }
+    } finally {
+      await admin.close();
+    }
+  });
+}
+
+/** ListPartitionReassignments, printed as kafka-reassign-partitions.sh --list does. */
+async function listReassignments(values: { 'bootstrap-server': string; topic?: string }): Promise<void> {
+  await runClient(async () => {
+    const admin = await Admin.connect(values['bootstrap-server']);
+    try {
+      const ongoing = (await admin.listPartitionReassignments()).filter(
+        (r) => values.topic === undefined || r.topic === values.topic,
+      );
+      if (ongoing.length === 0) {
+        write('No partition reassignments found.\n');
+        return;
+      }
+      write('Current partition reassignments:\n');
+      for (const r of ongoing.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition)) {
+        write(
+          `${r.topic}-${r.partition}: replicas: ${r.replicas.join(',')}. adding: ${r.addingReplicas.join(',')}. ` +
+            `removing: ${r.removingReplicas.join(',')}.\n`,
+        );
       }
     } finally {
       await admin.close();

@@ -21,7 +21,17 @@
 import type { Logger } from '../../logger.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { CreateMode, isZkCode, ZkCode, ZkError, type ZkOp, type ZkSession } from './zk-session.js';
-import type { ZooKeeperMetadataStore } from './zookeeper-metadata-store.js';
+import {
+  canComplete,
+  isReassigning,
+  originReplicas,
+  reassignTo,
+  stateForReplicas,
+  targetReplicas,
+  validateTarget,
+  type ReplicaAssignment,
+} from './reassignment.js';
+import type { StateWrite, TopicAssignmentWrite, ZooKeeperMetadataStore } from './zookeeper-metadata-store.js';
 import { deleteTopicPath, encodeController, topicConfigPath, topicPath, ZNODES } from './znodes.js';
 
 export interface ControllerOptions {
@@ -65,13 +75,30 @@ export interface ElectionResult {
   leader?: number;
 }
 
-interface StateWrite {
+/** One partition of an AlterPartitionReassignments request: `replicas` null cancels. */
+export interface ReassignmentRequest {
   topic: string;
   partition: number;
-  leader: number;
-  leaderEpoch: number;
-  isr: number[];
-  version: number | null;
+  replicas: readonly number[] | null;
+}
+
+export interface ReassignmentResult {
+  topic: string;
+  partition: number;
+  /** NONE, UNKNOWN_TOPIC_OR_PARTITION, INVALID_REPLICA_ASSIGNMENT, NO_REASSIGNMENT_IN_PROGRESS. */
+  errorCode: number;
+  errorMessage: string | null;
+}
+
+export interface OngoingReassignment extends ReplicaAssignment {
+  topic: string;
+  partition: number;
+}
+
+/** A topic znode rewrite with the partition states that go with it, written in one transaction. */
+interface AssignmentWrite {
+  assignment: TopicAssignmentWrite;
+  states: StateWrite[];
 }
 
 export class Controller {
@@ -281,7 +308,15 @@ export class Controller {
       this.dirty = true;
       return;
     }
-    await this.write(this.decideAll(live));
+    const writes = this.decideAll(live);
+    await this.write(writes);
+    // Reassignments whose target replicas are all in sync complete now. A partition whose state was
+    // just written is looked at again in the pass that write triggers (its version moved).
+    const decided = new Set(writes.map((w) => `${w.topic}\u0000${w.partition}`));
+    const completions = this.decideCompletions(live, (topic, partition) =>
+      decided.has(`${topic}\u0000${partition}`),
+    );
+    await this.writeAssignments(completions);
   }
 
   /**
@@ -533,12 +568,15 @@ export class Controller {
    * a race (a leader changed an ISR meanwhile: BAD_VERSION) is decided again on the newer state the
    * watches bring, up to ELECTION_ATTEMPTS times. Throws NotControllerError when not (or no longer) active.
    */
-  private async decideAndWrite<T>(decide: () => { writes: StateWrite[]; result: T }): Promise<T> {
+  private async decideAndWrite<T>(
+    decide: () => { writes: StateWrite[]; assignments?: AssignmentWrite[]; result: T },
+  ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       if (!this.active) throw new NotControllerError('This broker is not the controller.');
-      const { writes, result } = decide();
+      const { writes, assignments, result } = decide();
       try {
         await this.write(writes);
+        await this.writeAssignments(assignments ?? []);
         if (!this.active) throw new NotControllerError('This broker is no longer the controller.');
         return result;
       } catch (err) {
@@ -642,6 +680,156 @@ export class Controller {
     return { results, writes };
   }
 
+  /** One transaction per topic: its assignment znode and the states that change with it. */
+  private async writeAssignments(writes: readonly AssignmentWrite[]): Promise<void> {
+    for (const w of writes) {
+      if (!this.active) return;
+      await this.store.writeAssignment(this.epoch, this.epochVersion, w.assignment, w.states);
+      w.assignment.partitions.forEach((replicas, partition) => {
+        const adding = w.assignment.adding.get(partition) ?? [];
+        const removing = w.assignment.removing.get(partition) ?? [];
+        this.opts.logger.info('Partition assignment written', {
+          topic: w.assignment.topic,
+          partition,
+          replicas: replicas.join(','),
+          adding: adding.join(','),
+          removing: removing.join(','),
+        });
+      });
+    }
+  }
+
+  /**
+   * AlterPartitionReassignments (API 45), as Kafka's ZooKeeper-mode controller runs it (KIP-455):
+   * each partition's replica set becomes target + original (adding and removing replicas recorded in
+   * the topic znode); the pass completes it once every target replica is in the ISR. A reassignment
+   * of a partition already being reassigned replaces it (the original replicas stay what they were);
+   * `replicas` null cancels, which is a reassignment back to the original replicas. Resolves once the
+   * reassignments are recorded. Throws NotControllerError unless this broker is the active controller.
+   */
+  async alterPartitionReassignments(requests: readonly ReassignmentRequest[]): Promise<ReassignmentResult[]> {
+    const started = await this.decideAndWrite(() => this.decideReassignments(requests));
+    this.schedule(); // a reassignment with nothing to wait for completes at once
+    return started;
+  }
+
+  private decideReassignments(requests: readonly ReassignmentRequest[]): {
+    writes: StateWrite[];
+    assignments: AssignmentWrite[];
+    result: ReassignmentResult[];
+  } {
+    const live = new Set(this.store.liveBrokers().map((b) => b.nodeId));
+    const deleting = new Set(this.store.deletionRequests());
+    const results: ReassignmentResult[] = [];
+    const byTopic = new Map<string, AssignmentWrite>();
+    const fail = (r: ReassignmentRequest, errorCode: number, errorMessage: string): void => {
+      results.push({ topic: r.topic, partition: r.partition, errorCode, errorMessage });
+    };
+    for (const r of requests) {
+      const current = this.store.partitionAssignment(r.topic, r.partition);
+      const state = this.store.partitionState(r.topic, r.partition);
+      if (current === undefined || state === undefined || deleting.has(r.topic)) {
+        fail(r, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Partition ${r.topic}-${r.partition} does not exist.`);
+        continue;
+      }
+      let target: readonly number[];
+      if (r.replicas === null) {
+        if (!isReassigning(current)) {
+          fail(
+            r,
+            ErrorCode.NO_REASSIGNMENT_IN_PROGRESS,
+            `No reassignment of ${r.topic}-${r.partition} is in progress.`,
+          );
+          continue;
+        }
+        target = originReplicas(current);
+      } else {
+        const invalid = validateTarget(current, r.replicas, live);
+        if (invalid !== null) {
+          fail(r, invalid.errorCode, invalid.errorMessage);
+          continue;
+        }
+        target = r.replicas;
+      }
+      let w = byTopic.get(r.topic);
+      if (w === undefined) {
+        w = { assignment: this.store.topicAssignment(r.topic)!, states: [] };
+        byTopic.set(r.topic, w);
+      }
+      const next = reassignTo(current, target);
+      w.assignment.partitions[r.partition] = [...next.replicas];
+      setOrDelete(w.assignment.adding, r.partition, next.adding);
+      setOrDelete(w.assignment.removing, r.partition, next.removing);
+      // Replicas dropped from the set at once (added by a replaced reassignment, or a cancel) leave
+      // the ISR and, if one leads, the leadership now; the rest waits for the ISR (the pass).
+      const change = stateForReplicas(state, next.replicas, live);
+      if (change !== null) {
+        w.states = w.states.filter((s) => s.partition !== r.partition);
+        w.states.push({ topic: r.topic, partition: r.partition, ...change, version: state.partitionEpoch });
+      }
+      results.push({ topic: r.topic, partition: r.partition, errorCode: ErrorCode.NONE, errorMessage: null });
+    }
+    return { writes: [], assignments: [...byTopic.values()], result: results };
+  }
+
+  /**
+   * Phase B of every reassignment that can complete (all target replicas in the ISR): the replica
+   * set becomes the target, the removed replicas leave the ISR, and a leader outside the target
+   * hands over to the first live target replica (leader epoch + 1), per topic in one transaction.
+   */
+  private decideCompletions(
+    live: ReadonlySet<number>,
+    skip: (topic: string, partition: number) => boolean,
+  ): AssignmentWrite[] {
+    const out: AssignmentWrite[] = [];
+    const deleting = new Set(this.store.deletionRequests());
+    for (const t of this.store.assignments()) {
+      if (deleting.has(t.name)) continue;
+      let w: AssignmentWrite | undefined;
+      t.replicas.forEach((_, partition) => {
+        const a = this.store.partitionAssignment(t.name, partition);
+        const s = this.store.partitionState(t.name, partition);
+        if (a === undefined || s === undefined || skip(t.name, partition) || !canComplete(a, s, live)) return;
+        const target = targetReplicas(a);
+        w ??= { assignment: this.store.topicAssignment(t.name)!, states: [] };
+        w.assignment.partitions[partition] = target;
+        w.assignment.adding.delete(partition);
+        w.assignment.removing.delete(partition);
+        const change = stateForReplicas(s, target, live);
+        if (change !== null)
+          w.states.push({ topic: t.name, partition, ...change, version: s.partitionEpoch });
+        this.opts.logger.info('Reassignment complete: every target replica is in sync', {
+          topic: t.name,
+          partition,
+          replicas: target.join(','),
+        });
+      });
+      if (w !== undefined) out.push(w);
+    }
+    return out;
+  }
+
+  /**
+   * ListPartitionReassignments (API 46): the ongoing reassignments, of `partitions` or of every
+   * partition. Throws NotControllerError unless this broker is the active controller.
+   */
+  listPartitionReassignments(
+    partitions?: readonly { topic: string; partition: number }[],
+  ): OngoingReassignment[] {
+    if (!this.active) throw new NotControllerError('This broker is not the controller.');
+    const wanted =
+      partitions ??
+      [...this.store.assignments()].flatMap((t) =>
+        t.replicas.map((_, partition) => ({ topic: t.name, partition })),
+      );
+    const out: OngoingReassignment[] = [];
+    for (const { topic, partition } of wanted) {
+      const a = this.store.partitionAssignment(topic, partition);
+      if (a !== undefined && isReassigning(a)) out.push({ topic, partition, ...a });
+    }
+    return out;
+  }
+
   /**
    * auto.leader.rebalance.enable (Kafka's checkAndTriggerAutoLeaderRebalance): for each live broker,
    * when more than `percentage` % of the partitions it is preferred leader of are led elsewhere, those
@@ -697,4 +885,9 @@ async function collectSubtree(session: ZkSession, root: string, out: string[]): 
   if (children === null) return;
   for (const c of children) await collectSubtree(session, `${root}/${c}`, out);
   out.push(root);
+}
+
+function setOrDelete(m: Map<number, number[]>, partition: number, list: readonly number[]): void {
+  if (list.length > 0) m.set(partition, [...list]);
+  else m.delete(partition);
 }

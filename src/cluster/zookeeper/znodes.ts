@@ -96,8 +96,14 @@ export function decodeBroker(id: number, data: Buffer): BrokerRegistration | nul
 export interface TopicAssignment {
   /** Canonical UUID string (TopicMetadata.topicId). */
   topicId: string;
-  /** partition -> replicas, preferred leader first. */
+  /** partition -> replicas, preferred leader first (during a reassignment: target then original). */
   partitions: number[][];
+  /**
+   * Partitions being reassigned (KIP-455): the replicas being added and removed. Absent or empty
+   * for a partition that is not being reassigned.
+   */
+  adding?: Map<number, number[]>;
+  removing?: Map<number, number[]>;
 }
 
 /** Kafka writes topic ids as its Uuid.toString(): URL-safe base64 of the 16 bytes, no padding. */
@@ -112,16 +118,37 @@ export function kafkaBase64ToUuid(text: string): string | null {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
+/** Only partitions with a non-empty list are written, as Kafka writes them. */
+function replicaLists(m: Map<number, number[]> | undefined): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const [p, list] of [...(m ?? [])].sort((a, b) => a[0] - b[0])) {
+    if (list.length > 0) out[String(p)] = list;
+  }
+  return out;
+}
+
 export function encodeAssignment(a: TopicAssignment): Buffer {
   const partitions: Record<string, number[]> = {};
   a.partitions.forEach((replicas, p) => (partitions[String(p)] = replicas));
   return toJson({
-    removing_replicas: {},
+    removing_replicas: replicaLists(a.removing),
     partitions,
     topic_id: uuidToKafkaBase64(a.topicId),
-    adding_replicas: {},
+    adding_replicas: replicaLists(a.adding),
     version: 3,
   });
+}
+
+/** adding_replicas / removing_replicas: partitions outside the topic or unreadable lists are dropped. */
+function decodeReplicaLists(v: unknown, partitions: number): Map<number, number[]> {
+  const out = new Map<number, number[]>();
+  if (typeof v !== 'object' || v === null) return out;
+  for (const [k, list] of Object.entries(v as Record<string, unknown>)) {
+    const p = Number(k);
+    const ids = intList(list);
+    if (Number.isInteger(p) && p >= 0 && p < partitions && ids !== null && ids.length > 0) out.set(p, ids);
+  }
+  return out;
 }
 
 export function decodeAssignment(data: Buffer): TopicAssignment | null {
@@ -139,7 +166,12 @@ export function decodeAssignment(data: Buffer): TopicAssignment | null {
   }
   // Partitions are numbered 0..n-1 without gaps.
   for (let p = 0; p < partitions.length; p++) if (partitions[p] === undefined) return null;
-  return { topicId, partitions };
+  return {
+    topicId,
+    partitions,
+    adding: decodeReplicaLists(j.adding_replicas, partitions.length),
+    removing: decodeReplicaLists(j.removing_replicas, partitions.length),
+  };
 }
 
 // ---- /brokers/topics/<t>/partitions/<p>/state

@@ -47,6 +47,7 @@ import {
   topicPath,
   ZNODES,
   type BrokerRegistration,
+  type TopicAssignment,
 } from './znodes.js';
 
 export interface ZooKeeperStoreOptions {
@@ -63,9 +64,33 @@ export interface ZooKeeperStoreOptions {
 interface TopicEntry {
   meta: TopicMetadata;
   replicas: number[][];
+  /** Partitions being reassigned (KIP-455): replicas being added and removed. */
+  adding: Map<number, number[]>;
+  removing: Map<number, number[]>;
   version: number;
   /** Per partition: the state and the controller epoch that wrote it, or undefined before the controller did. */
   states: (StateEntry | undefined)[];
+}
+
+/** A topic znode as the controller rewrites it (partition reassignment). */
+export interface TopicAssignmentWrite {
+  topic: string;
+  topicId: string;
+  partitions: number[][];
+  adding: Map<number, number[]>;
+  removing: Map<number, number[]>;
+  /** The topic znode's version the decision was made on. */
+  version: number;
+}
+
+/** A partition state write of the controller; version null creates the state znode. */
+export interface StateWrite {
+  topic: string;
+  partition: number;
+  leader: number;
+  leaderEpoch: number;
+  isr: number[];
+  version: number | null;
 }
 
 export interface StateEntry {
@@ -343,7 +368,7 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
       return;
     }
     const configs = await this.readTopicConfig(g, name);
-    this.applyTopic(name, assignment.topicId, assignment.partitions, node.version, configs);
+    this.applyTopic(name, assignment, node.version, configs);
     await Promise.all(
       assignment.partitions.map((_, p) => {
         const key = `${name}/${p}`;
@@ -360,13 +385,7 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
     const assignment = node === null ? null : decodeAssignment(node.data);
     if (node === null || assignment === null) return;
     const config = await this.session.get(topicConfigPath(name));
-    this.applyTopic(
-      name,
-      assignment.topicId,
-      assignment.partitions,
-      node.version,
-      decodeConfig(config?.data ?? null),
-    );
+    this.applyTopic(name, assignment, node.version, decodeConfig(config?.data ?? null));
   }
 
   private async readTopicConfig(g: number, name: string): Promise<Record<string, string>> {
@@ -385,14 +404,18 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
     return decodeConfig(node?.data ?? null);
   }
 
-  /** Applies a topic znode (version-checked: an older read never replaces a newer one). */
+  /**
+   * Applies a topic znode (version-checked: an older read never replaces a newer one). A partition
+   * whose replica set changed (a reassignment) gets its state again with the new replicas, so that
+   * ReplicaManager starts an added replica and stops a removed one.
+   */
   private applyTopic(
     name: string,
-    topicId: string,
-    replicas: number[][],
+    assignment: TopicAssignment,
     version: number,
     configs: Record<string, string>,
   ): void {
+    const { topicId, partitions: replicas } = assignment;
     const prev = this.topicsByName.get(name);
     if (prev && prev.meta.topicId === topicId && prev.version > version) return;
     const meta: TopicMetadata = {
@@ -403,11 +426,27 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
       configs,
     };
     const states = prev && prev.meta.topicId === topicId ? prev.states : [];
-    const entry: TopicEntry = { meta, replicas, version, states };
+    const updated: PartitionState[] = [];
+    states.forEach((s, p) => {
+      const now = replicas[p];
+      if (s === undefined || now === undefined || sameList(s.state.replicas, now)) return;
+      const state: PartitionState = { ...s.state, replicas: now };
+      states[p] = { state, controllerEpoch: s.controllerEpoch };
+      updated.push(state);
+    });
+    const entry: TopicEntry = {
+      meta,
+      replicas,
+      adding: assignment.adding ?? new Map(),
+      removing: assignment.removing ?? new Map(),
+      version,
+      states,
+    };
     if (prev && prev.meta.topicId !== topicId) this.topicsById.delete(prev.meta.topicId);
     this.topicsByName.set(name, entry);
     this.topicsById.set(topicId, entry);
     this.emit('topics');
+    this.firePartitions({ updated, removed: [] });
   }
 
   private async readState(g: number, topic: string, partition: number): Promise<void> {
@@ -576,6 +615,34 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
     }
   }
 
+  /**
+   * A partition's replica assignment with its ongoing reassignment (KIP-455) and the topic znode's
+   * version, or undefined for an unknown partition.
+   */
+  partitionAssignment(
+    topic: string,
+    partition: number,
+  ): { replicas: readonly number[]; adding: readonly number[]; removing: readonly number[] } | undefined {
+    const t = this.topicsByName.get(topic);
+    const replicas = t?.replicas[partition];
+    if (t === undefined || replicas === undefined) return undefined;
+    return { replicas, adding: t.adding.get(partition) ?? [], removing: t.removing.get(partition) ?? [] };
+  }
+
+  /** A topic's whole assignment as its znode holds it (for the controller's conditional rewrite). */
+  topicAssignment(topic: string): TopicAssignmentWrite | undefined {
+    const t = this.topicsByName.get(topic);
+    if (t === undefined) return undefined;
+    return {
+      topic,
+      topicId: t.meta.topicId,
+      partitions: t.replicas.map((r) => [...r]),
+      adding: new Map([...t.adding].map(([p, l]) => [p, [...l]])),
+      removing: new Map([...t.removing].map(([p, l]) => [p, [...l]])),
+      version: t.version,
+    };
+  }
+
   /** Topic names under /admin/delete_topics. */
   deletionRequests(): readonly string[] {
     return [...this.deleting];
@@ -623,17 +690,48 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
   async writeStates(
     controllerEpoch: number,
     controllerEpochVersion: number,
-    writes: readonly {
-      topic: string;
-      partition: number;
-      leader: number;
-      leaderEpoch: number;
-      isr: number[];
-      version: number | null;
-    }[],
+    writes: readonly StateWrite[],
   ): Promise<void> {
     if (writes.length === 0) return;
     const ops: ZkOp[] = [{ op: 'check', path: ZNODES.controllerEpoch, version: controllerEpochVersion }];
+    await this.stateOps(ops, controllerEpoch, writes);
+    await this.session.multi(ops);
+    this.applyStates(controllerEpoch, writes);
+  }
+
+  /**
+   * The controller's rewrite of a topic's assignment (a reassignment's start, completion or cancel)
+   * with the partition states that go with it, in one transaction fenced by the controller epoch
+   * and conditional on the topic znode's and every state's version.
+   */
+  async writeAssignment(
+    controllerEpoch: number,
+    controllerEpochVersion: number,
+    assignment: TopicAssignmentWrite,
+    states: readonly StateWrite[],
+  ): Promise<void> {
+    const ops: ZkOp[] = [
+      { op: 'check', path: ZNODES.controllerEpoch, version: controllerEpochVersion },
+      {
+        op: 'set',
+        path: topicPath(assignment.topic),
+        data: encodeAssignment({
+          topicId: assignment.topicId,
+          partitions: assignment.partitions,
+          adding: assignment.adding,
+          removing: assignment.removing,
+        }),
+        version: assignment.version,
+      },
+    ];
+    await this.stateOps(ops, controllerEpoch, states);
+    await this.session.multi(ops);
+    const configs = this.topicsByName.get(assignment.topic)?.meta.configs ?? {};
+    this.applyTopic(assignment.topic, assignment, assignment.version + 1, configs);
+    this.applyStates(controllerEpoch, states);
+  }
+
+  private async stateOps(ops: ZkOp[], controllerEpoch: number, writes: readonly StateWrite[]): Promise<void> {
     const parents = new Map<string, boolean>();
     for (const w of writes) {
       const data = encodeState({ leader: w.leader, leaderEpoch: w.leaderEpoch, isr: w.isr, controllerEpoch });
@@ -651,7 +749,9 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
         ops.push({ op: 'set', path, data, version: w.version });
       }
     }
-    await this.session.multi(ops);
+  }
+
+  private applyStates(controllerEpoch: number, writes: readonly StateWrite[]): void {
     // Applied from the watches; the versions here are only known for sets (version + 1).
     for (const w of writes) {
       this.applyState(
@@ -754,7 +854,7 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
         throw err;
       }
       this.watchedTopics.add(topic.name);
-      this.applyTopic(topic.name, topic.topicId, replicas, 0, { ...topic.configs });
+      this.applyTopic(topic.name, { topicId: topic.topicId, partitions: replicas }, 0, { ...topic.configs });
       // Arm the watches on it now (the topic list watch may fire later than the caller's next read).
       void this.readTopic(this.generation, topic.name).catch(() => undefined);
       return;
@@ -772,14 +872,20 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
           existing.replicas[0]?.length ?? 1,
           { firstPartition: existing.replicas.length },
         );
-      const replicas = [...existing.replicas, ...added];
+      // Ongoing reassignments of the existing partitions are kept.
+      const grown: TopicAssignment = {
+        topicId: topic.topicId,
+        partitions: [...existing.replicas, ...added],
+        adding: existing.adding,
+        removing: existing.removing,
+      };
       try {
         const version = await this.session.setData(
           topicPath(topic.name),
-          encodeAssignment({ topicId: topic.topicId, partitions: replicas }),
+          encodeAssignment(grown),
           existing.version,
         );
-        this.applyTopic(topic.name, topic.topicId, replicas, version, existing.meta.configs);
+        this.applyTopic(topic.name, grown, version, existing.meta.configs);
       } catch (err) {
         if (isZkCode(err, ZkCode.BAD_VERSION)) {
           throw new StaleWriteError(`Topic '${topic.name}' changed meanwhile; try again.`);
@@ -866,6 +972,10 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
     // Closing the session deletes our ephemeral znodes at once: other brokers see this one leave.
     this.session.close();
   }
+}
+
+function sameList(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function sameConfigs(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
