@@ -10,6 +10,8 @@ export const ZNODES = {
   clusterId: '/cluster/id',
   configTopics: '/config/topics',
   configBrokers: '/config/brokers',
+  /** Sequential change notifications (config_change_<seq>) every broker watches. */
+  configChanges: '/config/changes',
   deleteTopics: '/admin/delete_topics',
   producerIdBlock: '/latest_producer_id_block',
   /** Persistent parents created at startup (Kafka's ZkData.PersistentZkPaths). */
@@ -35,6 +37,15 @@ export const topicConfigPath = (t: string): string => `${ZNODES.configTopics}/${
 export const deleteTopicPath = (t: string): string => `${ZNODES.deleteTopics}/${t}`;
 /** Kafka's per-broker dynamic config entity; the cluster-wide defaults are `<default>`. */
 export const brokerConfigPath = (entity: number | '<default>'): string => `${ZNODES.configBrokers}/${entity}`;
+
+/** What a sequential create under /config/changes is named before ZooKeeper appends the sequence number. */
+export const configChangePrefix = `${ZNODES.configChanges}/config_change_`;
+
+/** The sequence number of a /config/changes child (config_change_0000000042), or null for another name. */
+export function configChangeSequence(child: string): number | null {
+  const m = /^config_change_(\d+)$/.exec(child);
+  return m ? Number(m[1]) : null;
+}
 
 export function toJson(value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value), 'utf8');
@@ -235,6 +246,24 @@ export function decodeConfig(data: Buffer | null): Record<string, string> {
   if (typeof c !== 'object' || c === null) return out;
   for (const [k, v] of Object.entries(c as Record<string, unknown>)) if (typeof v === 'string') out[k] = v;
   return out;
+}
+
+// ---- /config/changes/config_change_<seq> (Kafka's ConfigEntityChangeNotificationZNode)
+
+/** A notification that the config of an entity changed: `topics/<t>` or `brokers/<id|<default>>`. */
+export function encodeConfigChange(entityPath: string): Buffer {
+  return toJson({ version: 2, entity_path: entityPath });
+}
+
+/** The changed entity's path (`topics/<t>`); version 1 notifications name type and name apart. */
+export function decodeConfigChange(data: Buffer): string | null {
+  const j = fromJson(data);
+  if (j === null) return null;
+  if (typeof j.entity_path === 'string') return j.entity_path;
+  if (typeof j.entity_type === 'string' && typeof j.entity_name === 'string') {
+    return `${j.entity_type}/${j.entity_name}`;
+  }
+  return null;
 }
 
 export interface ProducerIdBlock {

@@ -26,10 +26,13 @@ import { CreateMode, isZkCode, ZkCode, ZkSession, type ZkOp } from './zk-session
 import {
   brokerConfigPath,
   brokerPath,
+  configChangePrefix,
+  configChangeSequence,
   decodeAssignment,
   decodeBroker,
   decodeClusterId,
   decodeConfig,
+  decodeConfigChange,
   decodeController,
   decodeProducerIdBlock,
   decodeState,
@@ -38,6 +41,7 @@ import {
   encodeBroker,
   encodeClusterId,
   encodeConfig,
+  encodeConfigChange,
   encodeProducerIdBlock,
   encodeState,
   partitionPath,
@@ -60,6 +64,9 @@ export interface ZooKeeperStoreOptions {
   clusterId: string | null;
   logger: Logger;
 }
+
+/** Notifications under /config/changes older than this are removed (Kafka's changeExpirationMs). */
+const CONFIG_CHANGE_EXPIRATION_MS = 15 * 60_000;
 
 interface TopicEntry {
   meta: TopicMetadata;
@@ -125,6 +132,13 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
   private readonly brokerListeners = new Set<() => void>();
   private readonly sessionListeners = new Set<(valid: boolean) => void>();
   private closed = false;
+  /** The last /config/changes sequence number handled; -1 before the first read of the notifications. */
+  private lastConfigChange = -1;
+  private configChangesRead = false;
+  /** Notifications are handled one run at a time, in order: a slower older read never wins. */
+  private configChangeChain: Promise<void> = Promise.resolve();
+  /** Topics named by a notification while their first read was in flight: their config is read again. */
+  private readonly configRereads = new Set<string>();
 
   private constructor(
     readonly session: ZkSession,
@@ -231,6 +245,9 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
 
   private async loadAll(): Promise<void> {
     const g = this.generation;
+    // Notifications first: a config change after this read is handled from its notification, one before
+    // it is in the topic configs read next.
+    await this.watchConfigChanges(g);
     await Promise.all([
       this.watchBrokers(g),
       this.watchController(g),
@@ -367,8 +384,9 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
       this.opts.logger.warn('Ignoring an unreadable topic znode', { path: topicPath(name) });
       return;
     }
-    const configs = await this.readTopicConfig(g, name);
+    const configs = await this.readTopicConfig(name);
     this.applyTopic(name, assignment, node.version, configs);
+    if (this.configRereads.delete(name)) await this.applyTopicConfigChange(name);
     await Promise.all(
       assignment.partitions.map((_, p) => {
         const key = `${name}/${p}`;
@@ -388,20 +406,84 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
     this.applyTopic(name, assignment, node.version, decodeConfig(config?.data ?? null));
   }
 
-  private async readTopicConfig(g: number, name: string): Promise<Record<string, string>> {
-    const node = await this.session.get(
-      topicConfigPath(name),
-      this.rearm(g, async (g2) => {
-        if (!this.watchedTopics.has(name)) return;
-        const configs = await this.readTopicConfig(g2, name);
-        const t = this.topicsByName.get(name);
-        if (t) {
-          t.meta = { ...t.meta, configs };
-          this.emit('topics');
-        }
-      }),
-    );
+  /** A topic's config znode (no watch: changes are announced under /config/changes, as in Kafka). */
+  private async readTopicConfig(name: string): Promise<Record<string, string>> {
+    const node = await this.session.get(topicConfigPath(name));
     return decodeConfig(node?.data ?? null);
+  }
+
+  // ---- config change notifications
+
+  /**
+   * /config/changes, as Kafka's ZkNodeChangeNotificationListener reads it: one watch for every config
+   * change in the cluster. The broker that changes an entity's config writes a sequential
+   * config_change_<seq> naming the entity in the same transaction; every broker reads the entity's
+   * config again for each notification past the last one it handled (at the first read, those already
+   * there are skipped: the configs are read with the topics right after). Notifications older than 15
+   * minutes are removed, as Kafka's brokers remove them.
+   */
+  private watchConfigChanges(g: number): Promise<void> {
+    const run = this.configChangeChain.then(() => this.readConfigChanges(g));
+    this.configChangeChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async readConfigChanges(g: number): Promise<void> {
+    if (this.closed || g !== this.generation) return;
+    const children = await this.session.children(
+      ZNODES.configChanges,
+      this.rearm(g, (g2) => this.watchConfigChanges(g2)),
+    );
+    const changes: { name: string; seq: number }[] = [];
+    for (const name of children ?? []) {
+      const seq = configChangeSequence(name);
+      if (seq !== null) changes.push({ name, seq });
+    }
+    changes.sort((a, b) => a.seq - b.seq);
+    if (!this.configChangesRead) {
+      this.configChangesRead = true;
+      this.lastConfigChange = changes.at(-1)?.seq ?? -1;
+      return;
+    }
+    const now = Date.now();
+    for (const c of changes) {
+      const path = `${ZNODES.configChanges}/${c.name}`;
+      if (c.seq <= this.lastConfigChange) {
+        await this.purgeConfigChange(path, now);
+        continue;
+      }
+      const node = await this.session.get(path);
+      const entity = node === null ? null : decodeConfigChange(node.data);
+      if (entity?.startsWith('topics/')) await this.applyTopicConfigChange(entity.slice('topics/'.length));
+      else if (node !== null && entity === null) {
+        this.opts.logger.warn('Ignoring an unreadable config change notification', { path });
+      }
+      // brokers/<id|<default>>: the broker config znodes are watched directly (watchBrokerConfigs).
+      this.lastConfigChange = c.seq;
+    }
+  }
+
+  private async applyTopicConfigChange(name: string): Promise<void> {
+    if (!this.topicsByName.has(name)) {
+      // Its first read may be in flight with the config from before the change: read it again after.
+      if (this.watchedTopics.has(name)) this.configRereads.add(name);
+      return;
+    }
+    const configs = await this.readTopicConfig(name);
+    const t = this.topicsByName.get(name);
+    if (!t || sameConfigs(t.meta.configs, configs)) return;
+    t.meta = { ...t.meta, configs };
+    this.opts.logger.info('Topic config changed', { topic: name });
+    this.emit('topics');
+  }
+
+  /** Removes a handled notification once it is older than Kafka's changeExpirationMs (any broker may). */
+  private async purgeConfigChange(path: string, now: number): Promise<void> {
+    const node = await this.session.get(path);
+    if (node === null || node.ctimeMs + CONFIG_CHANGE_EXPIRATION_MS > now) return;
+    await this.session.remove(path).catch((err: unknown) => {
+      if (!isZkCode(err, ZkCode.NO_NODE)) throw err;
+    });
   }
 
   /**
@@ -860,7 +942,7 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
       return;
     }
     if (!sameConfigs(existing.meta.configs, topic.configs)) {
-      await this.session.setData(topicConfigPath(topic.name), encodeConfig(topic.configs), -1);
+      await this.writeTopicConfig(topic.name, topic.configs);
       existing.meta = { ...existing.meta, configs: { ...topic.configs } };
     }
     if (topic.partitions > existing.replicas.length) {
@@ -892,6 +974,27 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
         }
         throw err;
       }
+    }
+  }
+
+  /**
+   * A topic's new config and the notification that tells every broker (Kafka's
+   * AdminZkClient.changeTopicConfig), in one transaction: no broker misses a change.
+   */
+  private async writeTopicConfig(name: string, configs: Readonly<Record<string, string>>): Promise<void> {
+    const notification: ZkOp = {
+      op: 'create',
+      path: configChangePrefix,
+      data: encodeConfigChange(`topics/${name}`),
+      mode: CreateMode.PERSISTENT_SEQUENTIAL,
+    };
+    const data = encodeConfig(configs);
+    try {
+      await this.session.multi([{ op: 'set', path: topicConfigPath(name), data, version: -1 }, notification]);
+    } catch (err) {
+      if (!isZkCode(err, ZkCode.NO_NODE)) throw err;
+      // A topic created without a config znode (by other tools): create it.
+      await this.session.multi([{ op: 'create', path: topicConfigPath(name), data }, notification]);
     }
   }
 
