@@ -1,6 +1,6 @@
 // Partition reassignment (KIP-455: AlterPartitionReassignments / ListPartitionReassignments) over a real
 // ZooKeeper and three in-process brokers: a partition of a replication-factor-2 topic moves from brokers
-// [1,2] to [2,3] while an idempotent kafkajs acks=all producer writes; afterwards its replicas are [2,3],
+// [1,2] to [2,3] (asked by kafkajs's admin) while an idempotent kafkajs acks=all producer writes; afterwards its replicas are [2,3],
 // its leader is one of them, broker 1's log directory for it is gone, and a consumer reads every
 // acknowledged record once, in order. The requests Kafka refuses are refused with Kafka's codes, a
 // broker that is not the controller answers NOT_CONTROLLER, and a reassignment left in ZooKeeper by a
@@ -147,6 +147,8 @@ test('a partition moves from brokers [1,2] to [2,3] under an idempotent acks=all
   })();
 
   const admin = await Admin.connect(b1!.bootstrapServers);
+  const kafkaAdmin = kafka.admin();
+  await kafkaAdmin.connect();
   try {
     await waitFor('first writes', () => acked.length >= 50 || failure !== null);
 
@@ -189,15 +191,17 @@ test('a partition moves from brokers [1,2] to [2,3] under an idempotent acks=all
       conn.close();
     }
 
-    // The move.
-    const moved = await admin.alterPartitionReassignments([{ topic, partition: 0, replicas: [2, 3] }]);
-    assert.deepEqual(moved, [{ topic, partition: 0, errorCode: ErrorCode.NONE, errorMessage: null }]);
+    // The move, asked by a real client's admin (kafkajs finds the controller through Metadata).
+    await kafkaAdmin.alterPartitionReassignments({
+      topics: [{ topic, partitionAssignment: [{ partition: 0, replicas: [2, 3] }] }],
+    });
     const done = await waitFor('the reassignment completes', () => {
       const s = view(b2!).partitionState(topic, 0)!;
       const a = view(b2!).partitionAssignment(topic, 0)!;
       return a.adding.length === 0 && a.removing.length === 0 && s.replicas.join() === '2,3' ? s : null;
     });
     assert.deepEqual(await admin.listPartitionReassignments(), []);
+    assert.deepEqual(await kafkaAdmin.listPartitionReassignments({}), { topics: [] });
     assert.ok([2, 3].includes(done.leader), `leader ${done.leader} is a target replica`);
     assert.deepEqual([...done.isr].sort(), [2, 3]);
     assert.ok(done.leaderEpoch > before.leaderEpoch, 'the leader moved with a new leader epoch');
@@ -214,6 +218,7 @@ test('a partition moves from brokers [1,2] to [2,3] under an idempotent acks=all
     stop = true;
     await writing;
     await producer.disconnect();
+    await kafkaAdmin.disconnect();
     await admin.close();
   }
   assert.equal(failure, null, `the producer gave up: ${String(failure)}`);
