@@ -27,7 +27,7 @@ import { startZooKeeper, type ZooKeeper } from '../helpers/zookeeper.js';
 import { readValues } from './replication-helpers.js';
 
 /** The restarted broker's session: short, so its old registration expires quickly. */
-const VICTIM_SESSION_MS = 2000;
+const VICTIM_SESSION_MS = 3000;
 /** Everyone else's: the controller must survive being stopped across the victim's restart. */
 const SESSION_MS = 30_000;
 
