@@ -1,9 +1,10 @@
-// Brook benchmark: `npm run bench [-- --quick] [--peers] [--messages N] [--only produce|consume|latency|fsync|groups|startup|topics|cluster]
+// Brook benchmark: `npm run bench [-- --quick] [--peers] [--messages N] [--only produce|consume|latency|fsync|groups|startup|topics|cluster|txn]
 //   [--partitions N] [--profile] [--tsx] [--no-brook]`
 // See bench/README.md for what each figure means.
 import { benchCluster } from './cluster.js';
 import { benchGroupConsume, benchRebalance } from './groups.js';
 import { benchTopics, fdLimit } from './topics.js';
+import { benchTxn, TXN_RECORDS_PER_COMMIT } from './txn.js';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -47,14 +48,14 @@ const { values: flags } = parseArgs({
 
 if (flags.help) {
   process.stdout.write(
-    'usage: npm run bench -- [--quick] [--peers] [--messages N] [--only produce|consume|latency|fsync|groups|startup|topics|cluster]\n' +
+    'usage: npm run bench -- [--quick] [--peers] [--messages N] [--only produce|consume|latency|fsync|groups|startup|topics|cluster|txn]\n' +
       '                        [--partitions N] [--latency-seconds S] [--profile] [--build] [--tsx] [--no-brook]\n' +
       '                        [--wait-idle SECONDS]\n',
   );
   process.exit(0);
 }
 
-const ONLY = ['produce', 'consume', 'latency', 'fsync', 'groups', 'startup', 'topics', 'cluster'];
+const ONLY = ['produce', 'consume', 'latency', 'fsync', 'groups', 'startup', 'topics', 'cluster', 'txn'];
 if (flags.only && !ONLY.includes(flags.only)) {
   process.stderr.write(`--only must be one of ${ONLY.join('|')}\n`);
   process.exit(2);
@@ -65,6 +66,8 @@ const quick = flags.quick;
 const N = flags.messages ? Number(flags.messages) : quick ? 200_000 : 2_000_000;
 if (!Number.isInteger(N) || N <= 0) throw new Error('--messages must be a positive integer');
 const N1k = Math.max(1, Math.floor(N / 2));
+/** The txn group writes fewer records: a commit every 100 records makes 5,000 round trips at 500,000. */
+const txnN = flags.messages ? N : quick ? 100_000 : 500_000;
 const partitions = Math.max(1, Number(flags.partitions));
 const latencySeconds = flags['latency-seconds'] ? Number(flags['latency-seconds']) : quick ? 4 : 30;
 const LATENCY_RATE = 10_000;
@@ -394,6 +397,26 @@ async function main(): Promise<void> {
         });
       }
     }
+    if (want('txn')) {
+      await withBrook('txn', {}, async (b) => {
+        log(
+          `txn: ${txnN} x 100 B / ${Math.floor(txnN / 2)} x 1 KB per run, ${TXN_RECORDS_PER_COMMIT.join(' and ')} records per commit`,
+        );
+        rows.push(
+          ...(await benchTxn({
+            benchDir,
+            rdBin,
+            brokers: b.bootstrap,
+            brokerPid: b.pid,
+            n100: txnN,
+            n1k: Math.floor(txnN / 2),
+            timeoutMs,
+            log,
+            beforePhase: quiet,
+          })),
+        );
+      });
+    }
     if (want('fsync')) {
       await withBrook('fsync', { 'log.flush.before.ack': 'true' }, async (b) => {
         const common = { bin: rdBin, brokers: b.bootstrap, partitions, timeoutMs };
@@ -445,10 +468,10 @@ async function main(): Promise<void> {
     `# Brook benchmark results`,
     '',
     `- date: ${new Date().toISOString()}`,
-    `- mode: ${quick ? 'quick' : 'full'}, messages: ${N.toLocaleString('en-US')} (100 B) / ${N1k.toLocaleString('en-US')} (1 KB), partitions: ${partitions}${flags.only ? `, only: ${flags.only}` : ''}`,
+    `- mode: ${quick ? 'quick' : 'full'}, messages: ${(flags.only === 'txn' ? txnN : N).toLocaleString('en-US')} (100 B) / ${(flags.only === 'txn' ? Math.floor(txnN / 2) : N1k).toLocaleString('en-US')} (1 KB), partitions: ${partitions}${flags.only ? `, only: ${flags.only}` : ''}`,
     `- machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, git ${commit}`,
     `- broker: ${runners.size ? [...runners].join(', ') : '(not run)'}, one child process, fresh data dir in ${tmpdir()}`,
-    `- client: librdkafka rdkafka_performance (C), broker and client on the same host over 127.0.0.1`,
+    `- client: librdkafka ${flags.only === 'txn' ? 'bench/rdkafka/txn_perf.c (produce) and rdkafka_performance (consume)' : 'rdkafka_performance'} (C), broker and client on the same host over 127.0.0.1`,
     `- load average at start: ${loadAtStart}, at end: ${loadAverage()} (other work on the host skews results; see "other processes" in the notes)`,
     `- total bench time: ${((Date.now() - started) / 1000).toFixed(0)} s`,
     '',
@@ -457,8 +480,8 @@ async function main(): Promise<void> {
     header + '\n' + table + '\n' + (profileReports.length ? '\n' + profileReports.join('\n\n') + '\n' : '');
   const resDir = join(benchDir, 'results');
   mkdirSync(resDir, { recursive: true });
-  // --only cluster keeps latest.md (the single-broker figures it is compared with).
-  const resFile = flags.only === 'cluster' ? 'cluster.md' : 'latest.md';
+  // --only cluster / txn keep latest.md (the single-broker figures they are compared with).
+  const resFile = flags.only === 'cluster' ? 'cluster.md' : flags.only === 'txn' ? 'txn.md' : 'latest.md';
   writeFileSync(join(resDir, resFile), md);
   if (profileReports.length) writeFileSync(join(resDir, 'profile.md'), profileReports.join('\n\n') + '\n');
   process.stdout.write('\n' + table + '\n');

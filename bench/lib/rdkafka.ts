@@ -262,6 +262,8 @@ export interface ConsumeOpts {
   partitions: number;
   timeoutMs: number;
   size: number;
+  /** More rdkafka_performance arguments, e.g. ['-X', 'isolation.level=read_committed']. */
+  extra?: string[];
 }
 
 function partitionArgs(n: number): string[] {
@@ -288,6 +290,7 @@ export async function rdConsume(o: ConsumeOpts, brokerPid?: number): Promise<Thr
     '-X',
     'socket.receive.buffer.bytes=4194304',
     ...partitionArgs(o.partitions),
+    ...(o.extra ?? []),
   ];
   const m = await runMeasured(o.bin, args, o.timeoutMs, brokerPid);
   const r = m.value;
