@@ -404,6 +404,15 @@ export class ReplicaManager {
     }
   }
 
+  /**
+   * Whether a partition this broker leads has fewer replicas in its ISR than min.insync.replicas: an
+   * acks=all write would be refused with NOT_ENOUGH_REPLICAS before it is appended.
+   */
+  underMinIsr(topic: string, partition: number): boolean {
+    const r = this.replicas.get(topic)?.get(partition);
+    return r !== undefined && r.state.isr.length < this.minInsyncReplicas(topic);
+  }
+
   /** min.insync.replicas of the topic (its override, else the broker's). */
   private minInsyncReplicas(topic: string): number {
     const override = this.context?.metadata.getTopic(topic)?.configs['min.insync.replicas'];

@@ -836,19 +836,17 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
   {
     name: 'transaction.state.log.replication.factor',
     type: 'int',
-    default: '1',
-    kafkaDefault: '3',
+    default: '3',
     min: 1,
-    note: 'Accepted; __transaction_state is created with 1 replica (cluster-mode transactions are not complete yet).',
+    note: 'Cluster mode only (a single node has one replica): __transaction_state is not created while fewer brokers are live; FindCoordinator answers COORDINATOR_NOT_AVAILABLE meanwhile.',
     doc: 'Replication factor of __transaction_state.',
   },
   {
     name: 'transaction.state.log.min.isr',
     type: 'int',
-    default: '1',
-    kafkaDefault: '2',
+    default: '2',
     min: 1,
-    note: 'Accepted; __transaction_state is created with 1 replica (cluster-mode transactions are not complete yet).',
+    note: 'Cluster mode only: with a smaller ISR the coordinator answers COORDINATOR_NOT_AVAILABLE instead of writing.',
     doc: 'min.insync.replicas of __transaction_state.',
   },
   {

@@ -118,6 +118,8 @@ export interface BrokerConfig {
   groupConsumerAssignors: string[];
   groupConsumerMigrationPolicy: ConsumerGroupMigrationPolicy;
   transactionStateLogNumPartitions: number;
+  transactionStateLogReplicationFactor: number;
+  transactionStateLogMinIsr: number;
   transactionMaxTimeoutMs: number;
   transactionalIdExpirationMs: number;
   transactionStateLogSegmentBytes: number;
@@ -496,6 +498,8 @@ function build(
     groupConsumerAssignors: consumerAssignors,
     groupConsumerMigrationPolicy: v.get<ConsumerGroupMigrationPolicy>('group.consumer.migration.policy'),
     transactionStateLogNumPartitions: n('transaction.state.log.num.partitions'),
+    transactionStateLogReplicationFactor: n('transaction.state.log.replication.factor'),
+    transactionStateLogMinIsr: n('transaction.state.log.min.isr'),
     transactionMaxTimeoutMs: n('transaction.max.timeout.ms'),
     transactionalIdExpirationMs: n('transactional.id.expiration.ms'),
     transactionStateLogSegmentBytes: n('transaction.state.log.segment.bytes'),

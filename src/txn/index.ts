@@ -33,8 +33,12 @@ export function createTransactionCoordinator(
   const store = new TransactionStateStore(
     topics,
     logs,
-    config.transactionStateLogNumPartitions,
-    config.transactionStateLogSegmentBytes,
+    {
+      numPartitions: config.transactionStateLogNumPartitions,
+      replicationFactor: config.transactionStateLogReplicationFactor,
+      minIsr: config.transactionStateLogMinIsr,
+      segmentBytes: config.transactionStateLogSegmentBytes,
+    },
     logger,
   );
   const onOffsetsMarker = (partition: number, producerId: number, commit: boolean): void =>
@@ -69,6 +73,7 @@ export function createTransactionCoordinator(
     store.replication = {
       leaderEpochOf: (partition) => replicas.leaderEpochOf(TRANSACTION_STATE_TOPIC, partition),
       isLeader: (partition) => replicas.replica(TRANSACTION_STATE_TOPIC, partition)?.isLeader === true,
+      underMinIsr: (partition) => replicas.underMinIsr(TRANSACTION_STATE_TOPIC, partition),
       awaitReplicated: (partition, offset) =>
         replicas.awaitReplicated(TRANSACTION_STATE_TOPIC, partition, offset, STATE_WRITE_TIMEOUT_MS),
     };

@@ -17,6 +17,7 @@
 // - Cluster mode: the coordinator of an id is the leader of its __transaction_state partition; a
 //   broker loads a partition's ids when it becomes the leader and drops them when it stops.
 import { crashPoint } from '../broker/crash-points.js';
+import { TopicError } from '../broker/topic-manager.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
 import {
@@ -134,11 +135,17 @@ export class TransactionCoordinator {
     for (const t of this.timers) t.unref();
   }
 
-  /** Creates __transaction_state on first use; resolves when requests can be served. */
+  /**
+   * Creates __transaction_state on first use; resolves when requests can be served. A failure (in a
+   * cluster: fewer live brokers than its replication factor) answers COORDINATOR_NOT_AVAILABLE and the
+   * next request tries again.
+   */
   ensureTopic(): Promise<void> {
     this.topicReady ??= this.store.ensureTopic().catch((err: unknown) => {
       this.topicReady = null;
-      this.logger.error('__transaction_state could not be created', { err: String(err) });
+      if (!(err instanceof TopicError && err.code === ErrorCode.INVALID_REPLICATION_FACTOR)) {
+        this.logger.error('__transaction_state could not be created', { err: String(err) });
+      }
       throw new CoordinatorError(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     });
     return this.topicReady;

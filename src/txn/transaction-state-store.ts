@@ -19,6 +19,26 @@ import type { LogManager } from '../storage/log-manager.js';
 export const TRANSACTION_STATE_TOPIC = '__transaction_state';
 const LOAD_READ_BYTES = 4 * 1024 * 1024;
 
+/** Cluster mode: the replication of __transaction_state's partitions, as for __consumer_offsets. */
+export interface TxnStateReplication extends OffsetsReplication {
+  /**
+   * Whether the partition's ISR is below min.insync.replicas (transaction.state.log.min.isr): a state
+   * change is then refused before it is written, as Kafka appends it with acks=all.
+   */
+  underMinIsr(partition: number): boolean;
+}
+
+/** What __transaction_state is created with (Kafka's transaction.state.log.* keys). */
+export interface TxnStateTopicConfig {
+  numPartitions: number;
+  /** transaction.state.log.replication.factor (cluster mode; a single node has one replica). */
+  replicationFactor: number;
+  /** transaction.state.log.min.isr: the topic's min.insync.replicas (cluster mode). */
+  minIsr: number;
+  /** transaction.state.log.segment.bytes */
+  segmentBytes: number;
+}
+
 export interface TxnStateRecord {
   key: Buffer;
   /** null = tombstone. */
@@ -28,16 +48,17 @@ export interface TxnStateRecord {
 export class TransactionStateStore {
   private numPartitionsValue: number;
   /** Cluster mode: stamping and replication of the coordinator's writes; null on a single node. */
-  replication: OffsetsReplication | null = null;
+  replication: TxnStateReplication | null = null;
+  /** The wait for enough live brokers has been logged. */
+  private toldWaiting = false;
 
   constructor(
     private readonly topics: TopicManager,
     private readonly logs: LogManager,
-    configuredPartitions: number,
-    private readonly segmentBytes: number,
+    private readonly topicConfig: TxnStateTopicConfig,
     private readonly logger: Logger,
   ) {
-    this.numPartitionsValue = configuredPartitions;
+    this.numPartitionsValue = topicConfig.numPartitions;
   }
 
   get numPartitions(): number {
@@ -61,26 +82,54 @@ export class TransactionStateStore {
     return existing !== undefined;
   }
 
-  /** Creates __transaction_state (compacted) unless it exists; an existing topic keeps its partition count. */
+  /**
+   * Creates __transaction_state (compacted) unless it exists; an existing topic keeps its partition
+   * count and replicas. Cluster mode: with transaction.state.log.replication.factor replicas and
+   * min.insync.replicas = transaction.state.log.min.isr, as Kafka. While fewer brokers are live it is
+   * not created with fewer replicas (a coordinator failover would lose transactions): this throws a
+   * TopicError INVALID_REPLICATION_FACTOR, the caller answers COORDINATOR_NOT_AVAILABLE, and the next
+   * transactional request tries again (Kafka: "internal topic creation will fail until the cluster
+   * size meets this replication factor requirement").
+   */
   async ensureTopic(): Promise<void> {
     const existing = this.topics.get(TRANSACTION_STATE_TOPIC);
     if (existing) {
       this.numPartitionsValue = existing.partitions;
       return;
     }
+    const cluster = this.replication !== null;
+    const configs: Record<string, string> = {
+      'cleanup.policy': 'compact',
+      'segment.bytes': String(this.topicConfig.segmentBytes),
+    };
+    if (cluster) configs['min.insync.replicas'] = String(this.topicConfig.minIsr);
     let created;
     try {
       created = await this.topics.create({
         name: TRANSACTION_STATE_TOPIC,
         numPartitions: this.numPartitionsValue,
-        replicationFactor: 1,
-        configs: { 'cleanup.policy': 'compact', 'segment.bytes': String(this.segmentBytes) },
+        replicationFactor: cluster ? this.topicConfig.replicationFactor : 1,
+        configs,
       });
     } catch (err) {
       // In a cluster another broker may create it first.
       const other = this.topics.get(TRANSACTION_STATE_TOPIC);
-      if (!(err instanceof TopicError && err.code === ErrorCode.TOPIC_ALREADY_EXISTS) || !other) throw err;
-      created = other;
+      if (err instanceof TopicError && err.code === ErrorCode.TOPIC_ALREADY_EXISTS && other) {
+        created = other;
+      } else {
+        if (
+          err instanceof TopicError &&
+          err.code === ErrorCode.INVALID_REPLICATION_FACTOR &&
+          !this.toldWaiting
+        ) {
+          this.toldWaiting = true;
+          this.logger.info(
+            '__transaction_state waits for transaction.state.log.replication.factor live brokers before it is created',
+            { replicationFactor: this.topicConfig.replicationFactor },
+          );
+        }
+        throw err;
+      }
     }
     this.numPartitionsValue = created.partitions;
   }
@@ -93,6 +142,11 @@ export class TransactionStateStore {
     const replication = this.replication;
     if (replication !== null && !replication.isLeader(partition)) {
       throw new Error(`this broker does not lead ${TRANSACTION_STATE_TOPIC} partition ${partition}`);
+    }
+    if (replication?.underMinIsr(partition) === true) {
+      throw new Error(
+        `the ISR of ${TRANSACTION_STATE_TOPIC} partition ${partition} is below transaction.state.log.min.isr`,
+      );
     }
     const leaderEpoch = replication?.leaderEpochOf(partition) ?? LocalClusterView.LEADER_EPOCH;
     const batch = encodeBatchSync({ records: [record], partitionLeaderEpoch: leaderEpoch });

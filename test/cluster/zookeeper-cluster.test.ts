@@ -4,7 +4,10 @@
 // ids, producer ids unique across brokers. Short session timeouts keep the failure tests quick.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Connection } from '../../src/client/connection.js';
 import { ZkSession } from '../../src/cluster/zookeeper/zk-session.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { ApiKey } from '../../src/protocol/generated/apis.js';
 import type { ZooKeeperMetadataStore } from '../../src/cluster/zookeeper/zookeeper-metadata-store.js';
 import { Kafka, logLevel } from 'kafkajs';
 import { createLogger } from '../../src/logger.js';
@@ -106,8 +109,27 @@ describe('cluster mode with ZooKeeper', () => {
     const zk = await need(t);
     if (!zk) return;
     const started = await Promise.all(
-      [1, 2, 3].map((id) => startBroker(id, { 'broker.rack': `rack-${id % 2}` })),
+      [1, 2].map((id) => startBroker(id, { 'broker.rack': `rack-${id % 2}` })),
     );
+    // transaction.state.log.replication.factor (3) live brokers are needed before __transaction_state
+    // is created: until then FindCoordinator for a transactional id answers COORDINATOR_NOT_AVAILABLE.
+    await waitFor('two brokers seen', () => storeOf(started[0]!).liveBrokers().length === 2);
+    const findTxnCoordinator = async (b: TestBroker): Promise<number> => {
+      const conn = await Connection.connect('127.0.0.1', b.port);
+      try {
+        const res = await conn.send(ApiKey.FindCoordinator, {
+          key: 'zk-txn',
+          keyType: 1,
+          coordinatorKeys: ['zk-txn'],
+        });
+        return (res.coordinators[0] ?? res).errorCode;
+      } finally {
+        conn.close();
+      }
+    };
+    assert.equal(await findTxnCoordinator(started[0]!), ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    assert.equal(started[0]!.broker.services.topics.get('__transaction_state'), undefined);
+    started.push(await startBroker(3, { 'broker.rack': 'rack-1' }));
     for (const b of started) {
       await waitFor('all three brokers seen', () => storeOf(b).liveBrokers().length === 3);
       assert.deepEqual(
@@ -137,6 +159,16 @@ describe('cluster mode with ZooKeeper', () => {
     assert.equal(ctl.brokerid, controller);
     assert.ok(Number((await reader.get('/controller_epoch'))!.data.toString()) >= 1);
     assert.equal((await readJson(reader, '/cluster/id')).id, started[0]!.broker.services.metadata.clusterId);
+
+    // With three live brokers it is created with 3 replicas and min.insync.replicas 2 (Kafka's defaults).
+    const deadline = Date.now() + 20_000;
+    while ((await findTxnCoordinator(started[1]!)) !== ErrorCode.NONE) {
+      assert.ok(Date.now() < deadline, '__transaction_state created once three brokers are live');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const state = started[1]!.broker.services.topics.get('__transaction_state')!;
+    assert.equal(state.replicationFactor, 3);
+    assert.equal(state.configs['min.insync.replicas'], '2');
   });
 
   test('a topic created on one broker is on every broker with the same id, config and states', async (t) => {

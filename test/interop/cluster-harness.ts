@@ -85,6 +85,7 @@ export class ProcessCluster {
       'offsets.topic.num.partitions': '3',
       'offsets.topic.replication.factor': String(Math.min(3, n)),
       'transaction.state.log.replication.factor': String(Math.min(3, n)),
+      'transaction.state.log.min.isr': String(Math.min(2, n)),
       'replica.lag.time.max.ms': '10000',
       'replica.fetch.wait.max.ms': '100',
       'group.initial.rebalance.delay.ms': '0',
