@@ -99,6 +99,8 @@ export interface OngoingReassignment extends ReplicaAssignment {
 interface AssignmentWrite {
   assignment: TopicAssignmentWrite;
   states: StateWrite[];
+  /** The partitions whose assignment changes (for the log). */
+  changed: Set<number>;
 }
 
 export class Controller {
@@ -685,17 +687,22 @@ export class Controller {
     for (const w of writes) {
       if (!this.active) return;
       await this.store.writeAssignment(this.epoch, this.epochVersion, w.assignment, w.states);
-      w.assignment.partitions.forEach((replicas, partition) => {
+      for (const partition of w.changed) {
         const adding = w.assignment.adding.get(partition) ?? [];
         const removing = w.assignment.removing.get(partition) ?? [];
-        this.opts.logger.info('Partition assignment written', {
-          topic: w.assignment.topic,
-          partition,
-          replicas: replicas.join(','),
-          adding: adding.join(','),
-          removing: removing.join(','),
-        });
-      });
+        this.opts.logger.info(
+          adding.length + removing.length > 0
+            ? 'Reassignment started'
+            : 'Reassignment done (completed or cancelled)',
+          {
+            topic: w.assignment.topic,
+            partition,
+            replicas: w.assignment.partitions[partition]!.join(','),
+            adding: adding.join(','),
+            removing: removing.join(','),
+          },
+        );
+      }
     }
   }
 
@@ -753,10 +760,11 @@ export class Controller {
       }
       let w = byTopic.get(r.topic);
       if (w === undefined) {
-        w = { assignment: this.store.topicAssignment(r.topic)!, states: [] };
+        w = { assignment: this.store.topicAssignment(r.topic)!, states: [], changed: new Set() };
         byTopic.set(r.topic, w);
       }
       const next = reassignTo(current, target);
+      w.changed.add(r.partition);
       w.assignment.partitions[r.partition] = [...next.replicas];
       setOrDelete(w.assignment.adding, r.partition, next.adding);
       setOrDelete(w.assignment.removing, r.partition, next.removing);
@@ -791,18 +799,14 @@ export class Controller {
         const s = this.store.partitionState(t.name, partition);
         if (a === undefined || s === undefined || skip(t.name, partition) || !canComplete(a, s, live)) return;
         const target = targetReplicas(a);
-        w ??= { assignment: this.store.topicAssignment(t.name)!, states: [] };
+        w ??= { assignment: this.store.topicAssignment(t.name)!, states: [], changed: new Set() };
+        w.changed.add(partition);
         w.assignment.partitions[partition] = target;
         w.assignment.adding.delete(partition);
         w.assignment.removing.delete(partition);
         const change = stateForReplicas(s, target, live);
         if (change !== null)
           w.states.push({ topic: t.name, partition, ...change, version: s.partitionEpoch });
-        this.opts.logger.info('Reassignment complete: every target replica is in sync', {
-          topic: t.name,
-          partition,
-          replicas: target.join(','),
-        });
       });
       if (w !== undefined) out.push(w);
     }
