@@ -17,7 +17,7 @@ export default async function* slowestFiles(source) {
   }
   const rows = [...perFile].sort((a, b) => b[1] - a[1]);
   yield `\nslowest test files (of ${((Date.now() - started) / 1000).toFixed(0)} s):\n`;
-  for (const [file, ms] of rows.slice(0, 30)) {
+  for (const [file, ms] of rows.slice(0, Number(process.env.BROOK_SLOWEST_FILES ?? 30))) {
     const rel = file.includes('/test/') ? file.slice(file.lastIndexOf('/test/') + 1) : file;
     yield `${(ms / 1000).toFixed(1).padStart(8)} s  ${rel}\n`;
   }
