@@ -88,6 +88,11 @@ export class TransactionCoordinator {
   private background = new Set<Promise<unknown>>();
   private topicReady: Promise<void> | null = null;
   private readonly stopHooks: (() => void)[] = [];
+  /**
+   * Partitions whose marker is still to be written, by transactional id, for the decision `m` (the
+   * metadata object, replaced by every state change): a retry sends only these, as Kafka does.
+   */
+  private readonly unwritten = new Map<string, { m: TxnMetadata; partitions: TxnPartition[] }>();
 
   constructor(
     readonly config: TransactionConfig,
@@ -172,7 +177,10 @@ export class TransactionCoordinator {
     const run = async (): Promise<void> => {
       owned.delete(partition);
       for (const id of [...this.txns.keys()]) {
-        if (this.store.partitionFor(id) === partition) this.txns.delete(id);
+        if (this.store.partitionFor(id) === partition) {
+          this.txns.delete(id);
+          this.unwritten.delete(id);
+        }
       }
       if (!leader || this.stopped) return;
       this.loadingPartitions.add(partition);
@@ -462,8 +470,10 @@ export class TransactionCoordinator {
       coordinatorEpoch: this.store.coordinatorEpoch(this.store.partitionFor(transactionalId)),
     };
     crashPoint('txn:after-prepare');
+    const pending = this.unwritten.get(transactionalId);
+    const retry = pending?.m === m;
     const results = await Promise.all(
-      partitionList(m).map(async ({ topic, partition }) => {
+      (retry ? pending.partitions : partitionList(m)).map(async ({ topic, partition }) => {
         const code = await this.sendMarker(topic, partition, marker);
         crashPoint('txn:after-first-marker');
         // A partition that is gone (topic deleted) needs no marker, as in Kafka.
@@ -474,14 +484,26 @@ export class TransactionCoordinator {
     );
     const failed = results.filter((r) => r !== null);
     if (failed.length > 0) {
-      this.logger.warn('Transaction markers could not be written; retrying', {
-        transactionalId,
-        commit,
-        partitions: failed.map((f) => `${f!.topic}-${f!.partition}:${f!.code}`).join(','),
-      });
+      // Logged once per decision; the retries (every second until a new leader is known) at debug.
+      (retry ? this.logger.debug : this.logger.warn).call(
+        this.logger,
+        'Transaction markers could not be written; retrying',
+        {
+          transactionalId,
+          commit,
+          partitions: failed.map((f) => `${f.topic}-${f.partition}:${f.code}`).join(','),
+        },
+      );
+      if (this.txns.get(transactionalId) === m) {
+        this.unwritten.set(transactionalId, {
+          m,
+          partitions: failed.map(({ topic, partition }) => ({ topic, partition })),
+        });
+      }
       this.scheduleRetry(transactionalId);
       return false;
     }
+    this.unwritten.delete(transactionalId);
     await this.persist(
       this.transition(m, commit ? TxnState.CompleteCommit : TxnState.CompleteAbort, (n) => {
         n.partitions.clear();
