@@ -553,16 +553,21 @@ export class ReplicaManager {
       byPartition.set(partition, r);
     }
     const wasLeader = r.isLeader;
-    const sessionValid = this.cluster.sessionValid ?? true;
-    if ((state.leader !== me || !sessionValid) && wasLeader) {
+    // A leadership decided before this broker registered was an earlier incarnation's (KIP-380): the
+    // controller decides again (a new state), and until then this broker leads nothing it finds so.
+    const mayLead =
+      (this.cluster.sessionValid ?? true) &&
+      !(this.cluster.leadershipDecidedBeforeRegistration?.(state) ?? false);
+    if ((state.leader !== me || !mayLead) && wasLeader) {
       // At once, before any await: an append must never stamp the new epoch on a former leader.
       r.role = 'offline';
       r.listenToAppends(false);
       r.wake();
     }
     await this.removeFromFetcher(topic, partition);
-    if (state.leader === me && !sessionValid) {
-      r.role = 'offline'; // a state read before the session was lost proves nothing now
+    if (state.leader === me && !mayLead) {
+      // A state read before the session was lost, or decided before this broker registered, proves nothing now.
+      r.role = 'offline';
     } else if (state.leader === me) {
       await this.becomeLeader(r);
     } else if (state.leader >= 0) {

@@ -59,6 +59,13 @@ export interface ClusterView {
   onSessionChange?(listener: (valid: boolean) => void): () => void;
   /** False while the session is lost (see onSessionChange); absent means always true. */
   readonly sessionValid?: boolean;
+  /**
+   * Cluster mode: true when `state` names this broker leader but was written before this broker's
+   * current registration (KIP-380: the leadership was given to an earlier incarnation, e.g. before a
+   * kill -9 and a restart the controller did not see). Such a leadership is not taken up until the
+   * controller decides again (it writes a new state). Absent on a single node.
+   */
+  leadershipDecidedBeforeRegistration?(state: PartitionState): boolean;
 }
 
 export interface PartitionChanges {

@@ -369,8 +369,14 @@ export class Controller {
       return { topic, partition, leader: liveReplicas[0]!, leaderEpoch: 0, isr: liveReplicas, version: null };
     }
     const s = entry.state;
-    const liveIsr = s.isr.filter((b) => live.has(b));
-    const leaderAlive = s.leader >= 0 && live.has(s.leader);
+    // A broker that registered after this state was written is a new incarnation (KIP-380): what the
+    // state says about it (leader, ISR member) was decided for the old one, which failed. This holds
+    // when the restart happened before this controller was elected too, and it is what lets a restarted
+    // broker refuse such a leadership until it is decided again (ClusterView.leadershipDecidedBeforeRegistration).
+    const fresh = (b: number): boolean =>
+      live.has(b) && !this.store.decidedBeforeRegistration(topic, partition, b);
+    const liveIsr = s.isr.filter(fresh);
+    const leaderAlive = s.leader >= 0 && fresh(s.leader);
     if (leaderAlive) {
       if (liveIsr.length === s.isr.length) return null;
       // A follower died: it leaves the ISR (Kafka's controller bumps the leader epoch for this too).
@@ -384,7 +390,7 @@ export class Controller {
       };
     }
     // The leader is gone: the first live ISR member in assignment order takes over.
-    const candidate = replicas.find((b) => live.has(b) && s.isr.includes(b));
+    const candidate = replicas.find((b) => fresh(b) && s.isr.includes(b));
     if (candidate !== undefined) {
       return {
         topic,
@@ -392,6 +398,19 @@ export class Controller {
         leader: candidate,
         leaderEpoch: s.leaderEpoch + 1,
         isr: liveIsr,
+        version: s.partitionEpoch,
+      };
+    }
+    // Only restarted ISR members are live (a whole cluster restarted, or the sole ISR member did): the
+    // first of them leads on a new leader epoch, as Kafka's failure-then-startup of an ISR member does.
+    const returning = replicas.find((b) => live.has(b) && s.isr.includes(b));
+    if (returning !== undefined) {
+      return {
+        topic,
+        partition,
+        leader: returning,
+        leaderEpoch: s.leaderEpoch + 1,
+        isr: s.isr.filter((b) => live.has(b)),
         version: s.partitionEpoch,
       };
     }

@@ -224,13 +224,13 @@ export class ZkSession extends EventEmitter {
 
   /**
    * Data, version, czxid (the zxid of the transaction that created it: a znode deleted and created
-   * again has a new one) and creation time (ms) of a znode, or null when it does not exist. A watcher
+   * again has a new one), mzxid (of the transaction that last wrote it) and creation time (ms) of a znode, or null when it does not exist. A watcher
    * fires once on change/deletion.
    */
   get(
     path: string,
     watcher?: Watcher,
-  ): Promise<{ data: Buffer; version: number; czxid: bigint; ctimeMs: number } | null> {
+  ): Promise<{ data: Buffer; version: number; czxid: bigint; mzxid: bigint; ctimeMs: number } | null> {
     return new Promise((resolve, reject) => {
       const cb = (err: unknown, data: Buffer, stat: zookeeper.Stat): void => {
         if (err) {
@@ -250,6 +250,7 @@ export class ZkSession extends EventEmitter {
           data: data ?? Buffer.alloc(0),
           version: stat.version,
           czxid: stat.czxid.readBigInt64BE(0),
+          mzxid: stat.mzxid.readBigInt64BE(0),
           ctimeMs: Number(stat.ctime.readBigInt64BE(0)),
         });
       };

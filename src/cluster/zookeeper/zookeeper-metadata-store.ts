@@ -103,6 +103,11 @@ export interface StateWrite {
 export interface StateEntry {
   state: PartitionState;
   controllerEpoch: number;
+  /**
+   * The zxid of the write that made this state (read from ZooKeeper); undefined for a state this broker
+   * wrote and applied before its watch read it back (written by this broker, so after it registered).
+   */
+  mzxid?: bigint;
 }
 
 export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStore, ClusterView {
@@ -545,7 +550,16 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
       this.opts.logger.warn('Ignoring an unreadable partition state', { path: statePath(topic, partition) });
       return;
     }
-    this.applyState(topic, partition, s.leader, s.leaderEpoch, s.isr, node.version, s.controllerEpoch);
+    this.applyState(
+      topic,
+      partition,
+      s.leader,
+      s.leaderEpoch,
+      s.isr,
+      node.version,
+      s.controllerEpoch,
+      node.mzxid,
+    );
   }
 
   private applyState(
@@ -556,12 +570,16 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
     isr: number[],
     version: number,
     controllerEpoch: number,
+    mzxid?: bigint,
   ): PartitionState | null {
     const t = this.topicsByName.get(topic);
     if (!t || partition >= t.replicas.length) return null;
     const prev = t.states[partition];
-    if (prev && prev.state.partitionEpoch >= version)
-      return prev.state.partitionEpoch === version ? prev.state : null;
+    if (prev && prev.state.partitionEpoch >= version) {
+      if (prev.state.partitionEpoch !== version) return null;
+      prev.mzxid ??= mzxid; // our own write read back
+      return prev.state;
+    }
     const state: PartitionState = {
       topic,
       partition,
@@ -571,7 +589,7 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
       isr,
       partitionEpoch: version,
     };
-    t.states[partition] = { state, controllerEpoch };
+    t.states[partition] = { state, controllerEpoch, mzxid };
     this.firePartitions({ updated: [state], removed: [] });
     return state;
   }
@@ -669,6 +687,28 @@ export class ZooKeeperMetadataStore extends EventEmitter implements MetadataStor
 
   broker(nodeId: number): BrokerEndpoint | undefined {
     return this.brokers.get(nodeId);
+  }
+
+  /**
+   * True when broker `nodeId`'s registration is newer than the write that made the partition's state:
+   * whatever the state says about that broker (leader, ISR member) was decided for an earlier
+   * incarnation of it (KIP-380's stale broker epoch), and the controller must decide again.
+   */
+  decidedBeforeRegistration(topic: string, partition: number, nodeId: number): boolean {
+    const mzxid = this.stateEntry(topic, partition)?.mzxid;
+    const epoch = this.brokerEpochs.get(nodeId);
+    return mzxid !== undefined && epoch !== undefined && epoch > mzxid;
+  }
+
+  /** ClusterView: `state` names this broker leader but was decided before this broker registered. */
+  leadershipDecidedBeforeRegistration(state: PartitionState): boolean {
+    const entry = this.stateEntry(state.topic, state.partition);
+    return (
+      state.leader === this.localNodeId &&
+      entry?.state.partitionEpoch === state.partitionEpoch &&
+      entry.mzxid !== undefined &&
+      this.ownEpoch > entry.mzxid
+    );
   }
 
   /** A live broker's epoch (its registration's czxid), or undefined when it is not registered. */
