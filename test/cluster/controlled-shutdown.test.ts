@@ -6,46 +6,16 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import type { ZooKeeperMetadataStore } from '../../src/cluster/zookeeper/zookeeper-metadata-store.js';
 import { Connection } from '../../src/client/connection.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
-import {
-  makeTempDir,
-  removeDir,
-  startTestBroker,
-  uniqueTopic,
-  withBroker,
-  type TestBroker,
-} from '../helpers/broker.js';
+import { makeTempDir, removeDir, startTestBroker, uniqueTopic, withBroker } from '../helpers/broker.js';
 import { hasZooKeeper, requireTool } from '../helpers/external.js';
 import { startZooKeeper, type ZooKeeper } from '../helpers/zookeeper.js';
+import { waitFor, zkBrokerConfig, zkStore } from './zk-cluster.js';
 
-function config(zk: ZooKeeper, nodeId: number): Record<string, string> {
-  return {
-    'node.id': String(nodeId),
-    'zookeeper.connect': zk.connect,
-    'zookeeper.session.timeout.ms': '3000',
-    'offsets.topic.num.partitions': '1',
-    'auto.leader.rebalance.enable': 'false',
-  };
-}
-
-const view = (b: TestBroker): ZooKeeperMetadataStore => b.broker.services.cluster as ZooKeeperMetadataStore;
-
-async function waitFor<T>(
-  what: string,
-  fn: () => T | undefined | null | false,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== null && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const config = (zk: ZooKeeper, nodeId: number, extra: Record<string, string> = {}): Record<string, string> =>
+  zkBrokerConfig(zk, nodeId, { 'auto.leader.rebalance.enable': 'false', ...extra });
 
 async function controlledShutdown(port: number, brokerId: number) {
   const conn = await Connection.connect('127.0.0.1', port);
@@ -70,15 +40,15 @@ test('ControlledShutdown at the controller moves a live broker’s leaderships; 
     for (const d of dirs) removeDir(d);
   });
   const b1 = brokers[0]!;
-  await waitFor('both registered', () => view(b1).liveBrokers().length === 2);
+  await waitFor('both registered', () => zkStore(b1).liveBrokers().length === 2);
   const controllerId = await waitFor('controller', () =>
-    view(b1).controllerId() > 0 ? view(b1).controllerId() : null,
+    zkStore(b1).controllerId() > 0 ? zkStore(b1).controllerId() : null,
   );
   const controller = brokers.find((b) => b.broker.config.nodeId === controllerId)!;
   const other = brokers.find((b) => b.broker.config.nodeId !== controllerId)!;
   const otherId = other.broker.config.nodeId;
   const topic = uniqueTopic('cshut');
-  await view(b1).putTopic(
+  await zkStore(b1).putTopic(
     { name: topic, topicId: randomUUID(), partitions: 2, replicationFactor: 2, configs: {} },
     [
       [otherId, controllerId],
@@ -86,10 +56,10 @@ test('ControlledShutdown at the controller moves a live broker’s leaderships; 
     ],
   );
   await waitFor('both in sync', () =>
-    [0, 1].every((p) => view(controller).partitionState(topic, p)?.isr.length === 2),
+    [0, 1].every((p) => zkStore(controller).partitionState(topic, p)?.isr.length === 2),
   );
-  const before = view(controller).partitionState(topic, 0)!;
-  const before1 = view(controller).partitionState(topic, 1)!;
+  const before = zkStore(controller).partitionState(topic, 0)!;
+  const before1 = zkStore(controller).partitionState(topic, 1)!;
   assert.equal(before.leader, otherId);
 
   const refused = await controlledShutdown(other.port, otherId);
@@ -100,15 +70,15 @@ test('ControlledShutdown at the controller moves a live broker’s leaderships; 
   const res = await controlledShutdown(controller.port, otherId);
   assert.equal(res.errorCode, ErrorCode.NONE);
   assert.deepEqual(res.remainingPartitions, []);
-  const after0 = view(controller).partitionState(topic, 0)!;
+  const after0 = zkStore(controller).partitionState(topic, 0)!;
   assert.equal(after0.leader, controllerId, 'partition 0 moved to the other ISR member');
   assert.equal(after0.leaderEpoch, before.leaderEpoch + 1);
   // Partition 1, which it only followed: same leader and epoch (it leaves the ISR, and since this
   // broker does not really stop, its fetcher may bring it back at once).
-  assert.equal(view(controller).partitionState(topic, 1)!.leaderEpoch, before1.leaderEpoch);
-  assert.equal(view(controller).partitionState(topic, 1)!.leader, controllerId);
+  assert.equal(zkStore(controller).partitionState(topic, 1)!.leaderEpoch, before1.leaderEpoch);
+  assert.equal(zkStore(controller).partitionState(topic, 1)!.leader, controllerId);
   await waitFor('the broker sees it leads nothing', () =>
-    [0, 1].every((p) => view(other).partitionState(topic, p)?.leader === controllerId),
+    [0, 1].every((p) => zkStore(other).partitionState(topic, p)?.leader === controllerId),
   );
 });
 

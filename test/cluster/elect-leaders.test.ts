@@ -5,9 +5,7 @@
 // replica even though unclean.leader.election.enable is false; a single node answers
 // ELECTION_NOT_NEEDED / UNKNOWN_TOPIC_OR_PARTITION.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import type { ZooKeeperMetadataStore } from '../../src/cluster/zookeeper/zookeeper-metadata-store.js';
 import { Connection } from '../../src/client/connection.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
@@ -16,7 +14,6 @@ import {
   makeTempDir,
   removeDir,
   startTestBroker,
-  uniqueTopic,
   withBroker,
   type TestBroker,
 } from '../helpers/broker.js';
@@ -24,49 +21,12 @@ import { hasZooKeeper, requireTool } from '../helpers/external.js';
 import { runCommand } from '../helpers/run.js';
 import { startZooKeeper, type ZooKeeper } from '../helpers/zookeeper.js';
 import { BROOK_CLI } from '../helpers/cli.js';
+import { createAssigned, waitFor, zkBrokerConfig, zkStore } from './zk-cluster.js';
+
+const config = (zk: ZooKeeper, nodeId: number, extra: Record<string, string> = {}): Record<string, string> =>
+  zkBrokerConfig(zk, nodeId, { ...extra });
 
 const CLI = BROOK_CLI;
-
-function config(zk: ZooKeeper, nodeId: number): Record<string, string> {
-  return {
-    'node.id': String(nodeId),
-    'zookeeper.connect': zk.connect,
-    'zookeeper.session.timeout.ms': '3000',
-    'offsets.topic.num.partitions': '1',
-  };
-}
-
-const view = (b: TestBroker): ZooKeeperMetadataStore => b.broker.services.cluster as ZooKeeperMetadataStore;
-
-async function waitFor<T>(
-  what: string,
-  fn: () => T | undefined | null | false,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== null && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function createAssigned(b: TestBroker, assignment: number[][]): Promise<string> {
-  const name = uniqueTopic('elect');
-  await view(b).putTopic(
-    {
-      name,
-      topicId: randomUUID(),
-      partitions: assignment.length,
-      replicationFactor: assignment[0]!.length,
-      configs: {},
-    },
-    assignment,
-  );
-  await waitFor('initial states', () => assignment.every((_, p) => view(b).partitionState(name, p)));
-  return name;
-}
 
 async function electRaw(
   b: TestBroker,
@@ -99,30 +59,34 @@ test('brook topics elect-leaders gives leadership back to the preferred replica 
     for (const d of dirs) removeDir(d);
   });
   const b2 = brokers[1]!;
-  await waitFor('both registered', () => view(b2).liveBrokers().length === 2);
-  const topic = await createAssigned(b2, [
-    [1, 2],
-    [2, 1],
-  ]);
+  await waitFor('both registered', () => zkStore(b2).liveBrokers().length === 2);
+  const topic = await createAssigned(
+    b2,
+    [
+      [1, 2],
+      [2, 1],
+    ],
+    { prefix: 'elect' },
+  );
   await waitFor('both in sync', () =>
-    [0, 1].every((p) => view(b2).partitionState(topic, p)!.isr.length === 2),
+    [0, 1].every((p) => zkStore(b2).partitionState(topic, p)!.isr.length === 2),
   );
 
   // Broker 1 stops: broker 2 leads both. It comes back and rejoins the ISR, but does not lead.
   await brokers[0]!.stop();
   brokers[0] = null;
-  await waitFor('broker 2 leads partition 0', () => view(b2).partitionState(topic, 0)!.leader === 2);
+  await waitFor('broker 2 leads partition 0', () => zkStore(b2).partitionState(topic, 0)!.leader === 2);
   brokers[0] = await startTestBroker(config(zk, 1), dirs[0]);
-  await waitFor('broker 1 in the ISR', () => view(b2).partitionState(topic, 0)!.isr.includes(1));
-  assert.equal(view(b2).partitionState(topic, 0)!.leader, 2);
-  const epochBefore = view(b2).partitionState(topic, 0)!.leaderEpoch;
+  await waitFor('broker 1 in the ISR', () => zkStore(b2).partitionState(topic, 0)!.isr.includes(1));
+  assert.equal(zkStore(b2).partitionState(topic, 0)!.leader, 2);
+  const epochBefore = zkStore(b2).partitionState(topic, 0)!.leaderEpoch;
 
   // The broker that is not the controller answers NOT_CONTROLLER (clients go to the controller).
-  const controllerId = view(b2).controllerId();
+  const controllerId = zkStore(b2).controllerId();
   const other = brokers.find((b) => b!.broker.config.nodeId !== controllerId)!;
   const refused = await electRaw(other, 0, [{ topic, partitions: [0] }]);
   assert.equal(refused.replicaElectionResults[0]!.partitionResult[0]!.errorCode, ErrorCode.NOT_CONTROLLER);
-  assert.equal(view(b2).partitionState(topic, 0)!.leader, 2, 'nothing elected by a non-controller');
+  assert.equal(zkStore(b2).partitionState(topic, 0)!.leader, 2, 'nothing elected by a non-controller');
 
   // The CLI, bootstrapped at either broker, finds the controller.
   const r = await runCommand(
@@ -137,12 +101,15 @@ test('brook topics elect-leaders gives leadership back to the preferred replica 
   );
   assert.match(r.stdout, new RegExp(`Valid replica already elected for partitions ${topic}-1\\n`));
   const s = await waitFor('broker 1 leads partition 0 again', () => {
-    const st = view(b2).partitionState(topic, 0)!;
+    const st = zkStore(b2).partitionState(topic, 0)!;
     return st.leader === 1 ? st : null;
   });
   assert.equal(s.leaderEpoch, epochBefore + 1);
   // Every broker's view shows it, and a second run has nothing to do.
-  await waitFor('broker 1 sees itself lead', () => view(brokers[0]!).partitionState(topic, 0)!.leader === 1);
+  await waitFor(
+    'broker 1 sees itself lead',
+    () => zkStore(brokers[0]!).partitionState(topic, 0)!.leader === 1,
+  );
   const again = await runCommand(
     process.execPath,
     [CLI, 'topics', 'elect-leaders', '--bootstrap-server', `127.0.0.1:${b2.port}`],
@@ -153,18 +120,18 @@ test('brook topics elect-leaders gives leadership back to the preferred replica 
 
   // Unclean, asked explicitly: only broker 1 is in partition 0's ISR and it dies; broker 2 is out of
   // sync, and unclean.leader.election.enable=false keeps the partition offline until ElectLeaders UNCLEAN.
-  await waitFor('broker 2 in sync', () => view(b2).partitionState(topic, 0)!.isr.length === 2);
+  await waitFor('broker 2 in sync', () => zkStore(b2).partitionState(topic, 0)!.isr.length === 2);
   await b2.stop();
   brokers[1] = null;
   await waitFor(
     'ISR shrunk to broker 1',
-    () => view(brokers[0]!).partitionState(topic, 0)!.isr.join() === '1',
+    () => zkStore(brokers[0]!).partitionState(topic, 0)!.isr.join() === '1',
   );
   await brokers[0]!.stop();
   brokers[0] = null;
   brokers[1] = await startTestBroker(config(zk, 2), dirs[1]);
   const nb2 = brokers[1];
-  await waitFor('partition 0 offline', () => view(nb2).partitionState(topic, 0)?.leader === -1);
+  await waitFor('partition 0 offline', () => zkStore(nb2).partitionState(topic, 0)?.leader === -1);
   await waitFor('broker 2 is the controller', () => nb2.broker.clusterController?.isActive);
   const preferred = await electRaw(nb2, 0, [{ topic, partitions: [0] }]);
   assert.equal(
@@ -182,7 +149,7 @@ test('brook topics elect-leaders gives leadership back to the preferred replica 
     7: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
   });
   const st = await waitFor('broker 2 leads partition 0', () => {
-    const x = view(nb2).partitionState(topic, 0)!;
+    const x = zkStore(nb2).partitionState(topic, 0)!;
     return x.leader === 2 ? x : null;
   });
   const second = await electRaw(nb2, 1, [{ topic, partitions: [0] }]);

@@ -8,7 +8,6 @@ import { Connection } from '../../src/client/connection.js';
 import { ZkSession } from '../../src/cluster/zookeeper/zk-session.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
-import type { ZooKeeperMetadataStore } from '../../src/cluster/zookeeper/zookeeper-metadata-store.js';
 import { Kafka, logLevel } from 'kafkajs';
 import { createLogger } from '../../src/logger.js';
 import {
@@ -21,40 +20,20 @@ import {
 } from '../helpers/broker.js';
 import { hasZooKeeper, requireTool } from '../helpers/external.js';
 import { startZooKeeper, type ZooKeeper } from '../helpers/zookeeper.js';
+import { waitFor, zkBrokerConfig, zkStore } from './zk-cluster.js';
 
 const SESSION_MS = 6000;
 
-function clusterConfig(
+const clusterConfig = (
   zk: ZooKeeper,
   nodeId: number,
   extra: Record<string, string> = {},
-): Record<string, string> {
-  return {
-    'node.id': String(nodeId),
-    'zookeeper.connect': zk.connect,
+): Record<string, string> =>
+  zkBrokerConfig(zk, nodeId, {
     'zookeeper.session.timeout.ms': String(SESSION_MS),
     'offsets.topic.num.partitions': '3',
     ...extra,
-  };
-}
-
-function storeOf(b: TestBroker): ZooKeeperMetadataStore {
-  return b.broker.services.cluster as ZooKeeperMetadataStore;
-}
-
-async function waitFor<T>(
-  what: string,
-  fn: () => T | undefined | null | false,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== null && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+  });
 
 /** A plain ZooKeeper session for reading znodes as zkCli.sh would. */
 async function openReader(zk: ZooKeeper): Promise<ZkSession> {
@@ -113,7 +92,7 @@ describe('cluster mode with ZooKeeper', () => {
     );
     // transaction.state.log.replication.factor (3) live brokers are needed before __transaction_state
     // is created: until then FindCoordinator for a transactional id answers COORDINATOR_NOT_AVAILABLE.
-    await waitFor('two brokers seen', () => storeOf(started[0]!).liveBrokers().length === 2);
+    await waitFor('two brokers seen', () => zkStore(started[0]!).liveBrokers().length === 2);
     const findTxnCoordinator = async (b: TestBroker): Promise<number> => {
       const conn = await Connection.connect('127.0.0.1', b.port);
       try {
@@ -131,9 +110,9 @@ describe('cluster mode with ZooKeeper', () => {
     assert.equal(started[0]!.broker.services.topics.get('__transaction_state'), undefined);
     started.push(await startBroker(3, { 'broker.rack': 'rack-1' }));
     for (const b of started) {
-      await waitFor('all three brokers seen', () => storeOf(b).liveBrokers().length === 3);
+      await waitFor('all three brokers seen', () => zkStore(b).liveBrokers().length === 3);
       assert.deepEqual(
-        storeOf(b)
+        zkStore(b)
           .liveBrokers()
           .map((x) => x.nodeId),
         [1, 2, 3],
@@ -142,8 +121,8 @@ describe('cluster mode with ZooKeeper', () => {
     const ids = new Set(started.map((b) => b.broker.services.metadata.clusterId));
     assert.equal(ids.size, 1);
     const controller = await waitFor('a controller', () => {
-      const c = storeOf(started[0]!).controllerId();
-      return c > 0 && started.every((b) => storeOf(b).controllerId() === c) ? c : null;
+      const c = zkStore(started[0]!).controllerId();
+      return c > 0 && started.every((b) => zkStore(b).controllerId() === c) ? c : null;
     });
     assert.ok([1, 2, 3].includes(controller));
 
@@ -191,18 +170,18 @@ describe('cluster mode with ZooKeeper', () => {
     }
     for (const b of brokers) {
       await waitFor('partition states everywhere', () =>
-        [0, 1, 2, 3].every((p) => storeOf(b).partitionState(topic, p)),
+        [0, 1, 2, 3].every((p) => zkStore(b).partitionState(topic, p)),
       );
     }
     for (let p = 0; p < 4; p++) {
-      const s = storeOf(b3!).partitionState(topic, p)!;
+      const s = zkStore(b3!).partitionState(topic, p)!;
       assert.equal(s.replicas.length, 3);
       assert.equal(s.leader, s.replicas[0]);
       assert.deepEqual([...s.isr].sort(), [1, 2, 3]);
       assert.equal(s.leaderEpoch, 0);
     }
     // Leaders are spread (round-robin first replicas).
-    const leaders = new Set([0, 1, 2, 3].map((p) => storeOf(b1!).partitionState(topic, p)!.leader));
+    const leaders = new Set([0, 1, 2, 3].map((p) => zkStore(b1!).partitionState(topic, p)!.leader));
     assert.equal(leaders.size, 3);
     // Every broker holds a log of every partition (each is a replica).
     for (const b of brokers) {
@@ -214,7 +193,7 @@ describe('cluster mode with ZooKeeper', () => {
             ' ' +
             JSON.stringify(
               [0, 1, 2, 3].map((p) => [
-                storeOf(b).partitionState(topic, p),
+                zkStore(b).partitionState(topic, p),
                 !!b.broker.services.replicas.getLog(topic, p),
               ]),
             ),
@@ -250,7 +229,7 @@ describe('cluster mode with ZooKeeper', () => {
         [0, 1, 2, 3].every((p) => !b.broker.services.replicas.getLog(topic, p)),
       );
     }
-    await waitFor('znodes gone', () => storeOf(b1!).replicaAssignment(topic) === undefined);
+    await waitFor('znodes gone', () => zkStore(b1!).replicaAssignment(topic) === undefined);
     assert.equal(await reader.get(`/brokers/topics/${topic}`), null);
     assert.equal(await reader.get(`/admin/delete_topics/${topic}`), null);
   });
@@ -314,7 +293,7 @@ describe('cluster mode with ZooKeeper', () => {
     await admin.createTopics({
       topics: [{ topic, replicaAssignment: wanted.map((replicas, partition) => ({ partition, replicas })) }],
     });
-    const view = storeOf(brokers[0]!);
+    const view = zkStore(brokers[0]!);
     await waitFor('states', () => [0, 1].every((p) => view.partitionState(topic, p)));
     assert.deepEqual(view.replicaAssignment(topic), wanted);
     assert.equal(view.partitionState(topic, 0)!.leader, ids[2]);
@@ -352,7 +331,7 @@ describe('cluster mode with ZooKeeper', () => {
   test('a broker id already registered by a live broker is refused with a clear error', async (t) => {
     const zk = await need(t);
     if (!zk) return;
-    assert.ok(storeOf(brokers[0]!).broker(2), 'broker 2 is live');
+    assert.ok(zkStore(brokers[0]!).broker(2), 'broker 2 is live');
     const attempt = startTestBroker(clusterConfig(zk, 2));
     t.after(async () => {
       const b = await attempt.catch(() => null);
@@ -374,7 +353,7 @@ describe('cluster mode with ZooKeeper', () => {
       replicationFactor: 3,
       configs: {},
     });
-    const view = storeOf(brokers[0]!);
+    const view = zkStore(brokers[0]!);
     await waitFor('states', () => [0, 1, 2].every((p) => view.partitionState(topic, p)));
     // Stop a broker that is not the controller, so this is about partition leadership only.
     const controller = view.controllerId();
@@ -383,7 +362,7 @@ describe('cluster mode with ZooKeeper', () => {
     const before = [0, 1, 2].map((p) => view.partitionState(topic, p)!);
     const startedAt = Date.now();
     await stopBroker(victim);
-    const observer = storeOf(brokers.find((b) => b.broker.config.nodeId !== victimId)!);
+    const observer = zkStore(brokers.find((b) => b.broker.config.nodeId !== victimId)!);
     await waitFor('leaderships moved', () =>
       [0, 1, 2].every((p) => {
         const s = observer.partitionState(topic, p)!;
@@ -414,12 +393,12 @@ describe('cluster mode with ZooKeeper', () => {
   test('controller failover: the controller broker stops and another takes over with a higher epoch', async (t) => {
     const zk = await need(t);
     if (!zk) return;
-    const view = storeOf(brokers[0]!);
+    const view = zkStore(brokers[0]!);
     const old = await waitFor('controller', () => (view.controllerId() > 0 ? view.controllerId() : null));
     const epochBefore = Number((await reader.get('/controller_epoch'))!.data.toString());
     const ctlBroker = brokers.find((b) => b.broker.config.nodeId === old)!;
     await stopBroker(ctlBroker);
-    const other = storeOf(brokers[0]!);
+    const other = zkStore(brokers[0]!);
     const next = await waitFor('new controller', () => {
       const c = other.controllerId();
       return c > 0 && c !== old ? c : null;
@@ -449,7 +428,7 @@ describe('cluster mode with ZooKeeper', () => {
       proc.kill('SIGKILL');
       await proc.waitExit();
     });
-    const view = storeOf(brokers[0]!);
+    const view = zkStore(brokers[0]!);
     await waitFor('process broker registered', () => view.broker(7));
     const topic = uniqueTopic('zk-kill');
     // Explicitly led by broker 7: create through the store with a fixed assignment.

@@ -1,0 +1,74 @@
+// Scaffolding shared by the tests that run in-process brokers on a real ZooKeeper: the brokers' config,
+// their ZooKeeper metadata store, polling for a condition, and topics with a fixed replica assignment.
+import { randomUUID } from 'node:crypto';
+import type { ZooKeeperMetadataStore } from '../../src/cluster/zookeeper/zookeeper-metadata-store.js';
+import { uniqueTopic, type TestBroker } from '../helpers/broker.js';
+import type { ZooKeeper } from '../helpers/zookeeper.js';
+
+/**
+ * Config of broker `nodeId` on `zk`: a 3 s ZooKeeper session (a dead broker is noticed quickly) and one
+ * __consumer_offsets partition (fast start), then `extra` over it.
+ */
+export function zkBrokerConfig(
+  zk: ZooKeeper,
+  nodeId: number,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    'node.id': String(nodeId),
+    'zookeeper.connect': zk.connect,
+    'zookeeper.session.timeout.ms': '3000',
+    'offsets.topic.num.partitions': '1',
+    ...extra,
+  };
+}
+
+/** The broker's cluster view, which in ZooKeeper mode is its ZooKeeperMetadataStore. */
+export const zkStore = (b: TestBroker): ZooKeeperMetadataStore =>
+  b.broker.services.cluster as ZooKeeperMetadataStore;
+
+/** Polls `fn` every 50 ms until it returns something truthy, which it resolves with; throws after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  fn: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== null && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Creates a topic with a fixed assignment through the store (as CreateTopics with replica assignments does)
+ * and waits until every partition has a state, or with `inSync` until every replica is in its ISR.
+ */
+export async function createAssigned(
+  b: TestBroker,
+  assignment: number[][],
+  opts: { prefix?: string; inSync?: boolean } = {},
+): Promise<string> {
+  const name = uniqueTopic(opts.prefix ?? 'assigned');
+  const store = zkStore(b);
+  await store.putTopic(
+    {
+      name,
+      topicId: randomUUID(),
+      partitions: assignment.length,
+      replicationFactor: assignment[0]!.length,
+      configs: {},
+    },
+    assignment,
+  );
+  if (opts.inSync === true) {
+    await waitFor('all replicas in sync', () =>
+      assignment.every((r, p) => store.partitionState(name, p)?.isr.length === r.length),
+    );
+  } else {
+    await waitFor('initial states', () => assignment.every((_, p) => store.partitionState(name, p)));
+  }
+  return name;
+}
