@@ -6,75 +6,24 @@
 // broker that is not the controller answers NOT_CONTROLLER, and a reassignment left in ZooKeeper by a
 // controller that went away is completed by the next one.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { Admin } from '../../src/client/admin.js';
 import { Connection } from '../../src/client/connection.js';
-import type { ZooKeeperMetadataStore } from '../../src/cluster/zookeeper/zookeeper-metadata-store.js';
 import { encodeAssignment, topicPath } from '../../src/cluster/zookeeper/znodes.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
-import {
-  REPO_ROOT,
-  makeTempDir,
-  removeDir,
-  startTestBroker,
-  uniqueTopic,
-  withBroker,
-  type TestBroker,
-} from '../helpers/broker.js';
+import { REPO_ROOT, startTestBroker, withBroker, type TestBroker } from '../helpers/broker.js';
 import { BROOK_CLI } from '../helpers/cli.js';
 import { hasZooKeeper, requireTool } from '../helpers/external.js';
 import { runCommand, type RunResult } from '../helpers/run.js';
-import { startZooKeeper, type ZooKeeper } from '../helpers/zookeeper.js';
+import type { ZooKeeper } from '../helpers/zookeeper.js';
 import { readValues } from './replication-helpers.js';
+import { createAssigned, startZkCluster, waitFor, zkBrokerConfig, zkStore } from './zk-cluster.js';
 
-function config(zk: ZooKeeper, nodeId: number): Record<string, string> {
-  return {
-    'node.id': String(nodeId),
-    'zookeeper.connect': zk.connect,
-    'zookeeper.session.timeout.ms': '3000',
-    'offsets.topic.num.partitions': '1',
-    'replica.fetch.wait.max.ms': '100',
-    'auto.leader.rebalance.enable': 'false',
-  };
-}
-
-const view = (b: TestBroker): ZooKeeperMetadataStore => b.broker.services.cluster as ZooKeeperMetadataStore;
-
-async function waitFor<T>(
-  what: string,
-  fn: () => T | undefined | null | false,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== null && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function createAssigned(b: TestBroker, assignment: number[][]): Promise<string> {
-  const name = uniqueTopic('reassign');
-  await view(b).putTopic(
-    {
-      name,
-      topicId: randomUUID(),
-      partitions: assignment.length,
-      replicationFactor: assignment[0]!.length,
-      configs: {},
-    },
-    assignment,
-  );
-  await waitFor('all replicas in sync', () =>
-    assignment.every((r, p) => view(b).partitionState(name, p)?.isr.length === r.length),
-  );
-  return name;
-}
+const config = (zk: ZooKeeper, nodeId: number): Record<string, string> =>
+  zkBrokerConfig(zk, nodeId, { 'replica.fetch.wait.max.ms': '100', 'auto.leader.rebalance.enable': 'false' });
 
 /** The partition's directories in a broker's log dir (the live one, or one being deleted). */
 function partitionDirs(b: TestBroker, topic: string, partition: number): string[] {
@@ -90,30 +39,12 @@ async function brook(bootstrap: string, args: string[]): Promise<RunResult> {
   });
 }
 
-async function startCluster(t: { after(fn: () => Promise<void>): void }): Promise<{
-  zk: ZooKeeper;
-  brokers: (TestBroker | null)[];
-  dirs: string[];
-}> {
-  const zk = await startZooKeeper(1);
-  const dirs = [1, 2, 3].map((id) => makeTempDir(`brook-reassign${id}-`));
-  const brokers: (TestBroker | null)[] = [];
-  t.after(async () => {
-    for (const b of brokers) await b?.stop();
-    for (const d of dirs) removeDir(d);
-    await zk.stop();
-  });
-  for (const id of [1, 2, 3]) brokers.push(await startTestBroker(config(zk, id), dirs[id - 1]));
-  await waitFor('three brokers registered', () => view(brokers[0]!).liveBrokers().length === 3);
-  return { zk, brokers, dirs };
-}
-
 test('a partition moves from brokers [1,2] to [2,3] under an idempotent acks=all producer; nothing acknowledged is lost', async (t) => {
   if (!(await requireTool(t, 'zookeeper', hasZooKeeper, 'install the Debian package zookeeper'))) return;
-  const { brokers } = await startCluster(t);
+  const { brokers } = await startZkCluster(t, 3, config);
   const [b1, b2, b3] = brokers as TestBroker[];
-  const topic = await createAssigned(b2!, [[1, 2]]);
-  const before = view(b2!).partitionState(topic, 0)!;
+  const topic = await createAssigned(b2!, [[1, 2]], { prefix: 'reassign', inSync: true });
+  const before = zkStore(b2!).partitionState(topic, 0)!;
   assert.equal(before.leader, 1);
 
   const kafka = new Kafka({
@@ -173,10 +104,10 @@ test('a partition moves from brokers [1,2] to [2,3] under an idempotent acks=all
       ],
       JSON.stringify(refused),
     );
-    assert.deepEqual(view(b2!).partitionAssignment(topic, 0)!.replicas, [1, 2], 'nothing changed');
+    assert.deepEqual(zkStore(b2!).partitionAssignment(topic, 0)!.replicas, [1, 2], 'nothing changed');
 
     // A broker that is not the controller answers NOT_CONTROLLER (at the top level, as Kafka's).
-    const controllerId = view(b2!).controllerId();
+    const controllerId = zkStore(b2!).controllerId();
     const other = brokers.find((b) => b!.broker.config.nodeId !== controllerId)!;
     const conn = await Connection.connect('127.0.0.1', other.port);
     try {
@@ -196,8 +127,8 @@ test('a partition moves from brokers [1,2] to [2,3] under an idempotent acks=all
       topics: [{ topic, partitionAssignment: [{ partition: 0, replicas: [2, 3] }] }],
     });
     const done = await waitFor('the reassignment completes', () => {
-      const s = view(b2!).partitionState(topic, 0)!;
-      const a = view(b2!).partitionAssignment(topic, 0)!;
+      const s = zkStore(b2!).partitionState(topic, 0)!;
+      const a = zkStore(b2!).partitionAssignment(topic, 0)!;
       return a.adding.length === 0 && a.removing.length === 0 && s.replicas.join() === '2,3' ? s : null;
     });
     assert.deepEqual(await admin.listPartitionReassignments(), []);
@@ -222,7 +153,7 @@ test('a partition moves from brokers [1,2] to [2,3] under an idempotent acks=all
     await admin.close();
   }
   assert.equal(failure, null, `the producer gave up: ${String(failure)}`);
-  const leader = view(b2!).partitionState(topic, 0)!.leader;
+  const leader = zkStore(b2!).partitionState(topic, 0)!.leader;
   const conn = await Connection.connect('127.0.0.1', brokers[leader - 1]!.port);
   try {
     assert.deepEqual(await readValues(conn, topic), acked, 'every acknowledged record, once, in order');
@@ -233,7 +164,7 @@ test('a partition moves from brokers [1,2] to [2,3] under an idempotent acks=all
 
 test('brook topics reassignments / reassign --cancel; a reassignment left by a controller that went away is completed by the next one', async (t) => {
   if (!(await requireTool(t, 'zookeeper', hasZooKeeper, 'install the Debian package zookeeper'))) return;
-  const { zk, brokers, dirs } = await startCluster(t);
+  const { zk, brokers, dirs } = await startZkCluster(t, 3, config);
   const topic = await createAssigned(brokers[0]!, [
     [1, 2],
     [1, 2],
@@ -243,7 +174,7 @@ test('brook topics reassignments / reassign --cancel; a reassignment left by a c
   // while broker 3 is away.
   await brokers[2]!.stop();
   brokers[2] = null;
-  const store = view(brokers[0]!);
+  const store = zkStore(brokers[0]!);
   await waitFor('broker 3 gone', () => store.liveBrokers().length === 2);
   const a = store.topicAssignment(topic)!;
   await store.session.setData(
@@ -307,8 +238,8 @@ test('brook topics reassignments / reassign --cancel; a reassignment left by a c
   // The stopped controller's broker comes back too (a target replica may be on it).
   brokers[controllerId - 1] = await startTestBroker(config(zk, controllerId), dirs[controllerId - 1]);
   const s = await waitFor('the new controller completes it', () => {
-    const st = view(survivor).partitionState(topic, 0)!;
-    const as = view(survivor).partitionAssignment(topic, 0)!;
+    const st = zkStore(survivor).partitionState(topic, 0)!;
+    const as = zkStore(survivor).partitionAssignment(topic, 0)!;
     return as.adding.length === 0 && st.replicas.join() === '1,3' ? st : null;
   });
   assert.deepEqual([...s.isr].sort(), [1, 3]);

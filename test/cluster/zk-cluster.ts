@@ -2,8 +2,8 @@
 // their ZooKeeper metadata store, polling for a condition, and topics with a fixed replica assignment.
 import { randomUUID } from 'node:crypto';
 import type { ZooKeeperMetadataStore } from '../../src/cluster/zookeeper/zookeeper-metadata-store.js';
-import { uniqueTopic, type TestBroker } from '../helpers/broker.js';
-import type { ZooKeeper } from '../helpers/zookeeper.js';
+import { makeTempDir, removeDir, startTestBroker, uniqueTopic, type TestBroker } from '../helpers/broker.js';
+import { startZooKeeper, type ZooKeeper } from '../helpers/zookeeper.js';
 
 /**
  * Config of broker `nodeId` on `zk`: a 3 s ZooKeeper session (a dead broker is noticed quickly) and one
@@ -71,4 +71,27 @@ export async function createAssigned(
     await waitFor('initial states', () => assignment.every((_, p) => store.partitionState(name, p)));
   }
   return name;
+}
+
+/**
+ * A one-server ZooKeeper and brokers 1..n in this process, each with its own data dir, stopped and removed
+ * after the test. `brokers` is mutable: a test may stop one (set its slot to null) or replace it.
+ */
+export async function startZkCluster(
+  t: { after(fn: () => Promise<void>): void },
+  n: number,
+  config: (zk: ZooKeeper, nodeId: number) => Record<string, string> = zkBrokerConfig,
+): Promise<{ zk: ZooKeeper; brokers: (TestBroker | null)[]; dirs: string[] }> {
+  const zk = await startZooKeeper(1);
+  const ids = Array.from({ length: n }, (_, i) => i + 1);
+  const dirs = ids.map((id) => makeTempDir(`brook-zk${id}-`));
+  const brokers: (TestBroker | null)[] = [];
+  t.after(async () => {
+    for (const b of brokers) await b?.stop();
+    for (const d of dirs) removeDir(d);
+    await zk.stop();
+  });
+  for (const id of ids) brokers.push(await startTestBroker(config(zk, id), dirs[id - 1]));
+  await waitFor(`${n} brokers registered`, () => zkStore(brokers[0]!).liveBrokers().length === n);
+  return { zk, brokers, dirs };
 }
