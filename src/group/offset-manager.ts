@@ -8,18 +8,16 @@
 //   in log order, to the coordinator. A damaged batch (CRC, undecodable) is skipped with a warning:
 //   losing one commit beats refusing to start or dropping every commit after it.
 import type { Logger } from '../logger.js';
-import { iterateBatches, readBatchInfo, decodeBatchSync, encodeBatchSync } from '../protocol/records.js';
+import { readBatchInfo, decodeBatchSync, encodeBatchSync } from '../protocol/records.js';
 import { LocalClusterView } from '../cluster/cluster-view.js';
 import { TopicError, type TopicManager } from '../broker/topic-manager.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { CorruptBatchError } from '../storage/errors.js';
+import { replayInternalPartition } from '../storage/internal-topic-replay.js';
 import type { LogManager } from '../storage/log-manager.js';
 import type { UnifiedLog } from '../storage/unified-log.js';
 import { partitionForGroup } from './offsets-records.js';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
-/** Bytes asked per read while loading; a bigger batch still comes whole (minOneBatch). */
-const LOAD_READ_BYTES = 4 * 1024 * 1024;
 
 export interface OffsetsRecord {
   key: Buffer;
@@ -217,65 +215,25 @@ export class OffsetManager {
     p: number,
     visit: (record: OffsetsRecord, timestampMs: number) => void,
   ): Promise<number> {
+    const log = this.logs.getLog(OFFSETS_TOPIC, p);
+    if (!log) return 0;
     let count = 0;
-    {
-      const log = this.logs.getLog(OFFSETS_TOPIC, p);
-      if (!log) return 0;
-      let offset = log.logStartOffset;
-      const end = log.logEndOffset;
-      while (offset < end) {
-        let read;
-        try {
-          read = await log.read(offset, LOAD_READ_BYTES, { minOneBatch: true, maxOffset: end });
-        } catch (err) {
-          if (!(err instanceof CorruptBatchError)) throw err;
-          this.logger.warn('Skipping a corrupt __consumer_offsets batch; the commits in it are lost', {
-            partition: p,
-            offset: err.batchBaseOffset,
-            resumeAt: err.resumeOffset,
-          });
-          offset = err.resumeOffset;
-          continue;
+    await replayInternalPartition(log, OFFSETS_TOPIC, p, this.logger, {
+      control: (buf, pos, info) => {
+        if (info.isTransactional && this.txnReplay !== null) this.replayMarker(p, buf, pos);
+      },
+      record: (r, info) => {
+        const key = Buffer.from(r.key!);
+        const value = r.value === null ? null : Buffer.from(r.value);
+        // Transactional commits stay pending until their marker (replayed in log order).
+        if (info.isTransactional && this.txnReplay !== null) {
+          this.txnReplay.record(p, Number(info.producerId), { key, value });
+          return;
         }
-        if (read.records.length === 0) break;
-        let next = offset;
-        for (const { pos } of iterateBatches(read.records)) {
-          const info = readBatchInfo(read.records, pos);
-          next = info.lastOffset + 1;
-          if (info.isControl) {
-            if (info.isTransactional && this.txnReplay !== null) this.replayMarker(p, read.records, pos);
-            continue;
-          }
-          let records;
-          try {
-            ({ records } = decodeBatchSync(read.records, pos));
-          } catch (err) {
-            this.logger.warn('Skipping an undecodable __consumer_offsets batch', {
-              partition: p,
-              offset: info.baseOffset,
-              err: String(err),
-            });
-            continue;
-          }
-          const txn = info.isTransactional ? this.txnReplay : null;
-          for (const r of records) {
-            if (r.offset < offset || r.key === null) continue;
-            if (txn !== null) {
-              const value = r.value === null ? null : Buffer.from(r.value);
-              txn.record(p, Number(info.producerId), { key: Buffer.from(r.key), value });
-              continue;
-            }
-            visit(
-              { key: Buffer.from(r.key), value: r.value === null ? null : Buffer.from(r.value) },
-              r.timestamp,
-            );
-            count++;
-          }
-        }
-        if (next <= offset) break; // no progress: a truncated tail; what was read is all there is
-        offset = next;
-      }
-    }
+        visit({ key, value }, r.timestamp);
+        count++;
+      },
+    });
     return count;
   }
 }

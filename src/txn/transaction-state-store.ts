@@ -12,12 +12,11 @@ import { LocalClusterView } from '../cluster/cluster-view.js';
 import { partitionForGroup } from '../group/offsets-records.js';
 import type { OffsetsReplication } from '../group/offset-manager.js';
 import type { Logger } from '../logger.js';
-import { decodeBatchSync, encodeBatchSync, iterateBatches, readBatchInfo } from '../protocol/records.js';
-import { CorruptBatchError } from '../storage/errors.js';
+import { encodeBatchSync } from '../protocol/records.js';
+import { replayInternalPartition } from '../storage/internal-topic-replay.js';
 import type { LogManager } from '../storage/log-manager.js';
 
 export const TRANSACTION_STATE_TOPIC = '__transaction_state';
-const LOAD_READ_BYTES = 4 * 1024 * 1024;
 
 /** Cluster mode: the replication of __transaction_state's partitions, as for __consumer_offsets. */
 export interface TxnStateReplication extends OffsetsReplication {
@@ -160,47 +159,12 @@ export class TransactionStateStore {
     const log = this.logs.getLog(TRANSACTION_STATE_TOPIC, p);
     if (!log) return 0;
     let count = 0;
-    let offset = log.logStartOffset;
-    const end = log.logEndOffset;
-    while (offset < end) {
-      let read;
-      try {
-        read = await log.read(offset, LOAD_READ_BYTES, { minOneBatch: true, maxOffset: end });
-      } catch (err) {
-        if (!(err instanceof CorruptBatchError)) throw err;
-        this.logger.warn('Skipping a corrupt __transaction_state batch', {
-          partition: p,
-          offset: err.batchBaseOffset,
-        });
-        offset = err.resumeOffset;
-        continue;
-      }
-      if (read.records.length === 0) break;
-      let next = offset;
-      for (const { pos } of iterateBatches(read.records)) {
-        const info = readBatchInfo(read.records, pos);
-        next = info.lastOffset + 1;
-        if (info.isControl) continue;
-        let records;
-        try {
-          ({ records } = decodeBatchSync(read.records, pos));
-        } catch (err) {
-          this.logger.warn('Skipping an undecodable __transaction_state batch', {
-            partition: p,
-            offset: info.baseOffset,
-            err: String(err),
-          });
-          continue;
-        }
-        for (const r of records) {
-          if (r.offset < offset || r.key === null) continue;
-          visit({ key: Buffer.from(r.key), value: r.value === null ? null : Buffer.from(r.value) });
-          count++;
-        }
-      }
-      if (next <= offset) break;
-      offset = next;
-    }
+    await replayInternalPartition(log, TRANSACTION_STATE_TOPIC, p, this.logger, {
+      record: (r) => {
+        visit({ key: Buffer.from(r.key!), value: r.value === null ? null : Buffer.from(r.value) });
+        count++;
+      },
+    });
     return count;
   }
 }
