@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { Admin } from '../../src/client/admin.js';
 import { Connection } from '../../src/client/connection.js';
 import { encodeAssignment, topicPath } from '../../src/cluster/zookeeper/znodes.js';
@@ -21,6 +21,7 @@ import { runCommand, type RunResult } from '../helpers/run.js';
 import type { ZooKeeper } from '../helpers/zookeeper.js';
 import { readValues } from './replication-helpers.js';
 import { createAssigned, startZkCluster, waitFor, zkBrokerConfig, zkStore } from './zk-cluster.js';
+import { startAckedWriter } from './acked-writer.js';
 
 const config = (zk: ZooKeeper, nodeId: number): Record<string, string> =>
   zkBrokerConfig(zk, nodeId, { 'replica.fetch.wait.max.ms': '100', 'auto.leader.rebalance.enable': 'false' });
@@ -55,33 +56,14 @@ test('a partition moves from brokers [1,2] to [2,3] under an idempotent acks=all
     requestTimeout: 15_000,
     retry: { retries: 40, initialRetryTime: 100, maxRetryTime: 1_000 },
   });
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
-  await producer.connect();
-  const acked: string[] = [];
-  let stop = false;
-  let failure: unknown = null;
-  const writing = (async () => {
-    for (let i = 0; !stop; i++) {
-      const value = `v${i}`;
-      try {
-        await producer.send({ topic, acks: -1, messages: [{ value, partition: 0 }] });
-        acked.push(value);
-      } catch (err) {
-        failure = err; // not acknowledged: it may or may not be in the log, but never twice
-        break;
-      }
-    }
-  })();
+  const writer = await startAckedWriter(kafka, topic);
+  const acked = writer.acked;
 
   const admin = await Admin.connect(b1!.bootstrapServers);
   const kafkaAdmin = kafka.admin();
   await kafkaAdmin.connect();
   try {
-    await waitFor('first writes', () => acked.length >= 50 || failure !== null);
+    await waitFor('first writes', () => acked.length >= 50 || writer.failure() !== null);
 
     // What Kafka refuses, refused with its codes (the Admin finds the controller from any broker).
     const refused = await admin.alterPartitionReassignments([
@@ -144,15 +126,13 @@ test('a partition moves from brokers [1,2] to [2,3] under an idempotent acks=all
     assert.equal(partitionDirs(b3!, topic, 0).length, 1, 'broker 3 holds the partition');
 
     const mark = acked.length;
-    await waitFor('writes after the move', () => acked.length >= mark + 50 || failure !== null);
+    await waitFor('writes after the move', () => acked.length >= mark + 50 || writer.failure() !== null);
   } finally {
-    stop = true;
-    await writing;
-    await producer.disconnect();
+    await writer.stop();
     await kafkaAdmin.disconnect();
     await admin.close();
   }
-  assert.equal(failure, null, `the producer gave up: ${String(failure)}`);
+  assert.equal(writer.failure(), null, `the producer gave up: ${String(writer.failure())}`);
   const leader = zkStore(b2!).partitionState(topic, 0)!.leader;
   const conn = await Connection.connect('127.0.0.1', brokers[leader - 1]!.port);
   try {

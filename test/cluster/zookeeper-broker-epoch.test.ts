@@ -8,7 +8,7 @@
 // ControlledShutdown carrying the old incarnation's epoch is refused with STALE_BROKER_EPOCH.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { Connection } from '../../src/client/connection.js';
 import { ZkSession } from '../../src/cluster/zookeeper/zk-session.js';
 import { decodeState } from '../../src/cluster/zookeeper/znodes.js';
@@ -25,6 +25,7 @@ import {
 import { hasZooKeeper, requireTool } from '../helpers/external.js';
 import { startZooKeeper, type ZooKeeper } from '../helpers/zookeeper.js';
 import { readValues } from './replication-helpers.js';
+import { startAckedWriter } from './acked-writer.js';
 
 /** The restarted broker's session: short, so its old registration expires quickly. */
 const VICTIM_SESSION_MS = 3000;
@@ -133,31 +134,12 @@ describe('broker epochs: a broker restarted before the controller saw it go (Zoo
         const s = await state(topic);
         return s !== null && s.leader === 2 && s.isr.length === 3;
       });
-      const producer = kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        createPartitioner: Partitioners.DefaultPartitioner,
-      });
-      await producer.connect();
-      const acked: string[] = [];
-      let stop = false;
-      let failure: unknown = null;
-      const writing = (async () => {
-        for (let i = 0; !stop; i++) {
-          const value = `v${i}`;
-          try {
-            await producer.send({ topic, acks: -1, messages: [{ value, partition: 0 }] });
-            acked.push(value);
-          } catch (err) {
-            failure = err;
-            break;
-          }
-        }
-      })();
+      const writer = await startAckedWriter(kafka, topic);
+      const acked = writer.acked;
       let before: NonNullable<Awaited<ReturnType<typeof state>>>;
       const oldEpoch = (await registration(2))!;
       try {
-        await until('first writes', () => Promise.resolve(acked.length >= 30 || failure !== null));
+        await until('first writes', () => Promise.resolve(acked.length >= 30 || writer.failure() !== null));
         before = (await state(topic))!;
         const controller = procs.get(1)!;
         controller.kill('SIGSTOP');
@@ -176,14 +158,12 @@ describe('broker epochs: a broker restarted before the controller saw it go (Zoo
         }
         const mark = acked.length;
         await until('writes after the restart', () =>
-          Promise.resolve(acked.length >= mark + 30 || failure !== null),
+          Promise.resolve(acked.length >= mark + 30 || writer.failure() !== null),
         );
       } finally {
-        stop = true;
-        await writing;
-        await producer.disconnect();
+        await writer.stop();
       }
-      assert.equal(failure, null, `the producer gave up: ${String(failure)}`);
+      assert.equal(writer.failure(), null, `the producer gave up: ${String(writer.failure())}`);
 
       // The controller noticed: leadership left the old incarnation with a new leader epoch, and the
       // new incarnation is back in the ISR (it caught up as a follower).

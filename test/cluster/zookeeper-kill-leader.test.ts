@@ -5,7 +5,7 @@
 // back from the new leader once, in order.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { Connection } from '../../src/client/connection.js';
 import {
   makeTempDir,
@@ -18,6 +18,7 @@ import { hasZooKeeper, requireTool } from '../helpers/external.js';
 import { waitUntil } from '../helpers/in-memory-cluster.js';
 import { startZooKeeper, type ZooKeeper } from '../helpers/zookeeper.js';
 import { readValues } from './replication-helpers.js';
+import { startAckedWriter } from './acked-writer.js';
 
 const SESSION_MS = 4000;
 
@@ -95,27 +96,8 @@ describe('kill -9 of a partition leader (ZooKeeper, broker processes)', () => {
           await new Promise((r) => setTimeout(r, 300));
         }
       }
-      const producer = kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        createPartitioner: Partitioners.DefaultPartitioner,
-      });
-      await producer.connect();
-      const acked: string[] = [];
-      let stop = false;
-      let failure: unknown = null;
-      const writing = (async () => {
-        for (let i = 0; !stop; i++) {
-          const value = `k${i}`;
-          try {
-            await producer.send({ topic, acks: -1, messages: [{ value, partition: 0 }] });
-            acked.push(value);
-          } catch (err) {
-            failure = err; // not acknowledged: it may or may not be in the log, it must not appear twice
-            break;
-          }
-        }
-      })();
+      const writer = await startAckedWriter(kafka, topic, 'k');
+      const acked = writer.acked;
       let first = -1;
       try {
         await waitUntil(() => acked.length >= 50, 60_000, 'first writes');
@@ -126,17 +108,15 @@ describe('kill -9 of a partition leader (ZooKeeper, broker processes)', () => {
         procs.delete(first);
         const mark = acked.length;
         await waitUntil(
-          () => acked.length >= mark + 50 || failure !== null,
+          () => acked.length >= mark + 50 || writer.failure() !== null,
           60_000,
           'writes to the new leader',
         );
         t.diagnostic(`killed leader ${first}; writes resumed, ${Date.now() - killedAt} ms to 50 more`);
       } finally {
-        stop = true;
-        await writing;
-        await producer.disconnect();
+        await writer.stop();
       }
-      assert.equal(failure, null, `the producer gave up: ${String(failure)}`);
+      assert.equal(writer.failure(), null, `the producer gave up: ${String(writer.failure())}`);
       let leader = await leaderOf();
       for (const until = Date.now() + 30_000; (leader <= 0 || leader === first) && Date.now() < until;) {
         await new Promise((r) => setTimeout(r, 200));
