@@ -1,7 +1,9 @@
 // Scaffolding shared by the tests that run in-process brokers on a real ZooKeeper: the brokers' config,
 // their ZooKeeper metadata store, polling for a condition, and topics with a fixed replica assignment.
 import { randomUUID } from 'node:crypto';
+import { ZkSession } from '../../src/cluster/zookeeper/zk-session.js';
 import type { ZooKeeperMetadataStore } from '../../src/cluster/zookeeper/zookeeper-metadata-store.js';
+import { createLogger } from '../../src/logger.js';
 import { makeTempDir, removeDir, startTestBroker, uniqueTopic, type TestBroker } from '../helpers/broker.js';
 import { startZooKeeper, type ZooKeeper } from '../helpers/zookeeper.js';
 
@@ -94,4 +96,14 @@ export async function startZkCluster(
   for (const id of ids) brokers.push(await startTestBroker(config(zk, id), dirs[id - 1]));
   await waitFor(`${n} brokers registered`, () => zkStore(brokers[0]!).liveBrokers().length === n);
   return { zk, brokers, dirs };
+}
+
+/** A plain ZooKeeper session for reading (and, in fencing tests, writing) znodes as zkCli.sh would. */
+export async function openZkReader(zk: ZooKeeper): Promise<ZkSession> {
+  return ZkSession.open({
+    connect: zk.connect,
+    sessionTimeoutMs: 10_000,
+    connectionTimeoutMs: 10_000,
+    logger: createLogger({ level: 'error', name: 'zk-reader' }),
+  });
 }

@@ -12,7 +12,6 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Connection } from '../../src/client/connection.js';
 import { ZkSession } from '../../src/cluster/zookeeper/zk-session.js';
 import { decodeState } from '../../src/cluster/zookeeper/znodes.js';
-import { createLogger } from '../../src/logger.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
 import {
@@ -26,25 +25,19 @@ import { hasZooKeeper, requireTool } from '../helpers/external.js';
 import { startZooKeeper, type ZooKeeper } from '../helpers/zookeeper.js';
 import { readValues } from './replication-helpers.js';
 import { startAckedWriter } from './acked-writer.js';
+import { openZkReader, waitFor } from './zk-cluster.js';
 
 /** The restarted broker's session: short, so its old registration expires quickly. */
 const VICTIM_SESSION_MS = 3000;
 /** Everyone else's: the controller must survive being stopped across the victim's restart. */
 const SESSION_MS = 30_000;
 
-async function until<T>(
+/** waitFor with this file's longer default: process starts and session expiries. */
+const until = <T>(
   what: string,
   fn: () => Promise<T | null | undefined | false>,
   timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== null && v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+): Promise<T> => waitFor(what, fn, timeoutMs);
 
 describe('broker epochs: a broker restarted before the controller saw it go (ZooKeeper, processes)', () => {
   let zk: ZooKeeper | null = null;
@@ -55,12 +48,7 @@ describe('broker epochs: a broker restarted before the controller saw it go (Zoo
   before(async () => {
     if (!hasZooKeeper()) return;
     zk = await startZooKeeper(1);
-    reader = await ZkSession.open({
-      connect: zk.connect,
-      sessionTimeoutMs: 10_000,
-      connectionTimeoutMs: 10_000,
-      logger: createLogger({ level: 'error', name: 'zk-reader' }),
-    });
+    reader = await openZkReader(zk);
   });
   after(async () => {
     for (const p of procs.values()) {

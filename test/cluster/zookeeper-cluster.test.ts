@@ -9,7 +9,6 @@ import { ZkSession } from '../../src/cluster/zookeeper/zk-session.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
 import { Kafka, logLevel } from 'kafkajs';
-import { createLogger } from '../../src/logger.js';
 import {
   makeTempDir,
   removeDir,
@@ -20,7 +19,7 @@ import {
 } from '../helpers/broker.js';
 import { hasZooKeeper, requireTool } from '../helpers/external.js';
 import { startZooKeeper, type ZooKeeper } from '../helpers/zookeeper.js';
-import { waitFor, zkBrokerConfig, zkStore } from './zk-cluster.js';
+import { openZkReader, waitFor, zkBrokerConfig, zkStore } from './zk-cluster.js';
 
 const SESSION_MS = 6000;
 
@@ -34,16 +33,6 @@ const clusterConfig = (
     'offsets.topic.num.partitions': '3',
     ...extra,
   });
-
-/** A plain ZooKeeper session for reading znodes as zkCli.sh would. */
-async function openReader(zk: ZooKeeper): Promise<ZkSession> {
-  return ZkSession.open({
-    connect: zk.connect,
-    sessionTimeoutMs: 10_000,
-    connectionTimeoutMs: 10_000,
-    logger: createLogger({ level: 'error', name: 'zk-reader' }),
-  });
-}
 
 async function readJson(s: ZkSession, path: string): Promise<Record<string, unknown>> {
   const node = await s.get(path);
@@ -59,7 +48,7 @@ describe('cluster mode with ZooKeeper', () => {
   before(async () => {
     if (!hasZooKeeper()) return;
     zk = await startZooKeeper(1);
-    reader = await openReader(zk);
+    reader = await openZkReader(zk);
   });
   after(async () => {
     for (const b of brokers.splice(0)) await b.stop().catch(() => undefined);

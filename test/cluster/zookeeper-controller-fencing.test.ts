@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ZkSession } from '../../src/cluster/zookeeper/zk-session.js';
-import { createLogger } from '../../src/logger.js';
 import { decodeState } from '../../src/cluster/zookeeper/znodes.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { makeTempDir, removeDir, startTestBroker, uniqueTopic, type TestBroker } from '../helpers/broker.js';
@@ -12,6 +11,7 @@ import { hasZooKeeper, requireTool } from '../helpers/external.js';
 import { waitUntil } from '../helpers/in-memory-cluster.js';
 import { startZooKeeper, type ZooKeeper } from '../helpers/zookeeper.js';
 import { connect, produce } from './replication-helpers.js';
+import { openZkReader } from './zk-cluster.js';
 
 describe('controller fencing (ZooKeeper)', () => {
   let zk: ZooKeeper | null = null;
@@ -22,12 +22,7 @@ describe('controller fencing (ZooKeeper)', () => {
   before(async () => {
     if (!hasZooKeeper()) return;
     zk = await startZooKeeper(1);
-    reader = await ZkSession.open({
-      connect: zk.connect,
-      sessionTimeoutMs: 10_000,
-      connectionTimeoutMs: 10_000,
-      logger: createLogger({ level: 'error', name: 'zk-reader' }),
-    });
+    reader = await openZkReader(zk);
   });
   after(async () => {
     await broker?.stop();

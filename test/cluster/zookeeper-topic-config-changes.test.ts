@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Connection } from '../../src/client/connection.js';
 import { ZkSession } from '../../src/cluster/zookeeper/zk-session.js';
-import { createLogger } from '../../src/logger.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
 import { startTestBroker, uniqueTopic, type TestBroker } from '../helpers/broker.js';
@@ -15,6 +14,7 @@ import { hasZooKeeper, requireTool } from '../helpers/external.js';
 import { waitUntil } from '../helpers/in-memory-cluster.js';
 import { startZooKeeper, type ZooKeeper } from '../helpers/zookeeper.js';
 import { produce } from './replication-helpers.js';
+import { openZkReader } from './zk-cluster.js';
 
 const TOPIC_RESOURCE = 2;
 
@@ -26,12 +26,7 @@ describe('topic config changes through /config/changes (ZooKeeper)', () => {
   before(async () => {
     if (!hasZooKeeper()) return;
     zk = await startZooKeeper(1);
-    reader = await ZkSession.open({
-      connect: zk.connect,
-      sessionTimeoutMs: 10_000,
-      connectionTimeoutMs: 10_000,
-      logger: createLogger({ level: 'error', name: 'zk-reader' }),
-    });
+    reader = await openZkReader(zk);
   });
   after(async () => {
     await Promise.all(brokers.map((b) => b.stop().catch(() => undefined)));
