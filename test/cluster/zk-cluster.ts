@@ -5,6 +5,7 @@ import { ZkSession } from '../../src/cluster/zookeeper/zk-session.js';
 import type { ZooKeeperMetadataStore } from '../../src/cluster/zookeeper/zookeeper-metadata-store.js';
 import { createLogger } from '../../src/logger.js';
 import { makeTempDir, removeDir, startTestBroker, uniqueTopic, type TestBroker } from '../helpers/broker.js';
+import { waitFor } from '../helpers/wait.js';
 import { startZooKeeper, type ZooKeeper } from '../helpers/zookeeper.js';
 
 /**
@@ -29,20 +30,7 @@ export function zkBrokerConfig(
 export const zkStore = (b: TestBroker): ZooKeeperMetadataStore =>
   b.broker.services.cluster as ZooKeeperMetadataStore;
 
-/** Polls `fn` every 50 ms until it returns something truthy, which it resolves with; throws after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  fn: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== null && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export { waitFor };
 
 /**
  * Creates a topic with a fixed assignment through the store (as CreateTopics with replica assignments does)

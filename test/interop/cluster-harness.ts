@@ -16,6 +16,7 @@ import {
 } from '../helpers/broker.js';
 import { PYTHON } from '../helpers/external.js';
 import { runPythonWithParams, spawnLongRunning, type LongRunning } from '../helpers/run.js';
+import { waitFor as pollFor } from '../helpers/wait.js';
 import { startZooKeeper, type ZooKeeper } from '../helpers/zookeeper.js';
 
 /** Short enough to keep the tests quick, long enough for a loaded 2-core CI machine not to flap. */
@@ -29,19 +30,14 @@ export async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
 }
 
-export async function waitFor<T>(
+/** The shared poll loop, every 200 ms by default here (each check may ask a broker process). */
+export function waitFor<T>(
   what: string,
   fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
   timeoutMs = 30_000,
   everyMs = 200,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== null && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
+  return pollFor(what, fn, timeoutMs, everyMs);
 }
 
 interface Node {
